@@ -1,0 +1,16 @@
+"""Adapters turn a provider's payload into an InboundMessage. No database access here."""
+
+from collections.abc import Callable
+
+from channels_app.adapters import api
+from channels_app.inbound import InboundMessage
+
+Parser = Callable[[bytes, dict[str, str]], InboundMessage]
+
+ADAPTERS: dict[str, Parser] = {
+    "api": api.parse,
+}
+
+
+def register(name: str, parser: Parser) -> None:
+    ADAPTERS[name] = parser

@@ -1,0 +1,223 @@
+"""Outbound delivery, shared by every channel.
+
+The Delivery row is the outbox. A reply writes it in the reply's transaction and the send
+is enqueued on commit. A worker claims a delivery with a conditional update, so two
+workers (or a task that runs twice) never send twice; the relay re-enqueues what is still
+queued after a minute, so a lost enqueue delays a send but never drops it.
+"""
+
+import logging
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import formataddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from channels_app.models import Delivery, DeliveryStatus, Mailbox
+from tickets.models import Message
+
+logger = logging.getLogger(__name__)
+
+RELAY_AFTER = timedelta(minutes=1)
+# A delivery stuck in `sending` this long was cut off mid-send (worker killed): it may or
+# may not have gone out, so it is failed for an agent to check rather than sent again.
+SENDING_STALE_AFTER = timedelta(minutes=15)
+BACKOFF_SECONDS = (30, 120, 600, 1800)  # each far below the broker's visibility timeout
+
+
+class TemporaryDeliveryError(Exception):
+    """Worth retrying: the provider or network is down, or it asked us to slow down."""
+
+
+class PermanentDeliveryError(Exception):
+    """Retrying will not help: bad recipient, rejected content, opted-out number."""
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status: str
+    retry_in: int | None = None
+
+
+Backend = Callable[[Delivery], str]  # sends, returns the provider's id
+
+
+def delivery_create(*, message: Message, channel: str, recipient: str) -> Delivery:
+    """Write the outbox row (inside the caller's transaction) and enqueue it on commit."""
+    delivery = Delivery.objects.create(message=message, channel=channel, recipient=recipient)
+    transaction.on_commit(lambda: _enqueue(delivery.pk))
+    return delivery
+
+
+def _enqueue(delivery_id: int, countdown: int | None = None) -> None:
+    from channels_app.tasks import delivery_send_task
+
+    try:
+        if countdown is None:
+            delivery_send_task.apply_async(args=(delivery_id,))
+        else:
+            delivery_send_task.apply_async(args=(delivery_id,), countdown=countdown)
+    except Exception:  # broker down: the relay picks the row up once it is back
+        logger.warning("could not enqueue delivery %s; the relay will", delivery_id, exc_info=True)
+
+
+def _backoff(attempts: int) -> int:
+    return BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
+
+
+def delivery_send(*, delivery_id: int) -> SendOutcome:
+    """Claim and send one delivery. Safe to call any number of times."""
+    now = timezone.now()
+    claimed = Delivery.objects.filter(
+        pk=delivery_id, status=DeliveryStatus.QUEUED, next_attempt_at__lte=now
+    ).update(status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, updated_at=now)
+    if claimed != 1:
+        # Already sent, being sent, failed for good, or not due: another worker got there
+        # first or a retry is scheduled.
+        current = Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
+        return SendOutcome(status=current or "missing")
+    delivery = Delivery.objects.select_related(
+        "message__ticket__customer", "message__author_user"
+    ).get(pk=delivery_id)
+    backend = BACKENDS.get(delivery.channel)
+    try:
+        if backend is None:
+            raise PermanentDeliveryError(f"No sender is configured for {delivery.channel}.")
+        provider_id = backend(delivery)
+    except TemporaryDeliveryError as exc:
+        return _record_temporary_failure(delivery, str(exc))
+    except PermanentDeliveryError as exc:
+        return _record_failure(delivery, str(exc))
+    except Exception as exc:
+        logger.exception("delivery %s failed unexpectedly", delivery_id)
+        return _record_temporary_failure(delivery, f"{exc.__class__.__name__}: {exc}")
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.SENT,
+        provider_id=provider_id[:500],
+        sent_at=timezone.now(),
+        updated_at=timezone.now(),
+        last_error="",
+    )
+    return SendOutcome(status=DeliveryStatus.SENT)
+
+
+def _record_temporary_failure(delivery: Delivery, error: str) -> SendOutcome:
+    if delivery.attempts >= settings.HELPDESK_DELIVERY_MAX_ATTEMPTS:
+        return _record_failure(delivery, f"Gave up after {delivery.attempts} attempts: {error}")
+    wait = _backoff(delivery.attempts)
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.QUEUED,
+        last_error=error[:5000],
+        next_attempt_at=timezone.now() + timedelta(seconds=wait),
+        updated_at=timezone.now(),
+    )
+    return SendOutcome(status=DeliveryStatus.QUEUED, retry_in=wait)
+
+
+def _record_failure(delivery: Delivery, error: str) -> SendOutcome:
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.FAILED, last_error=error[:5000], updated_at=timezone.now()
+    )
+    logger.warning("delivery %s failed: %s", delivery.pk, error)
+    return SendOutcome(status=DeliveryStatus.FAILED)
+
+
+def delivery_retry(*, delivery: Delivery) -> Delivery:
+    """An agent asks to send a failed delivery again."""
+    with transaction.atomic():
+        updated = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
+            status=DeliveryStatus.QUEUED, next_attempt_at=timezone.now(), updated_at=timezone.now()
+        )
+        if updated:
+            transaction.on_commit(lambda: _enqueue(delivery.pk))
+    delivery.refresh_from_db()
+    return delivery
+
+
+def delivery_relay() -> int:
+    """Re-enqueue deliveries still waiting after RELAY_AFTER; fail ones cut off mid-send.
+
+    Reads only waiting rows (partial index). Returns how many were re-enqueued.
+    """
+    current = timezone.now()
+    stale_ids = list(
+        Delivery.objects.filter(
+            status=DeliveryStatus.QUEUED, next_attempt_at__lte=current - RELAY_AFTER
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    for delivery_id in stale_ids:
+        _enqueue(delivery_id)
+    Delivery.objects.filter(
+        status=DeliveryStatus.SENDING, updated_at__lte=current - SENDING_STALE_AFTER
+    ).update(
+        status=DeliveryStatus.FAILED,
+        last_error=(
+            "The worker stopped while sending, so this may or may not have gone out. "
+            "Check with the customer, then retry if needed."
+        ),
+        updated_at=current,
+    )
+    return len(stale_ids)
+
+
+# --- channel backends -------------------------------------------------------------------
+
+
+def _from_address(delivery: Delivery) -> str:
+    ticket = delivery.message.ticket
+    mailbox = (
+        Mailbox.objects.filter(is_active=True, team_id=ticket.team_id).first()
+        if ticket.team_id
+        else None
+    ) or Mailbox.objects.filter(is_active=True, is_default=True).first()
+    if mailbox is None:
+        return settings.DEFAULT_FROM_EMAIL
+    return formataddr((mailbox.name, mailbox.address))
+
+
+def send_email(delivery: Delivery) -> str:
+    message = delivery.message
+    ticket = message.ticket
+    subject = f"Re: [#{ticket.number}] {ticket.subject}"
+    headers = {"Message-ID": message.rfc_message_id}
+    if message.in_reply_to:
+        headers["In-Reply-To"] = message.in_reply_to
+    if message.references:
+        headers["References"] = message.references
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=message.body_text,
+        from_email=_from_address(delivery),
+        to=[delivery.recipient],
+        headers=headers,
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    for attachment in message.attachments.all():
+        with attachment.file.open("rb") as fh:
+            email.attach(attachment.filename, fh.read(), attachment.content_type)
+    try:
+        connection = get_connection(fail_silently=False)
+        connection.send_messages([email])
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise PermanentDeliveryError(f"The mail server refused the address: {exc}") from exc
+    except smtplib.SMTPResponseException as exc:
+        if 400 <= exc.smtp_code < 500:
+            raise TemporaryDeliveryError(f"Mail server said {exc.smtp_code}: {exc}") from exc
+        raise PermanentDeliveryError(f"Mail server said {exc.smtp_code}: {exc}") from exc
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        raise TemporaryDeliveryError(f"Could not reach the mail server: {exc}") from exc
+    return message.rfc_message_id
+
+
+BACKENDS: dict[str, Backend] = {
+    "email": send_email,
+}

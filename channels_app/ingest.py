@@ -1,0 +1,286 @@
+"""The one inbound path: every channel's message enters the history here.
+
+raw_inbound_store()     keep the payload as received (own transaction, before parsing)
+raw_inbound_process()   parse with the adapter; quarantine what cannot be read
+inbound_message_ingest() dedup, identity, thread, append or create, status, publish
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from channels_app.adapters import ADAPTERS
+from channels_app.inbound import InboundMessage, ParseError
+from channels_app.models import RawInbound, RawStatus
+from tickets.errors import TicketError
+from tickets.events import publish_ticket_changed
+from tickets.html import html_to_text, sanitize_html
+from tickets.models import (
+    REOPENABLE_STATUSES,
+    ContactIdentity,
+    Direction,
+    EventKind,
+    Message,
+    Status,
+    Team,
+    Ticket,
+)
+from tickets.services import (
+    NewFile,
+    attachment_store,
+    event_record,
+    identity_resolve,
+    ticket_create,
+    ticket_followers_add,
+    ticket_resolve_merged,
+)
+
+logger = logging.getLogger(__name__)
+
+JOIN_OPEN_TICKET_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    message: Message
+    ticket: Ticket
+    created_ticket: bool
+    duplicate: bool
+
+
+def raw_inbound_store(
+    *,
+    channel: str,
+    adapter: str,
+    source: str,
+    payload: bytes,
+    content_type: str = "application/octet-stream",
+    meta: dict[str, Any] | None = None,
+) -> RawInbound:
+    """Store a payload before anything reads it, committed on its own.
+
+    Runs in its own transaction even when called inside one, so a later failure cannot
+    roll the payload back.
+    """
+    with transaction.atomic(durable=not transaction.get_connection().in_atomic_block):
+        return RawInbound.objects.create(
+            channel=channel,
+            adapter=adapter,
+            source=source[:100],
+            payload=payload,
+            content_type=content_type[:100],
+            meta=meta or {},
+        )
+
+
+def raw_inbound_process(*, raw_id: int) -> IngestResult | None:
+    """Parse and ingest a stored payload. Quarantines what cannot be parsed or ingested
+    for a reason a retry would not fix; lets database errors through so the caller retries.
+    Safe to run twice: dedup on the external id makes the second run a no-op."""
+    raw = RawInbound.objects.get(pk=raw_id)
+    if raw.status == RawStatus.PROCESSED:
+        return None
+    parser = ADAPTERS.get(raw.adapter)
+    RawInbound.objects.filter(pk=raw.pk).update(attempts=raw.attempts + 1)
+    try:
+        if parser is None:
+            raise ParseError(f"No adapter named “{raw.adapter}” is installed.")
+        message = parser(bytes(raw.payload), {k: str(v) for k, v in raw.meta.items()})
+        with transaction.atomic():
+            result = inbound_message_ingest(message=message, raw=raw)
+            RawInbound.objects.filter(pk=raw.pk).update(
+                status=RawStatus.PROCESSED, error="", processed_at=timezone.now()
+            )
+    except (ParseError, TicketError, ValueError, UnicodeError, LookupError) as exc:
+        _quarantine(raw, exc)
+        return None
+    return result
+
+
+def _quarantine(raw: RawInbound, exc: Exception) -> None:
+    error = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+    logger.warning("quarantined raw inbound %s (%s): %s", raw.pk, raw.adapter, error)
+    RawInbound.objects.filter(pk=raw.pk).update(
+        status=RawStatus.QUARANTINED, error=f"{exc.__class__.__name__}: {error}"[:5000]
+    )
+
+
+def inbound_message_ingest(
+    *, message: InboundMessage, raw: RawInbound | None = None
+) -> IngestResult:
+    """Append `message` to the customer's history. Idempotent on (channel, external_id)."""
+    with transaction.atomic():
+        duplicate = _find_duplicate(message)
+        if duplicate is not None:
+            return IngestResult(duplicate, duplicate.ticket, created_ticket=False, duplicate=True)
+        try:
+            with transaction.atomic():
+                return _ingest(message, raw)
+        except IntegrityError:
+            # Another worker stored the same provider id between our check and insert.
+            duplicate = _find_duplicate(message)
+            if duplicate is None:
+                raise
+            return IngestResult(duplicate, duplicate.ticket, created_ticket=False, duplicate=True)
+
+
+def _find_duplicate(message: InboundMessage) -> Message | None:
+    if not message.external_id:
+        return None
+    return (
+        Message.objects.select_related("ticket")
+        .filter(channel=message.channel, external_id=message.external_id)
+        .first()
+    )
+
+
+def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
+    identity = identity_resolve(
+        kind=message.sender.kind,
+        value=message.sender.value,
+        display_name=message.sender.display_name,
+    )
+    ticket = _find_thread(message, identity)
+    created = False
+    if ticket is not None and ticket.status == Status.CLOSED:
+        previous = ticket
+        ticket = _new_ticket(message, identity, follow_up_of=previous)
+        event_record(
+            ticket=previous, actor=None, kind=EventKind.FOLLOW_UP, data={"ticket": ticket.number}
+        )
+        created = True
+    elif ticket is None:
+        ticket = _new_ticket(message, identity, follow_up_of=None)
+        created = True
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+    html = sanitize_html(message.html or "")
+    text = message.text if message.text.strip() else html_to_text(html)
+    stored = Message.objects.create(
+        ticket=ticket,
+        channel=message.channel,
+        direction=Direction.INBOUND,
+        author_identity=identity,
+        subject=message.subject[:255],
+        body_text=text,
+        body_html=html,
+        external_id=message.external_id or None,
+        rfc_message_id=message.rfc_message_id[:500],
+        in_reply_to=message.thread_hints[0][:500] if message.thread_hints else "",
+        references=" ".join(message.thread_hints)[:20000],
+        is_automated=message.is_automated,
+        raw=raw,
+        created_at=message.received_at,
+    )
+    for file in message.attachments:
+        attachment_store(
+            message=stored,
+            file=NewFile(file.filename, file.content_type, file.content, file.content_id),
+        )
+    if message.cc:
+        followers = []
+        for cc in message.cc:
+            try:
+                followers.append(
+                    identity_resolve(kind=cc.kind, value=cc.value, display_name=cc.display_name)
+                )
+            except TicketError:
+                logger.info("ignored unreadable cc %r on ticket %s", cc.value, ticket.pk)
+        ticket_followers_add(ticket=ticket, identities=followers, actor=None)
+
+    fields = ["updated_at"]
+    now = timezone.now()
+    ticket.updated_at = now
+    if not message.is_automated:
+        ticket.last_inbound_at = message.received_at
+        fields.append("last_inbound_at")
+        if not created and ticket.status in REOPENABLE_STATUSES:
+            event_record(
+                ticket=ticket,
+                actor=None,
+                kind=EventKind.REOPENED,
+                data={"from": ticket.status, "to": Status.OPEN, "by": "customer"},
+            )
+            ticket.status = Status.OPEN
+            ticket.solved_at = None
+            fields += ["status", "solved_at"]
+    ticket.save(update_fields=fields)
+    publish_ticket_changed(
+        ticket_id=ticket.pk,
+        team_id=ticket.team_id,
+        assignee_id=ticket.assignee_id,
+        kind="created" if created else "message",
+    )
+    return IngestResult(stored, ticket, created_ticket=created, duplicate=False)
+
+
+def _new_ticket(
+    message: InboundMessage, identity: ContactIdentity, *, follow_up_of: Ticket | None
+) -> Ticket:
+    team = Team.objects.filter(pk=message.team_id).first() if message.team_id else None
+    if team is None and follow_up_of is not None:
+        team = follow_up_of.team
+    subject = message.subject.strip() or _subject_from_text(message.text or message.html or "")
+    return ticket_create(
+        customer=identity.customer,
+        subject=subject,
+        channel=message.channel,
+        priority=message.priority or (follow_up_of.priority if follow_up_of else "normal"),
+        team=team,
+        follow_up_of=follow_up_of,
+    )
+
+
+def _subject_from_text(text: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return (first[:77] + "…") if len(first) > 78 else (first or "(no subject)")
+
+
+def _find_thread(message: InboundMessage, identity: ContactIdentity) -> Ticket | None:
+    """The ticket this message continues, in order of confidence, or None for a new one."""
+    ticket = _by_reference(message.ticket_reference, identity)
+    if ticket is None and message.thread_hints:
+        # Message-IDs are unguessable: a match is trusted whoever the sender is (a CC'd
+        # colleague replying to our mail belongs on the ticket).
+        hit = (
+            Message.objects.filter(rfc_message_id__in=list(message.thread_hints[:50]))
+            .select_related("ticket")
+            .order_by("-created_at")
+            .first()
+        )
+        ticket = hit.ticket if hit else None
+    if ticket is None and message.join_open_ticket:
+        window = getattr(settings, "HELPDESK_JOIN_OPEN_TICKET_WINDOW", JOIN_OPEN_TICKET_WINDOW)
+        ticket = (
+            Ticket.objects.filter(
+                customer_id=identity.customer_id,
+                status__in=[Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD],
+                merged_into__isnull=True,
+                updated_at__gte=timezone.now() - window,
+            )
+            .order_by("-updated_at")
+            .first()
+        )
+    return ticket_resolve_merged(ticket) if ticket is not None else None
+
+
+def _by_reference(reference: str | None, identity: ContactIdentity) -> Ticket | None:
+    if not reference:
+        return None
+    reference = reference.strip().lstrip("#")
+    if reference.isdigit():
+        ticket = Ticket.objects.filter(number=int(reference)).first()
+        if ticket is None:
+            return None
+        # A bare number is guessable: only the ticket's customer or a follower may use it.
+        allowed = (
+            ticket.customer_id == identity.customer_id
+            or ticket.followers.filter(pk=identity.pk).exists()
+        )
+        return ticket if allowed else None
+    return Ticket.objects.filter(reply_token=reference).first()

@@ -1,0 +1,68 @@
+"""`make run`: the ASGI server, a Celery worker and beat, side by side; Ctrl-C stops all."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the whole app (web, worker, beat) on one machine until interrupted."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+
+    def handle(self, *args: Any, host: str, port: str, **options: Any) -> None:
+        python = sys.executable
+        embedded = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+        # On SQLite one worker process keeps writers few; on PostgreSQL use both cores.
+        pool = ["--pool=solo"] if embedded else ["--concurrency=2"]
+        commands = {
+            "web": [python, "-m", "uvicorn", "helpdesk.asgi:application", "--host", host,
+                    "--port", port, "--no-access-log"],
+            "worker": [python, "-m", "celery", "-A", "helpdesk", "worker", "--loglevel=INFO",
+                       *pool],
+            "beat": [python, "-m", "celery", "-A", "helpdesk", "beat", "--loglevel=INFO",
+                     "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
+        }  # fmt: skip
+        subprocess.run([python, "manage.py", "collectstatic", "--noinput", "-v0"], check=True)
+        procs: dict[str, subprocess.Popen[bytes]] = {}
+        for name, cmd in commands.items():
+            # Each child in its own process group: Ctrl-C reaches us once, and we stop them
+            # in order instead of racing their own SIGINT handlers.
+            procs[name] = subprocess.Popen(cmd, start_new_session=True)
+        self.stdout.write(
+            self.style.SUCCESS(f"Help desk on http://{host}:{port}/  (Ctrl-C stops everything)")
+        )
+        stopping = False
+
+        def stop(*_: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                for name, proc in procs.items():
+                    if proc.poll() is not None:
+                        self.stderr.write(f"{name} exited with {proc.returncode}; stopping.")
+                        stopping = True
+                time.sleep(0.5)
+        finally:
+            for proc in procs.values():
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for proc in procs.values():
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+        self.stdout.write("Stopped.")

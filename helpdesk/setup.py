@@ -1,0 +1,62 @@
+"""Idempotent setup run after every migrate: role groups and the default beat schedule.
+
+Kept out of data migrations because permissions for new models only exist after
+post_migrate, and because an admin's edits to a schedule must survive later migrations
+(get_or_create never overwrites them).
+"""
+
+import json
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+
+from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
+
+OUR_APPS = ("tickets", "channels_app", "knowledge_base")
+AGENT_MODELS = {
+    "tickets": {"ticket", "message", "customer", "contactidentity", "tag", "attachment"},
+}
+
+# name -> (task, every seconds); one beat runs these (see README, "Running in production").
+PERIODIC_TASKS: dict[str, tuple[str, int]] = {
+    "Re-enqueue waiting deliveries": ("channels_app.tasks.delivery_relay_task", 60),
+}
+
+
+def roles_ensure() -> None:
+    agents, _ = Group.objects.get_or_create(name=AGENTS_GROUP)
+    admins, _ = Group.objects.get_or_create(name=ADMINS_GROUP)
+    agent_perms = [
+        perm
+        for perm in Permission.objects.filter(
+            content_type__app_label__in=AGENT_MODELS
+        ).select_related("content_type")
+        if perm.content_type.model in AGENT_MODELS.get(perm.content_type.app_label, set())
+        and not perm.codename.startswith("delete_")
+    ]
+    agents.permissions.add(*agent_perms)
+    admins.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label__in=[*OUR_APPS, "django_celery_beat", "auth"]
+        )
+    )
+
+
+def periodic_tasks_ensure() -> None:
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    for name, (task, seconds) in PERIODIC_TASKS.items():
+        interval, _ = IntervalSchedule.objects.get_or_create(
+            every=seconds, period=IntervalSchedule.SECONDS
+        )
+        PeriodicTask.objects.get_or_create(
+            name=name, defaults={"task": task, "interval": interval, "kwargs": json.dumps({})}
+        )
+
+
+def on_post_migrate(sender: Any, **kwargs: Any) -> None:
+    # Run once, after the last of our apps has migrated.
+    if getattr(sender, "name", "") != "helpdesk":
+        return
+    roles_ensure()
+    periodic_tasks_ensure()

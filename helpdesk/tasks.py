@@ -1,0 +1,7 @@
+from celery import shared_task
+
+
+@shared_task
+def ping() -> str:
+    """Round-trip check: the worker answers 'pong'."""
+    return "pong"

@@ -1,0 +1,62 @@
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from helpdesk.celery import app as celery_app
+from helpdesk.heartbeat import last_beat
+
+
+def _check(fn: Any) -> dict[str, Any]:
+    try:
+        detail = fn()
+    except Exception as exc:
+        return {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:300]}
+    return {"ok": True, **(detail or {})}
+
+
+def _database() -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"vendor": connection.vendor}
+
+
+def _cache() -> None:
+    cache.set("helpdesk:healthz", "1", timeout=10)
+    if cache.get("helpdesk:healthz") != "1":
+        raise RuntimeError("cache did not return what was written")
+
+
+def _broker() -> dict[str, Any]:
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        return {"transport": conn.transport_cls}
+
+
+def _worker() -> dict[str, Any]:
+    beat = last_beat()
+    if beat is None:
+        raise RuntimeError("no worker has reported yet; start one with `celery -A helpdesk worker`")
+    age = time.time() - beat
+    if age > settings.HELPDESK_WORKER_HEARTBEAT_MAX_AGE:
+        raise RuntimeError(f"the last worker heartbeat is {int(age)} s old")
+    return {"heartbeat_age_s": round(age, 1)}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = {
+        "database": _check(_database),
+        "cache": _check(_cache),
+        "broker": _check(_broker),
+        "worker": _check(_worker),
+    }
+    ok = all(check["ok"] for check in checks.values())
+    return JsonResponse({"status": "ok" if ok else "fail", **checks}, status=200 if ok else 503)

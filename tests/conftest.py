@@ -1,0 +1,97 @@
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from channels_app.inbound import Identity, InboundMessage
+from helpdesk.celery import app as celery_app
+from tests.factories import AdminFactory, AgentFactory, CustomerFactory, IdentityFactory
+from tickets.models import Channel, IdentityKind
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # CI must test what production runs. Never fall back to SQLite silently.
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine and not os.environ.get("HELPDESK_TESTS_ALLOW_SQLITE"):
+        pytest.exit(
+            "Tests run on PostgreSQL: set DATABASE_URL (make test sets "
+            "postgres://postgres@127.0.0.1:5432/helpdesk) or HELPDESK_TESTS_ALLOW_SQLITE=1.",
+            returncode=2,
+        )
+    if not settings.REDIS_URL and not os.environ.get("HELPDESK_TESTS_ALLOW_SQLITE"):
+        pytest.exit("Tests run on Redis: set REDIS_URL (make test does).", returncode=2)
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery() -> Iterator[None]:
+    # Tasks enqueued on commit run inline; the real-worker test opts out.
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def agent(db: None) -> Any:
+    return AgentFactory(username="alex", first_name="Alex")
+
+
+@pytest.fixture
+def other_agent(db: None) -> Any:
+    return AgentFactory(username="sam", first_name="Sam")
+
+
+@pytest.fixture
+def admin_user(db: None) -> Any:
+    return AdminFactory(username="root")
+
+
+@pytest.fixture
+def customer(db: None) -> Any:
+    customer = CustomerFactory(name="Dana Customer")
+    IdentityFactory(customer=customer, kind=IdentityKind.EMAIL, value="dana@example.com")
+    return customer
+
+
+def inbound(
+    *,
+    external_id: str | None = "ext-1",
+    sender: str = "dana@example.com",
+    kind: str = IdentityKind.EMAIL,
+    channel: str = Channel.EMAIL,
+    subject: str = "My order never arrived",
+    text: str = "Hello, where is my order?",
+    received_at: datetime | None = None,
+    **kwargs: Any,
+) -> InboundMessage:
+    return InboundMessage(
+        channel=channel,
+        external_id=external_id,
+        sender=Identity(kind=kind, value=sender, display_name=kwargs.pop("name", "")),
+        subject=subject,
+        text=text,
+        html=kwargs.pop("html", None),
+        received_at=received_at or timezone.now(),
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def make_inbound() -> Any:
+    return inbound
+
+
+@pytest.fixture
+def pg(db: None) -> None:
+    assert connection.vendor == "postgresql"

@@ -1,0 +1,72 @@
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
+from tickets.models import Channel, ContactIdentity, Customer, IdentityKind, Team, Ticket
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@staff.example")
+    password = factory.PostGenerationMethodCall("set_password", "pw")
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+        if extracted:
+            group, _ = Group.objects.get_or_create(name=extracted)
+            self.groups.add(group)
+            if extracted == ADMINS_GROUP:
+                self.is_staff = True
+        self.save()
+
+
+class AgentFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"agent{n}")
+    role = AGENTS_GROUP
+
+
+class AdminFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"admin{n}")
+    role = ADMINS_GROUP
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Faker("name")
+
+
+class IdentityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactIdentity
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = IdentityKind.EMAIL
+    value = factory.Sequence(lambda n: f"customer{n}@example.com")
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    """A ticket with a number, built the way ticket_create builds it."""
+
+    class Meta:
+        model = Ticket
+
+    subject = factory.Faker("sentence", nb_words=5)
+    channel = Channel.EMAIL
+    customer = factory.SubFactory(CustomerFactory)
+    number = factory.Sequence(lambda n: 500_000 + n)

@@ -1,0 +1,20 @@
+from enum import Enum
+
+from helpdesk.errors import DomainError
+
+
+class TicketErrorCode(Enum):
+    NOT_AN_AGENT = "not_an_agent"
+    INVALID_IDENTITY = "invalid_identity"
+    IDENTITY_TAKEN = "identity_taken"
+    INVALID_STATUS = "invalid_status"
+    INVALID_PRIORITY = "invalid_priority"
+    MERGE_SELF = "merge_self"
+    MERGE_MERGED = "merge_merged"
+    EMPTY_MESSAGE = "empty_message"
+    NO_RECIPIENT = "no_recipient"
+    INVALID_TAG = "invalid_tag"
+
+
+class TicketError(DomainError):
+    code: TicketErrorCode

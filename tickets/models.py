@@ -1,0 +1,345 @@
+"""The one customer interaction history: who writes, what they wrote, what happened.
+
+Data and invariants only: every write goes through tickets.services.
+"""
+
+import secrets
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    CHAT = "chat", "Chat"
+    WEB = "web", "Web form"
+    API = "api", "API"
+    PHONE = "phone", "Phone"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    ON_HOLD = "on_hold", "On hold"
+    SOLVED = "solved", "Solved"
+    CLOSED = "closed", "Closed"
+
+
+# A customer writing to a ticket in these states reopens it (to open).
+REOPENABLE_STATUSES = frozenset({Status.PENDING, Status.SOLVED})
+ACTIVE_STATUSES = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD})
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+class IdentityKind(models.TextChoices):
+    EMAIL = "email", "Email address"
+    PHONE = "phone", "Phone number"
+    CHAT = "chat", "Chat visitor"
+    EXTERNAL = "external", "External id"
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    domain = models.CharField(
+        max_length=253, blank=True, help_text="Email domain; new customers from it join."
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=200, blank=True)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
+    notes = models.TextField(blank=True)
+    # Set when this record was merged into another: the pointer that keeps old links alive.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["name"])]
+
+    def __str__(self) -> str:
+        return self.name or f"Customer #{self.pk}"
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else ""
+
+
+class ContactIdentity(models.Model):
+    """How a customer reaches us. `value` is normalized: lowercased email, E.164 phone."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(max_length=16, choices=IdentityKind.choices)
+    value = models.CharField(max_length=320)
+    display_name = models.CharField(max_length=200, blank=True)
+    verified = models.BooleanField(default=False)
+    # SMS STOP/START and email hard bounces: nothing automatic is sent while set.
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = "contact identities"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="identity_kind_value_unique")
+        ]
+        indexes = [models.Index(fields=["customer", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    email = models.EmailField(blank=True, help_text="Where team notifications go.")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.SlugField(max_length=50, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _reply_token() -> str:
+    return secrets.token_hex(8)
+
+
+class Ticket(models.Model):
+    # Assigned in ticket_create from the primary key plus HELPDESK_TICKET_NUMBER_START:
+    # unique on every backend without a sequence of our own.
+    number = models.PositiveBigIntegerField(unique=True, null=True, editable=False)
+    subject = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    channel = models.CharField(
+        max_length=16, choices=Channel.choices, help_text="Channel the ticket came in on."
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    followers = models.ManyToManyField(
+        ContactIdentity, blank=True, related_name="followed_tickets", help_text="CC'd contacts."
+    )
+    # Secret part of the ticket's reply address (support+<token>@...) and portal links.
+    reply_token = models.CharField(max_length=32, unique=True, default=_reply_token, editable=False)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+    # A customer writing to a closed ticket opens a new one that points back here.
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # SLA due times, computed in business hours by the SLA engine; sla_next_due_at is the
+    # earliest pending one, which the timer tick reads through a partial index.
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    next_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    sla_next_due_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            # Queue pages: filter on status/assignee/team, keyset on (updated_at, id).
+            models.Index(fields=["status", "-updated_at", "-id"], name="ticket_status_upd"),
+            models.Index(fields=["assignee", "status", "-updated_at", "-id"], name="ticket_asg"),
+            models.Index(fields=["team", "status", "-updated_at", "-id"], name="ticket_team"),
+            models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
+            models.Index(fields=["customer", "-updated_at"], name="ticket_customer"),
+            models.Index(
+                fields=["sla_next_due_at"],
+                name="ticket_sla_due_open",
+                condition=Q(status__in=["new", "open"], sla_next_due_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+    @property
+    def reference(self) -> str:
+        return f"#{self.number}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    is_internal = models.BooleanField(default=False, help_text="Internal note: agents only.")
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="authored_messages",
+    )
+    author_identity = models.ForeignKey(
+        ContactIdentity,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="authored_messages",
+    )
+    subject = models.CharField(max_length=255, blank=True)
+    body_text = models.TextField(blank=True)
+    # Sanitized with nh3 before it is stored (tickets.html.sanitize_html).
+    body_html = models.TextField(blank=True)
+    # The provider's id (email Message-ID, Twilio MessageSid, ...): the dedup key per channel.
+    external_id = models.CharField(max_length=500, null=True, blank=True)
+    # Email threading: our or the customer's Message-ID, and what it replied to.
+    rfc_message_id = models.CharField(max_length=500, blank=True, db_index=True)
+    in_reply_to = models.CharField(max_length=500, blank=True)
+    references = models.TextField(blank=True)
+    # Set on an automatic message (auto-reply, bounce, list mail): stored, never answered.
+    is_automated = models.BooleanField(default=False)
+    raw = models.ForeignKey(
+        "channels_app.RawInbound",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                name="message_channel_external_id_unique",
+                condition=Q(external_id__isnull=False),
+            )
+        ]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="message_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.channel} message on ticket {self.ticket_id}"
+
+    @property
+    def is_public(self) -> bool:
+        return not self.is_internal
+
+
+def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+    # Never the sender's name on disk: a generated one, sharded by date, keeping only a
+    # short alphanumeric extension.
+    suffix = PurePath(filename).suffix.lower()
+    if not (suffix[1:].isalnum() and len(suffix) <= 10):
+        suffix = ""
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_upload_to, max_length=255)
+    filename = models.CharField(max_length=255, help_text="Original name, made safe.")
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_id = models.CharField(max_length=255, blank=True, help_text="Inline image Content-ID")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    STATUS = "status", "Status changed"
+    PRIORITY = "priority", "Priority changed"
+    ASSIGNED = "assigned", "Assignee changed"
+    TEAM = "team", "Team changed"
+    TAGS = "tags", "Tags changed"
+    SUBJECT = "subject", "Subject changed"
+    FOLLOWERS = "followers", "Followers changed"
+    MERGED = "merged", "Merged"
+    CUSTOMER_MERGED = "customer_merged", "Customer merged"
+    REOPENED = "reopened", "Reopened"
+    FOLLOW_UP = "follow_up", "Follow-up opened"
+    SLA = "sla", "SLA"
+
+
+class TicketEvent(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ticket_events",
+    )
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on ticket {self.ticket_id}"

@@ -1,0 +1,140 @@
+"""Reads that render lists and pages: query-count constant, keyset-paginated."""
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.http import Http404
+from django.utils.dateparse import parse_datetime
+
+from helpdesk.roles import is_agent
+from tickets.models import Message, Tag, Ticket, TicketEvent
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: Sequence[str] = ()
+    priority: Sequence[str] = ()
+    channel: Sequence[str] = ()
+    assignee_id: int | None = None
+    unassigned: bool = False
+    team_id: int | None = None
+    tag: str | None = None
+    customer_id: int | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[Ticket]
+    next_cursor: str | None
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    raw = f"{ticket.updated_at.isoformat()}|{ticket.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, pk = raw.split("|", 1)
+        when = parse_datetime(stamp)
+        if when is None:
+            raise ValueError(stamp)
+        return when, int(pk)
+    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        raise InvalidCursor(
+            "That page link is no longer valid. Start from the first page."
+        ) from exc
+
+
+def _filtered(filters: TicketFilters) -> QuerySet[Ticket]:
+    qs = Ticket.objects.all()
+    if filters.status:
+        qs = qs.filter(status__in=list(filters.status))
+    if filters.priority:
+        qs = qs.filter(priority__in=list(filters.priority))
+    if filters.channel:
+        qs = qs.filter(channel__in=list(filters.channel))
+    if filters.unassigned:
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee_id is not None:
+        qs = qs.filter(assignee_id=filters.assignee_id)
+    if filters.team_id is not None:
+        qs = qs.filter(team_id=filters.team_id)
+    if filters.tag:
+        qs = qs.filter(tags__name=filters.tag)
+    if filters.customer_id is not None:
+        qs = qs.filter(customer_id=filters.customer_id)
+    if filters.created_after is not None:
+        qs = qs.filter(created_at__gte=filters.created_after)
+    if filters.created_before is not None:
+        qs = qs.filter(created_at__lt=filters.created_before)
+    return qs
+
+
+def ticket_list(
+    *, filters: TicketFilters = TicketFilters(), cursor: str | None = None, limit: int = 50
+) -> Page:
+    """Tickets by last update, newest first. Three queries whatever the page size: the
+    tickets with customer/assignee/team and the last public message preview, their tags."""
+    limit = max(1, min(limit, MAX_PAGE))
+    last_message = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
+        "-created_at", "-id"
+    )
+    qs = (
+        _filtered(filters)
+        .select_related("customer", "assignee", "team")
+        .annotate(
+            last_message_text=Subquery(last_message.values("body_text")[:1]),
+            last_message_direction=Subquery(last_message.values("direction")[:1]),
+        )
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .order_by("-updated_at", "-id")
+    )
+    if cursor:
+        updated_at, pk = decode_cursor(cursor)
+        qs = qs.filter(Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, pk__lt=pk))
+    items = list(qs[: limit + 1])
+    has_more = len(items) > limit
+    items = items[:limit]
+    for ticket in items:
+        text = getattr(ticket, "last_message_text", None) or ""
+        ticket.preview = " ".join(text.split())[:140]  # type: ignore[attr-defined]
+    return Page(items=items, next_cursor=encode_cursor(items[-1]) if has_more and items else None)
+
+
+def ticket_get_for_agent(*, user: Any, number: int) -> Ticket:
+    if not is_agent(user):
+        raise Http404("No such ticket.")
+    try:
+        return Ticket.objects.select_related("customer__organization", "assignee", "team").get(
+            number=number
+        )
+    except Ticket.DoesNotExist as exc:
+        raise Http404(f"There is no ticket #{number}.") from exc
+
+
+def ticket_timeline(*, ticket: Ticket) -> list[Message | TicketEvent]:
+    """Messages (with authors, attachments, deliveries) and events, in time order."""
+    messages = list(
+        Message.objects.filter(ticket=ticket)
+        .select_related("author_user", "author_identity")
+        .prefetch_related("attachments", "deliveries")
+    )
+    events = list(TicketEvent.objects.filter(ticket=ticket).select_related("actor"))
+    merged: list[Message | TicketEvent] = [*messages, *events]
+    merged.sort(key=lambda item: (item.created_at, 0 if isinstance(item, TicketEvent) else 1))
+    return merged

@@ -1,0 +1,652 @@
+"""Every write to the interaction history: one function per use case, transactional.
+
+Services take keyword-only arguments, raise TicketError for broken rules and publish
+change events after commit.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from helpdesk.roles import is_agent
+from tickets.errors import TicketError, TicketErrorCode
+from tickets.events import publish_ticket_changed
+from tickets.html import html_to_text, sanitize_html
+from tickets.identity import normalize_identity
+from tickets.models import (
+    Attachment,
+    Channel,
+    ContactIdentity,
+    Customer,
+    Direction,
+    EventKind,
+    IdentityKind,
+    Message,
+    Priority,
+    Status,
+    Tag,
+    Team,
+    Ticket,
+    TicketEvent,
+)
+from tickets.safe_names import safe_filename
+
+User = AbstractBaseUser  # the configured user model; services only read its pk and roles
+
+
+@dataclass(frozen=True)
+class NewFile:
+    filename: str
+    content_type: str
+    content: bytes
+    content_id: str = ""
+
+
+# --- events -----------------------------------------------------------------------------
+
+
+def event_record(
+    *, ticket: Ticket, actor: Any | None, kind: str, data: dict[str, Any] | None = None
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket, actor=actor if actor is not None else None, kind=kind, data=data or {}
+    )
+
+
+def _touch(ticket: Ticket, fields: Iterable[str], *, kind: str) -> None:
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=[*fields, "updated_at"])
+    publish_ticket_changed(
+        ticket_id=ticket.pk, team_id=ticket.team_id, assignee_id=ticket.assignee_id, kind=kind
+    )
+
+
+def _require_agent(user: Any, *, what: str) -> None:
+    if not is_agent(user):
+        raise TicketError(TicketErrorCode.NOT_AN_AGENT, f"Only agents can {what}.")
+
+
+# --- customers and identities -----------------------------------------------------------
+
+
+def _name_from(kind: str, value: str, display_name: str) -> str:
+    if display_name.strip():
+        return display_name.strip()[:200]
+    if kind == IdentityKind.EMAIL:
+        return value.split("@", 1)[0]
+    return value[:200]
+
+
+def identity_resolve(*, kind: str, value: str, display_name: str = "") -> ContactIdentity:
+    """The identity for (kind, value), creating it and a new customer when unknown.
+
+    Safe under concurrency: two first messages from one new address at once end up on one
+    customer (the loser of the unique-constraint race reads the winner's row).
+    """
+    normalized = normalize_identity(kind, value)
+    existing = (
+        ContactIdentity.objects.select_related("customer")
+        .filter(kind=kind, value=normalized)
+        .first()
+    )
+    if existing is not None:
+        if display_name and not existing.display_name:
+            existing.display_name = display_name[:200]
+            existing.save(update_fields=["display_name"])
+        return existing
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(name=_name_from(kind, normalized, display_name))
+            return ContactIdentity.objects.create(
+                customer=customer, kind=kind, value=normalized, display_name=display_name[:200]
+            )
+    except IntegrityError:
+        return ContactIdentity.objects.select_related("customer").get(kind=kind, value=normalized)
+
+
+def identity_add(
+    *, customer: Customer, kind: str, value: str, actor: Any, verified: bool = False
+) -> ContactIdentity:
+    _require_agent(actor, what="add contact details")
+    normalized = normalize_identity(kind, value)
+    existing = ContactIdentity.objects.filter(kind=kind, value=normalized).first()
+    if existing is not None:
+        if existing.customer_id == customer.pk:
+            return existing
+        raise TicketError(
+            TicketErrorCode.IDENTITY_TAKEN,
+            f"{normalized} already belongs to another customer. Merge the two customers "
+            "to join their histories.",
+        )
+    return ContactIdentity.objects.create(
+        customer=customer, kind=kind, value=normalized, verified=verified
+    )
+
+
+@transaction.atomic
+def customer_update(
+    *, customer: Customer, actor: Any, name: str | None = None, notes: str | None = None
+) -> Customer:
+    _require_agent(actor, what="edit customers")
+    fields = []
+    if name is not None:
+        customer.name = name.strip()[:200]
+        fields.append("name")
+    if notes is not None:
+        customer.notes = notes
+        fields.append("notes")
+    if fields:
+        customer.save(update_fields=[*fields, "updated_at"])
+    return customer
+
+
+@transaction.atomic
+def customer_merge(*, source: Customer, target: Customer, actor: Any) -> Customer:
+    """Move source's identities and tickets to target; source keeps a pointer to target."""
+    _require_agent(actor, what="merge customers")
+    if source.pk == target.pk:
+        raise TicketError(TicketErrorCode.MERGE_SELF, "A customer cannot be merged into itself.")
+    # Lock both rows in a fixed order so two opposite merges cannot deadlock or cross.
+    locked = {
+        c.pk: c
+        for c in Customer.objects.select_for_update()
+        .filter(pk__in=[source.pk, target.pk])
+        .order_by("pk")
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    if source.merged_into_id or target.merged_into_id:
+        raise TicketError(
+            TicketErrorCode.MERGE_MERGED,
+            "One of these customers was already merged. Merge into the surviving record.",
+        )
+    ticket_ids = list(source.tickets.values_list("pk", flat=True))
+    ContactIdentity.objects.filter(customer=source).update(customer=target)
+    Ticket.objects.filter(customer=source).update(customer=target, updated_at=timezone.now())
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            ticket_id=ticket_id,
+            actor=actor,
+            kind=EventKind.CUSTOMER_MERGED,
+            data={"from_customer": source.pk, "to_customer": target.pk},
+        )
+        for ticket_id in ticket_ids
+    )
+    source.merged_into = target
+    source.save(update_fields=["merged_into", "updated_at"])
+    if target.organization_id is None and source.organization_id is not None:
+        target.organization_id = source.organization_id
+    if not target.name and source.name:
+        target.name = source.name
+    target.save(update_fields=["organization", "name", "updated_at"])
+    for ticket_id in ticket_ids:
+        publish_ticket_changed(
+            ticket_id=ticket_id, team_id=None, assignee_id=None, kind="customer_merged"
+        )
+    return target
+
+
+# --- tickets ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    customer: Customer,
+    subject: str,
+    channel: str,
+    actor: Any | None = None,
+    priority: str = Priority.NORMAL,
+    team: Team | None = None,
+    assignee: Any | None = None,
+    status: str = Status.NEW,
+    follow_up_of: Ticket | None = None,
+) -> Ticket:
+    if priority not in Priority.values:
+        raise TicketError(TicketErrorCode.INVALID_PRIORITY, f"Unknown priority “{priority}”.")
+    if status not in Status.values:
+        raise TicketError(TicketErrorCode.INVALID_STATUS, f"Unknown status “{status}”.")
+    if assignee is not None:
+        _require_agent(assignee, what="be assigned tickets")
+    now = timezone.now()
+    ticket = Ticket.objects.create(
+        subject=(subject.strip() or "(no subject)")[:255],
+        channel=channel,
+        customer=customer,
+        priority=priority,
+        team=team,
+        assignee=assignee,
+        status=status,
+        follow_up_of=follow_up_of,
+        created_at=now,
+        updated_at=now,
+    )
+    # The number is derived from the primary key inside the same transaction: unique and
+    # gap-tolerant on every backend, with no counter row to contend on.
+    ticket.number = settings.HELPDESK_TICKET_NUMBER_START + ticket.pk
+    ticket.save(update_fields=["number"])
+    event_record(ticket=ticket, actor=actor, kind=EventKind.CREATED, data={"channel": channel})
+    publish_ticket_changed(
+        ticket_id=ticket.pk, team_id=ticket.team_id, assignee_id=ticket.assignee_id, kind="created"
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Ticket:
+    if status not in Status.values:
+        raise TicketError(
+            TicketErrorCode.INVALID_STATUS,
+            f"Unknown status “{status}”. Use one of: {', '.join(Status.values)}.",
+        )
+    if ticket.status == status:
+        return ticket
+    if ticket.status == Status.CLOSED:
+        raise TicketError(
+            TicketErrorCode.INVALID_STATUS,
+            "A closed ticket cannot change status. A new message opens a follow-up ticket.",
+        )
+    old = ticket.status
+    now = timezone.now()
+    ticket.status = status
+    fields = ["status"]
+    if status == Status.SOLVED:
+        ticket.solved_at = now
+        fields.append("solved_at")
+    elif status == Status.CLOSED:
+        ticket.closed_at = now
+        fields.append("closed_at")
+        if ticket.solved_at is None:
+            ticket.solved_at = now
+            fields.append("solved_at")
+    elif old == Status.SOLVED:
+        ticket.solved_at = None
+        fields.append("solved_at")
+    event_record(
+        ticket=ticket, actor=actor, kind=EventKind.STATUS, data={"from": old, "to": status}
+    )
+    _touch(ticket, fields, kind="status")
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_priority(*, ticket: Ticket, priority: str, actor: Any | None) -> Ticket:
+    if priority not in Priority.values:
+        raise TicketError(
+            TicketErrorCode.INVALID_PRIORITY,
+            f"Unknown priority “{priority}”. Use one of: {', '.join(Priority.values)}.",
+        )
+    if ticket.priority == priority:
+        return ticket
+    event_record(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.PRIORITY,
+        data={"from": ticket.priority, "to": priority},
+    )
+    ticket.priority = priority
+    _touch(ticket, ["priority"], kind="priority")
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(*, ticket: Ticket, agent: Any | None, actor: Any | None) -> Ticket:
+    """Assign to an agent, or unassign with agent=None."""
+    if agent is not None:
+        _require_agent(agent, what="be assigned tickets")
+    new_id = agent.pk if agent is not None else None
+    if ticket.assignee_id == new_id:
+        return ticket
+    event_record(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.ASSIGNED,
+        data={"from": ticket.assignee_id, "to": new_id},
+    )
+    previous = ticket.assignee_id
+    ticket.assignee = agent
+    _touch(ticket, ["assignee"], kind="assigned")
+    if previous:
+        # The previous assignee's "Mine" queue changes too.
+        publish_ticket_changed(
+            ticket_id=ticket.pk, team_id=None, assignee_id=previous, kind="assigned"
+        )
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_team(*, ticket: Ticket, team: Team | None, actor: Any | None) -> Ticket:
+    new_id = team.pk if team is not None else None
+    if ticket.team_id == new_id:
+        return ticket
+    event_record(
+        ticket=ticket, actor=actor, kind=EventKind.TEAM, data={"from": ticket.team_id, "to": new_id}
+    )
+    previous = ticket.team_id
+    ticket.team = team
+    _touch(ticket, ["team"], kind="team")
+    publish_ticket_changed(ticket_id=ticket.pk, team_id=previous, assignee_id=None, kind="team")
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_subject(*, ticket: Ticket, subject: str, actor: Any) -> Ticket:
+    _require_agent(actor, what="edit ticket subjects")
+    subject = subject.strip()[:255]
+    if not subject:
+        raise TicketError(TicketErrorCode.EMPTY_MESSAGE, "A ticket needs a subject.")
+    if subject == ticket.subject:
+        return ticket
+    event_record(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.SUBJECT,
+        data={"from": ticket.subject, "to": subject},
+    )
+    ticket.subject = subject
+    _touch(ticket, ["subject"], kind="subject")
+    return ticket
+
+
+def _tag_names(names: Iterable[str]) -> list[str]:
+    cleaned = []
+    for name in names:
+        tag = name.strip().lower().replace(" ", "-")
+        if not tag:
+            continue
+        if len(tag) > 50 or not all(ch.isalnum() or ch in "-_" for ch in tag):
+            raise TicketError(
+                TicketErrorCode.INVALID_TAG,
+                f"“{name}” is not a valid tag: use letters, digits, - and _ (50 at most).",
+            )
+        cleaned.append(tag)
+    return sorted(set(cleaned))
+
+
+@transaction.atomic
+def ticket_tags_change(
+    *, ticket: Ticket, actor: Any | None, add: Sequence[str] = (), remove: Sequence[str] = ()
+) -> Ticket:
+    to_add, to_remove = _tag_names(add), _tag_names(remove)
+    current = set(ticket.tags.values_list("name", flat=True))
+    added = [name for name in to_add if name not in current]
+    removed = [name for name in to_remove if name in current]
+    if not added and not removed:
+        return ticket
+    if added:
+        Tag.objects.bulk_create([Tag(name=name) for name in added], ignore_conflicts=True)
+        ticket.tags.add(*Tag.objects.filter(name__in=added))
+    if removed:
+        ticket.tags.remove(*Tag.objects.filter(name__in=removed))
+    event_record(
+        ticket=ticket, actor=actor, kind=EventKind.TAGS, data={"added": added, "removed": removed}
+    )
+    _touch(ticket, [], kind="tags")
+    return ticket
+
+
+@transaction.atomic
+def ticket_followers_add(
+    *, ticket: Ticket, identities: Sequence[ContactIdentity], actor: Any | None
+) -> Ticket:
+    current = set(ticket.followers.values_list("pk", flat=True))
+    new = [i for i in identities if i.pk not in current and i.customer_id != ticket.customer_id]
+    if not new:
+        return ticket
+    ticket.followers.add(*new)
+    event_record(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.FOLLOWERS,
+        data={"added": [i.value for i in new]},
+    )
+    _touch(ticket, [], kind="followers")
+    return ticket
+
+
+@transaction.atomic
+def ticket_merge(*, source: Ticket, target: Ticket, actor: Any) -> Ticket:
+    """Move source's messages, events, followers and tags into target; close source.
+
+    The source keeps `merged_into` so old links and replies to it land on the target.
+    """
+    _require_agent(actor, what="merge tickets")
+    if source.pk == target.pk:
+        raise TicketError(TicketErrorCode.MERGE_SELF, "A ticket cannot be merged into itself.")
+    locked = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update()
+        .filter(pk__in=[source.pk, target.pk])
+        .order_by("pk")
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    if source.merged_into_id or target.merged_into_id:
+        raise TicketError(
+            TicketErrorCode.MERGE_MERGED,
+            "One of these tickets was already merged into another. Merge into the ticket it "
+            "now lives on.",
+        )
+    if target.status == Status.CLOSED:
+        raise TicketError(
+            TicketErrorCode.INVALID_STATUS,
+            "A closed ticket cannot receive a merge. Pick an open one.",
+        )
+    moved_messages = Message.objects.filter(ticket=source).update(ticket=target)
+    TicketEvent.objects.filter(ticket=source).update(ticket=target)
+    target.followers.add(*source.followers.all())
+    target.tags.add(*source.tags.all())
+    if source.customer_id != target.customer_id:
+        # The source's customer follows the target, so they keep getting replies.
+        identity = source.customer.identities.order_by("pk").first()
+        if identity is not None:
+            target.followers.add(identity)
+    now = timezone.now()
+    event_record(
+        ticket=target,
+        actor=actor,
+        kind=EventKind.MERGED,
+        data={"from_ticket": source.number, "messages": moved_messages},
+    )
+    source.merged_into = target
+    source.status = Status.CLOSED
+    source.closed_at = now
+    source.updated_at = now
+    source.save(update_fields=["merged_into", "status", "closed_at", "updated_at"])
+    event_record(
+        ticket=source, actor=actor, kind=EventKind.MERGED, data={"into_ticket": target.number}
+    )
+    _touch(target, [], kind="merged")
+    publish_ticket_changed(
+        ticket_id=source.pk, team_id=source.team_id, assignee_id=source.assignee_id, kind="merged"
+    )
+    return target
+
+
+def ticket_resolve_merged(ticket: Ticket) -> Ticket:
+    """Follow merge pointers to the ticket that lives on (bounded against cycles)."""
+    seen = {ticket.pk}
+    while ticket.merged_into_id and ticket.merged_into_id not in seen:
+        seen.add(ticket.merged_into_id)
+        ticket = Ticket.objects.select_related("customer").get(pk=ticket.merged_into_id)
+    return ticket
+
+
+# --- messages ---------------------------------------------------------------------------
+
+
+def attachment_store(*, message: Message, file: NewFile) -> Attachment:
+    digest = hashlib.sha256(file.content).hexdigest()
+    name = safe_filename(file.filename)
+    attachment = Attachment(
+        message=message,
+        filename=name,
+        content_type=(file.content_type or "application/octet-stream")[:255],
+        size=len(file.content),
+        sha256=digest,
+        content_id=file.content_id.strip("<>")[:255],
+    )
+    attachment.file.save(name, ContentFile(file.content), save=False)
+    attachment.save()
+    return attachment
+
+
+def new_rfc_message_id() -> str:
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">").strip() or "helpdesk"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+# Where a public reply goes for a ticket that came in on each channel.
+REPLY_CHANNEL = {
+    Channel.EMAIL: Channel.EMAIL,
+    Channel.WEB: Channel.EMAIL,
+    Channel.API: Channel.EMAIL,
+    Channel.PHONE: Channel.EMAIL,
+    Channel.SMS: Channel.SMS,
+    Channel.CHAT: Channel.CHAT,
+}
+RECIPIENT_KIND = {
+    Channel.EMAIL: IdentityKind.EMAIL,
+    Channel.SMS: IdentityKind.PHONE,
+    Channel.CHAT: IdentityKind.CHAT,
+}
+
+
+def reply_channel_default(*, ticket: Ticket) -> str:
+    """The channel of the customer's last inbound message, mapped to one we can send on."""
+    last = (
+        Message.objects.filter(ticket=ticket, direction=Direction.INBOUND)
+        .order_by("-created_at", "-id")
+        .values_list("channel", flat=True)
+        .first()
+    )
+    return REPLY_CHANNEL.get(Channel(last or ticket.channel), Channel.EMAIL)
+
+
+def reply_recipient(*, ticket: Ticket, channel: str) -> ContactIdentity:
+    kind = RECIPIENT_KIND.get(Channel(channel))
+    if kind is None:
+        raise TicketError(TicketErrorCode.NO_RECIPIENT, f"Replies cannot be sent by {channel}.")
+    # Prefer the identity the customer last wrote from on that channel.
+    last = (
+        Message.objects.filter(
+            ticket=ticket, direction=Direction.INBOUND, author_identity__kind=kind
+        )
+        .select_related("author_identity")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if last is not None and last.author_identity is not None:
+        return last.author_identity
+    identity = ticket.customer.identities.filter(kind=kind).order_by("pk").first()
+    if identity is None:
+        raise TicketError(
+            TicketErrorCode.NO_RECIPIENT,
+            f"{ticket.customer} has no {IdentityKind(kind).label.lower()} to reply to. Add one "
+            "to the customer or reply on another channel.",
+        )
+    return identity
+
+
+@transaction.atomic
+def message_reply(
+    *,
+    ticket: Ticket,
+    author: Any,
+    body_text: str,
+    body_html: str = "",
+    channel: str | None = None,
+    is_internal: bool = False,
+    attachments: Sequence[NewFile] = (),
+    set_status: str | None = None,
+) -> Message:
+    """An agent's public reply (delivered on `channel`) or internal note (never delivered).
+
+    Precondition: `author` is an agent. The Message and its Delivery are written in one
+    transaction; the send is enqueued on commit.
+    """
+    from channels_app.delivery import delivery_create  # channels_app depends on tickets
+
+    _require_agent(author, what="reply to tickets")
+    body_html = sanitize_html(body_html)
+    if not body_text.strip() and body_html:
+        body_text = html_to_text(body_html)
+    if not body_text.strip() and not attachments:
+        raise TicketError(TicketErrorCode.EMPTY_MESSAGE, "Write a message before sending.")
+    ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket.pk)
+    if ticket.merged_into_id:
+        target = ticket_resolve_merged(ticket)
+        raise TicketError(
+            TicketErrorCode.MERGE_MERGED,
+            f"This ticket was merged into #{target.number}. Reply there.",
+        )
+    now = timezone.now()
+    recipients: list[ContactIdentity] = []
+    channel = channel or reply_channel_default(ticket=ticket)
+    if not is_internal:
+        recipients.append(reply_recipient(ticket=ticket, channel=channel))
+        if channel == Channel.EMAIL:
+            recipients.extend(ticket.followers.filter(kind=IdentityKind.EMAIL, opted_out_at=None))
+    last_inbound = (
+        Message.objects.filter(ticket=ticket, direction=Direction.INBOUND)
+        .exclude(rfc_message_id="")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    message = Message.objects.create(
+        ticket=ticket,
+        channel=channel,
+        direction=Direction.OUTBOUND,
+        is_internal=is_internal,
+        author_user=author,
+        subject=ticket.subject,
+        body_text=body_text,
+        body_html=body_html,
+        rfc_message_id=new_rfc_message_id() if channel == Channel.EMAIL and not is_internal else "",
+        in_reply_to=last_inbound.rfc_message_id if last_inbound else "",
+        references=_references_for(ticket) if channel == Channel.EMAIL and not is_internal else "",
+        created_at=now,
+    )
+    for file in attachments:
+        attachment_store(message=message, file=file)
+    fields: list[str] = []
+    if not is_internal:
+        seen: set[str] = set()
+        for identity in recipients:
+            if identity.value in seen:
+                continue
+            seen.add(identity.value)
+            delivery_create(message=message, channel=channel, recipient=identity.value)
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+            fields.append("first_response_at")
+        if ticket.status == Status.NEW and set_status is None:
+            # Answered: the ticket is now being worked.
+            set_status = Status.OPEN
+    _touch(ticket, fields, kind="message")
+    if set_status:
+        ticket_set_status(ticket=ticket, status=set_status, actor=author)
+    return message
+
+
+def _references_for(ticket: Ticket) -> str:
+    # The thread's Message-IDs, oldest first, capped as mail clients do (RFC 5322 3.6.4).
+    ids = list(
+        Message.objects.filter(ticket=ticket)
+        .exclude(rfc_message_id="")
+        .order_by("created_at", "id")
+        .values_list("rfc_message_id", flat=True)
+    )
+    if len(ids) > 20:
+        ids = ids[:1] + ids[-19:]
+    return " ".join(ids)
+
+
+def note_add(*, ticket: Ticket, author: Any, body_text: str) -> Message:
+    return message_reply(ticket=ticket, author=author, body_text=body_text, is_internal=True)

@@ -210,12 +210,13 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
             ticket.solved_at = None
             fields += ["status", "solved_at"]
     ticket.save(update_fields=fields)
-    publish_ticket_changed(
-        ticket_id=ticket.pk,
-        team_id=ticket.team_id,
-        assignee_id=ticket.assignee_id,
-        kind="created" if created else "message",
-    )
+    if not created:  # ticket_create already announced a new ticket
+        publish_ticket_changed(
+            ticket_id=ticket.pk,
+            team_id=ticket.team_id,
+            assignee_id=ticket.assignee_id,
+            kind="message",
+        )
     return IngestResult(stored, ticket, created_ticket=created, duplicate=False)
 
 

@@ -44,3 +44,10 @@ def sms_media_fetch_task(self: Any, message_id: int, number_id: int) -> int:
         return sms_media_fetch(message_id=message_id, number_id=number_id)
     except requests.RequestException as exc:
         raise self.retry(exc=exc, countdown=60 * (self.request.retries + 1)) from exc
+
+
+@shared_task(acks_late=True)
+def chat_transcript_send_task(visitor_id: str, email: str) -> int:
+    from channels_app.chat import chat_transcript_send
+
+    return chat_transcript_send(visitor_id=visitor_id, email=email)

@@ -4,7 +4,6 @@ import json
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from channels_app.inbound import Identity, InboundMessage, ParseError
 from tickets.models import Channel, IdentityKind
@@ -13,7 +12,8 @@ MAX_TEXT = 5000
 
 
 def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
-    """Fields: visitor (id), id (the client's message uuid), text, name, team_id, sent_at."""
+    """Fields: visitor (id), id (the client's message uuid), text, name, team_id; and for
+    the offline form: offline (true) and email."""
     try:
         data = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -30,9 +30,9 @@ def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
     if len(text) > MAX_TEXT:
         raise ParseError(f"A chat message can be at most {MAX_TEXT} characters.")
     received_at: datetime = timezone.now()
-    if isinstance(data.get("sent_at"), str):
-        received_at = parse_datetime(data["sent_at"]) or received_at
     team_id = data.get("team_id")
+    if data.get("offline"):
+        return _offline(data, visitor, message_id, text, received_at, team_id)
     return InboundMessage(
         channel=Channel.CHAT,
         # The client's uuid scoped to its visitor: a resent frame dedups, and one visitor
@@ -47,4 +47,31 @@ def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
         received_at=received_at,
         team_id=team_id if isinstance(team_id, int) else None,
         join_open_ticket=True,
+    )
+
+
+def _offline(
+    data: dict[str, object],
+    visitor: str,
+    message_id: str,
+    text: str,
+    received_at: datetime,
+    team_id: object,
+) -> InboundMessage:
+    """No agent was online: the widget's message form, answered by email like a web form."""
+    email = str(data.get("email") or "").strip()
+    if not email:
+        raise ParseError("A message left while no one is online needs an email address.")
+    name = str(data.get("name") or "")
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return InboundMessage(
+        channel=Channel.WEB,
+        external_id=f"chatform:{visitor}:{message_id}"[:500],
+        sender=Identity(kind=IdentityKind.EMAIL, value=email, display_name=name),
+        subject=f"Chat message: {first_line[:60]}",
+        text=text,
+        html=None,
+        received_at=received_at,
+        team_id=team_id if isinstance(team_id, int) else None,
+        meta={"source": "chat-offline"},
     )

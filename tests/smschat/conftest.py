@@ -213,3 +213,22 @@ def agent(db: None) -> Any:
     )
     user.groups.add(Group.objects.get_or_create(name=AGENTS_GROUP)[0])
     return user
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    # Presence counts and rate limits live in the cache (this helper's own Redis db).
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_persistent_connections_in_worker_threads() -> None:
+    # Consumers reach the database from sync_to_async threads; with persistent
+    # connections those outlive the tests and block dropping the test database.
+    from django.db import connections
+
+    connections.settings["default"]["CONN_MAX_AGE"] = 0

@@ -1,0 +1,100 @@
+import pytest
+from django.urls import reverse
+
+from channels_app.chat import chat_origin_allowed
+from channels_app.demo import smschat_demo_setup
+from channels_app.models import ChatChannel, SmsNumber
+from channels_app.presence import (
+    agent_online,
+    agent_presence_connect,
+    agent_presence_disconnect,
+)
+from tests.factories import TeamFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def superuser():
+    # tests.factories.AdminFactory passes `role` to the model; build the admin directly.
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("root", "root@staff.example", "pw")
+
+
+def test_it_counts_agent_connections_per_team():
+    sales, support = TeamFactory(), TeamFactory()
+
+    agent_presence_connect(team_ids=[sales.pk])
+    agent_presence_connect(team_ids=[sales.pk])  # a second tab
+    agent_presence_disconnect(team_ids=[sales.pk])
+
+    assert agent_online(sales.pk) is True
+    assert agent_online(support.pk) is False
+    assert agent_online(None) is True  # a channel with no team: any agent will do
+    agent_presence_disconnect(team_ids=[sales.pk])
+    assert agent_online(sales.pk) is False and agent_online(None) is False
+
+
+def test_it_never_counts_below_zero_after_extra_disconnects():
+    team = TeamFactory()
+    agent_presence_disconnect(team_ids=[team.pk])
+    agent_presence_disconnect(team_ids=[team.pk])
+
+    agent_presence_connect(team_ids=[team.pk])
+
+    assert agent_online(team.pk) is True
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("https://shop.example.com", True),
+        ("http://shop.example.com", True),
+        ("https://SHOP.example.com", True),
+        ("https://evil-shop.example.com", False),
+        ("https://shop.example.com.evil.net", False),
+        ("https://a.b.example.org", True),
+        ("https://example.org", False),
+        ("http://127.0.0.1:8123", True),
+        ("http://127.0.0.1:8124", False),
+        ("https://desk.example.com", True),  # the desk's own pages (PUBLIC_BASE_URL)
+        ("null", False),
+        ("file://", False),
+        ("", False),
+    ],
+)
+def test_it_matches_origins_against_the_allowed_domains(chat_channel, public_base, origin, allowed):
+    assert chat_origin_allowed(channel=chat_channel, origin=origin) is allowed
+
+
+def test_it_creates_the_demo_number_and_channel_once():
+    first = smschat_demo_setup()
+    second = smschat_demo_setup()
+
+    assert first == second
+    assert SmsNumber.objects.count() == 1 and ChatChannel.objects.count() == 1
+    assert first[0].phone.startswith("+")
+
+
+def test_it_shows_the_embed_snippet_in_the_admin(client, chat_channel):
+    client.force_login(superuser())
+
+    page = client.get(reverse("admin:channels_app_chatchannel_change", args=[chat_channel.pk]))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "/static/chat/widget.js" in html
+    assert f"data-channel=&quot;{chat_channel.key}&quot;" in html
+
+
+def test_it_normalizes_and_checks_the_phone_in_the_sms_number_admin(client):
+    client.force_login(superuser())
+    url = reverse("admin:channels_app_smsnumber_add")
+    form = {"account_sid": "AC1", "auth_token": "t", "active": "on"}
+
+    bad = client.post(url, {**form, "phone": "not a number"})
+    good = client.post(url, {**form, "phone": "(415) 555-0100"})
+
+    assert bad.status_code == 200 and "is not a phone number" in bad.content.decode()
+    assert good.status_code == 302
+    assert SmsNumber.objects.get().phone == "+14155550100"

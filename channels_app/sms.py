@@ -21,7 +21,7 @@ from channels_app.ingest import IngestResult, raw_inbound_process, raw_inbound_s
 from channels_app.models import Delivery, DeliveryStatus, SmsNumber
 from tickets.errors import TicketError
 from tickets.identity import normalize_phone
-from tickets.models import Channel, ContactIdentity, IdentityKind, Message, Ticket
+from tickets.models import Channel, ContactIdentity, Direction, IdentityKind, Message, Ticket
 from tickets.services import NewFile, attachment_store
 
 logger = logging.getLogger(__name__)
@@ -72,8 +72,22 @@ def sms_number_for_status(*, sender: str, account_sid: str) -> SmsNumber | None:
 
 
 def sms_number_for_ticket(*, ticket: Ticket) -> SmsNumber | None:
-    """The number replies on `ticket` go out from: its team's, else any active one."""
+    """The number replies on `ticket` go out from: the one the customer last texted, else
+    the ticket team's, else any active one."""
     numbers = SmsNumber.objects.filter(active=True).order_by("pk")
+    texted = (
+        Message.objects.filter(
+            ticket=ticket, channel=Channel.SMS, direction=Direction.INBOUND, raw__isnull=False
+        )
+        .order_by("-created_at", "-id")
+        .values_list("raw__meta", flat=True)
+        .first()
+    )
+    number_id = str((texted or {}).get("number_id", ""))
+    if number_id.isdigit():
+        same = numbers.filter(pk=int(number_id)).first()
+        if same is not None:
+            return same
     if ticket.team_id:
         team_number = numbers.filter(team_id=ticket.team_id).first()
         if team_number is not None:

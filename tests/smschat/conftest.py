@@ -216,13 +216,20 @@ def agent(db: None) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _clean_cache() -> Iterator[None]:
-    # Presence counts and rate limits live in the cache (this helper's own Redis db).
+def _clean_presence() -> Iterator[None]:
+    # Agent presence counts live in the (shared) Redis cache: drop only those keys, so
+    # other tests' channel-layer groups and caches are left alone.
     from django.core.cache import cache
 
-    cache.clear()
+    def drop() -> None:
+        client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+        keys = list(client.scan_iter(match="*presence:agents:*"))
+        if keys:
+            client.delete(*keys)
+
+    drop()
     yield
-    cache.clear()
+    drop()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -205,3 +205,21 @@ def test_it_accepts_a_callback_for_a_message_it_does_not_know(sms_number, post_s
     }
 
     assert post_signed(STATUS_HOOK, params).status_code == 204
+
+
+def test_it_replies_from_the_number_the_customer_texted(
+    sms_number, post_signed, agent, fake_twilio, django_capture_on_commit_callbacks
+):
+    from channels_app.models import SmsNumber
+    from tests.smschat.conftest import sms_form
+
+    second = SmsNumber.objects.create(
+        phone="+14155550101", account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, team=sms_number.team
+    )
+    post_signed("/hooks/twilio/sms/", sms_form("hi", to=second.phone))
+    ticket = Message.objects.get().ticket
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message_reply(ticket=ticket, author=agent, body_text="hello", channel=Channel.SMS)
+
+    assert fake_twilio.requests[0].form["From"] == second.phone

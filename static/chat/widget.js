@@ -71,7 +71,7 @@
     "header{background:var(--hd-colour);color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}",
     "header h2{font-size:16px;margin:0;flex:1}",
     "header button{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;min-width:44px;min-height:44px}",
-    ".status{padding:6px 14px;background:#fff7e0;color:#5c4400;font-size:13px}",
+    ".status{margin:0;padding:6px 14px;background:#fff7e0;color:#5c4400;font-size:13px}",
     ".status:empty{display:none}",
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;margin:0;list-style:none}",
     ".msg{max-width:80%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}",
@@ -94,6 +94,9 @@
     "font:inherit;font-size:13px;padding:4px;align-self:flex-start}",
     ".error{color:#a40000;font-size:13px}",
     ".error:empty{display:none}",
+    ".badge{position:absolute;top:-2px;right:-2px;min-width:20px;height:20px;border-radius:10px;",
+    "background:#c00;color:#fff;font-size:12px;font-weight:700;line-height:20px;text-align:center;padding:0 5px}",
+    ".badge[hidden]{display:none}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;",
     "max-height:100%;border-radius:0}.launcher{right:14px;bottom:14px}}",
@@ -117,6 +120,8 @@
   bubblePath.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
   icon.appendChild(bubblePath);
   launcher.appendChild(icon);
+  var badge = el("span", { class: "badge", "aria-hidden": "true", hidden: "" });
+  launcher.appendChild(badge);
   var panel = el("section", {
     class: "panel", id: "hd-panel", role: "dialog", "aria-label": cfg.title, hidden: "",
   });
@@ -191,8 +196,17 @@
   var state = {
     socket: null, ready: false, retry: 0, welcome: null, email: "", skipped: false,
     online: true, pending: {}, typingSent: false, typingTimer: null, statusTimer: null,
-    shown: {},
+    shown: {}, unread: 0,
   };
+
+  function setUnread(count) {
+    state.unread = count;
+    badge.textContent = String(count);
+    badge.hidden = count === 0;
+    if (panel.hidden) {
+      launcher.setAttribute("aria-label", count ? "Open chat, " + count + " new" : "Open chat");
+    }
+  }
 
   function outbox() {
     try { return JSON.parse(load(OUTBOX_KEY) || "[]"); } catch (e) { return []; }
@@ -241,6 +255,7 @@
     };
     socket.onclose = function (event) {
       state.ready = false;
+      host.removeAttribute("data-ready");
       if (event.code === 4403) {
         status.textContent = "Chat is not available on this page.";
         return;
@@ -265,6 +280,7 @@
     switch (frame.type) {
       case "welcome":
         state.ready = true;
+        host.setAttribute("data-ready", "true"); // for host pages (and tests) that wait on it
         state.welcome = frame;
         state.email = frame.email || "";
         state.online = !!frame.agents_online;
@@ -301,6 +317,7 @@
         break;
       case "message":
         typing.textContent = "";
+        if (panel.hidden && frame.direction !== "inbound") setUnread(state.unread + 1);
         addBubble(frame.direction === "inbound" ? "in" : "out", frame.text,
           frame.direction === "inbound" ? "" : (frame.author || "Support"), frame.id);
         break;
@@ -343,6 +360,7 @@
   // --- events ---------------------------------------------------------------------------
   function openPanel() {
     panel.hidden = false;
+    setUnread(0);
     launcher.setAttribute("aria-expanded", "true");
     launcher.setAttribute("aria-label", "Close chat");
     if (!state.socket) connect();

@@ -188,7 +188,14 @@ def test_it_lets_a_visitor_chat_live_with_an_agent(
 
     # A returning visitor (same browser storage) sees the conversation again.
     page.reload()
-    page.get_by_role("button", name="Open chat").click()
+    page.wait_for_selector("#helpdesk-chat[data-ready=true]", state="attached")
+    agent_side(
+        lambda: message_reply(
+            ticket=Ticket.objects.get(pk=ticket.pk), author=agent, body_text="Anything else?"
+        )
+    )
+    page.get_by_role("button", name="Open chat, 1 new").click()
+    page.get_by_text("Anything else?").wait_for(timeout=10_000)
     page.get_by_text("Yes, it left today.").wait_for(timeout=10_000)
     page.get_by_text("Hello, is my order shipped?").wait_for(timeout=10_000)
     page.screenshot(path=str(Path(django_settings.BASE_DIR) / "var" / "test" / "chat-widget.png"))
@@ -211,6 +218,7 @@ def test_it_turns_into_a_message_form_when_no_agent_is_online(
 
     page.get_by_role("button", name="Open chat").click()
     page.get_by_text("No one is online right now").wait_for(timeout=10_000)
+    page.screenshot(path=str(Path(django_settings.BASE_DIR) / "var" / "test" / "chat-offline.png"))
     page.get_by_role("textbox", name="Your name").fill("Lee")
     page.get_by_label("Your email (we reply there)").fill("lee@example.net")
     page.get_by_role("textbox", name="Your message").fill("Please call me back")

@@ -98,3 +98,31 @@ def test_it_normalizes_and_checks_the_phone_in_the_sms_number_admin(client):
     assert bad.status_code == 200 and "is not a phone number" in bad.content.decode()
     assert good.status_code == 302
     assert SmsNumber.objects.get().phone == "+14155550100"
+
+
+def test_it_reads_a_visitors_chat_history_in_one_query_whatever_its_length(
+    chat_channel, agent, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from channels_app.chat import chat_history, chat_message_receive
+    from tickets.models import Ticket
+    from tickets.services import message_reply
+
+    def chat(visitor: str, turns: int) -> None:
+        for n in range(turns):
+            receipt = chat_message_receive(
+                channel=chat_channel, visitor_id=visitor, client_id=f"c{n}", text=f"q{n}"
+            )
+            ticket = Ticket.objects.get(number=receipt.ticket_number)
+            with django_capture_on_commit_callbacks(execute=False):
+                message_reply(ticket=ticket, author=agent, body_text=f"a{n}")
+
+    chat("short", 1)
+    chat("long", 6)
+
+    with django_assert_num_queries(1):
+        short = chat_history(visitor_id="short")
+    with django_assert_num_queries(1):
+        long = chat_history(visitor_id="long")
+
+    assert [m["text"] for m in short] == ["q0", "a0"]
+    assert len(long) == 12 and long[-1]["author"] == "Alex"

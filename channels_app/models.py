@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -171,6 +172,20 @@ class ChatChannel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        bad = [d for d in self.domains if "/" in d or " " in d or d.count("*") > (d[:2] == "*.")]
+        if bad:
+            raise ValidationError(
+                {
+                    "allowed_domains": "Write host names only, without https:// or a path "
+                    f"(for example shop.example.com): {', '.join(bad)}"
+                }
+            )
+        if not self.domains:
+            raise ValidationError(
+                {"allowed_domains": "Add at least one domain where the chat may run."}
+            )
 
     @property
     def domains(self) -> list[str]:

@@ -126,3 +126,17 @@ def test_it_reads_a_visitors_chat_history_in_one_query_whatever_its_length(
 
     assert [m["text"] for m in short] == ["q0", "a0"]
     assert len(long) == 12 and long[-1]["author"] == "Alex"
+
+
+def test_it_explains_allowed_domains_written_as_urls_in_the_admin(client):
+    client.force_login(superuser())
+    form = {"name": "Site", "colour": "#123456", "greeting": "Hi", "active": "on"}
+    url = reverse("admin:channels_app_chatchannel_add")
+
+    bad = client.post(url, {**form, "allowed_domains": "https://shop.example.com/"})
+    good = client.post(url, {**form, "allowed_domains": "shop.example.com\n*.example.org"})
+
+    assert bad.status_code == 200
+    assert "without https://" in bad.content.decode()
+    assert good.status_code == 302
+    assert ChatChannel.objects.get().domains == ["shop.example.com", "*.example.org"]

@@ -1,10 +1,24 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.templatetags.static import static
+from django.utils.html import format_html
 
 from channels_app.delivery import delivery_retry
 from channels_app.ingest import raw_inbound_process
-from channels_app.models import Delivery, DeliveryStatus, Mailbox, RawInbound, RawStatus
+from channels_app.models import (
+    ChatChannel,
+    Delivery,
+    DeliveryStatus,
+    Mailbox,
+    RawInbound,
+    RawStatus,
+    SmsNumber,
+)
+from tickets.errors import TicketError
+from tickets.identity import normalize_phone
 
 
 @admin.register(Mailbox)
@@ -73,3 +87,63 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+class SmsNumberForm(forms.ModelForm):
+    class Meta:
+        model = SmsNumber
+        fields = ("phone", "account_sid", "auth_token", "team", "active")
+        widgets = {"auth_token": forms.PasswordInput(render_value=True)}
+
+    def clean_phone(self) -> str:
+        try:
+            return normalize_phone(self.cleaned_data["phone"])
+        except TicketError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
+@admin.register(SmsNumber)
+class SmsNumberAdmin(admin.ModelAdmin):
+    form = SmsNumberForm
+    list_display = ("phone", "account_sid", "team", "active")
+    list_filter = ("active",)
+    search_fields = ("phone", "account_sid")
+    readonly_fields = ("webhook_urls",)
+
+    @admin.display(description="Webhooks to set at the provider")
+    def webhook_urls(self, obj: SmsNumber) -> str:
+        return format_html(
+            "Messaging webhook (POST): <code>{}</code><br>Status callbacks are set per "
+            "message: <code>{}</code>",
+            f"{settings.PUBLIC_BASE_URL}/hooks/twilio/sms/",
+            f"{settings.PUBLIC_BASE_URL}/hooks/twilio/status/",
+        )
+
+
+def chat_embed_snippet(channel: ChatChannel) -> str:
+    base = settings.PUBLIC_BASE_URL
+    return (
+        f'<script src="{base}{static("chat/widget.js")}" data-channel="{channel.key}" '
+        f'data-server="{base}" async></script>'
+    )
+
+
+@admin.register(ChatChannel)
+class ChatChannelAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "require_email", "active")
+    list_filter = ("active",)
+    search_fields = ("name", "allowed_domains")
+    readonly_fields = ("key", "embed_snippet")
+    fields = (
+        "name", "allowed_domains", "colour", "greeting", "team", "require_email", "active",
+        "key", "embed_snippet",
+    )  # fmt: skip
+
+    @admin.display(description="Embed snippet (paste before </body>)")
+    def embed_snippet(self, obj: ChatChannel) -> str:
+        if obj.pk is None:
+            return "Save the channel to get its snippet."
+        return format_html(
+            '<textarea readonly rows="3" cols="90" aria-label="Embed snippet">{}</textarea>',
+            chat_embed_snippet(obj),
+        )

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formataddr
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
@@ -20,7 +22,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from channels_app.models import Delivery, DeliveryStatus, Mailbox
-from tickets.models import Message
+from tickets.errors import TicketError, TicketErrorCode
+from tickets.models import Channel, ContactIdentity, IdentityKind, Message
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,9 @@ Backend = Callable[[Delivery], str]  # sends, returns the provider's id
 
 def delivery_create(*, message: Message, channel: str, recipient: str) -> Delivery:
     """Write the outbox row (inside the caller's transaction) and enqueue it on commit."""
+    if channel == Channel.SMS and _opted_out_since(recipient) is not None:
+        # Refused before anything is written, so the agent sees why at once.
+        raise TicketError(TicketErrorCode.NO_RECIPIENT, _opted_out_text(recipient))
     delivery = Delivery.objects.create(message=message, channel=channel, recipient=recipient)
     transaction.on_commit(lambda: _enqueue(delivery.pk))
     return delivery
@@ -218,6 +224,109 @@ def send_email(delivery: Delivery) -> str:
     return message.rfc_message_id
 
 
+def _opted_out_since(phone: str) -> str | None:
+    stamp = (
+        ContactIdentity.objects.filter(
+            kind=IdentityKind.PHONE, value=phone, opted_out_at__isnull=False
+        )
+        .values_list("opted_out_at", flat=True)
+        .first()
+    )
+    return f"{stamp:%Y-%m-%d %H:%M} UTC" if stamp else None
+
+
+def _opted_out_text(phone: str) -> str:
+    return (
+        f"{phone} opted out of texts (replied STOP, {_opted_out_since(phone)}). No SMS is "
+        "sent until they text START; reply by email instead."
+    )
+
+
+SMS_MAX_LENGTH = 1600  # Twilio's limit for one message; it segments below that itself
+
+
+def send_sms(delivery: Delivery) -> str:
+    from twilio.base.exceptions import TwilioRestException
+
+    from channels_app.sms import (
+        OPTED_OUT_ERROR,
+        STATUS_PATH,
+        public_url,
+        sms_number_for_ticket,
+        twilio_client,
+    )
+
+    if _opted_out_since(delivery.recipient) is not None:
+        raise PermanentDeliveryError(_opted_out_text(delivery.recipient))
+    body = delivery.message.body_text.strip()
+    if len(body) > SMS_MAX_LENGTH:
+        raise PermanentDeliveryError(
+            f"The reply is {len(body)} characters; a text can carry {SMS_MAX_LENGTH}. "
+            "Shorten it or reply by email."
+        )
+    number = sms_number_for_ticket(ticket=delivery.message.ticket)
+    if number is None:
+        raise PermanentDeliveryError(
+            "No active SMS number is configured. An admin can add one under SMS numbers."
+        )
+    try:
+        sent = twilio_client(number=number).messages.create(
+            to=delivery.recipient,
+            from_=number.phone,
+            body=body,
+            status_callback=public_url(STATUS_PATH),
+        )
+    except TwilioRestException as exc:
+        detail = f"Twilio said {exc.status} (error {exc.code}): {exc.msg}"
+        if exc.code == OPTED_OUT_ERROR:
+            ContactIdentity.objects.filter(
+                kind=IdentityKind.PHONE, value=delivery.recipient, opted_out_at__isnull=True
+            ).update(opted_out_at=timezone.now())
+            raise PermanentDeliveryError(_opted_out_text(delivery.recipient)) from exc
+        if exc.status == 429 or exc.status >= 500:
+            raise TemporaryDeliveryError(detail) from exc
+        raise PermanentDeliveryError(detail) from exc
+    except OSError as exc:  # requests' connection errors and timeouts derive from it
+        raise TemporaryDeliveryError(f"Could not reach the SMS provider: {exc}") from exc
+    return str(sent.sid)
+
+
+def chat_visitor_group(visitor_id: str) -> str:
+    return f"chat.visitor.{visitor_id}"
+
+
+def chat_message_payload(message: Message) -> dict[str, str]:
+    """What a visitor's widget shows for one message (no internal data)."""
+    author = ""
+    if message.author_user is not None:
+        author = getattr(message.author_user, "first_name", "") or "Support"
+    return {
+        "id": f"m{message.pk}",
+        "direction": message.direction,
+        "author": author,
+        "text": message.body_text,
+        "at": message.created_at.isoformat(),
+    }
+
+
+def send_chat(delivery: Delivery) -> str:
+    """Push the reply to every open widget of the visitor. Delivered when they are there;
+    a visitor who comes back later reads it in the history the widget loads."""
+    layer = get_channel_layer()
+    if layer is None:
+        raise PermanentDeliveryError("Live chat needs a channel layer; none is configured.")
+    try:
+        async_to_sync(layer.group_send)(
+            chat_visitor_group(delivery.recipient),
+            {"type": "chat.message", "message": chat_message_payload(delivery.message)},
+        )
+    except Exception as exc:  # the layer (Redis) is down: worth retrying
+        raise TemporaryDeliveryError(f"Could not reach the chat server: {exc}") from exc
+    return f"chat:{delivery.message.pk}"
+
+
 BACKENDS: dict[str, Backend] = {
     "email": send_email,
+    "sms": send_sms,
+    "chat": send_chat,
 }

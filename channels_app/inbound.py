@@ -1,7 +1,7 @@
 """The one normalized shape every adapter produces and ingest consumes."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ class InboundMessage:
     priority: str | None = None
     # SMS and chat continue the customer's recent open ticket; email and web do not.
     join_open_ticket: bool = False
+    # How recently that open ticket must have been active (None: the global default).
+    join_window: timedelta | None = None
     meta: dict[str, str] = field(default_factory=dict)
 
 

@@ -257,6 +257,8 @@ def _find_thread(message: InboundMessage, identity: ContactIdentity) -> Ticket |
         ticket = hit.ticket if hit else None
     if ticket is None and message.join_open_ticket:
         window = getattr(settings, "HELPDESK_JOIN_OPEN_TICKET_WINDOW", JOIN_OPEN_TICKET_WINDOW)
+        if message.join_window is not None:
+            window = message.join_window
         ticket = (
             Ticket.objects.filter(
                 customer_id=identity.customer_id,

@@ -1,5 +1,9 @@
 """Channel configuration, the raw inbound store and the outbound outbox."""
 
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -70,6 +74,8 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", "Sent"
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"
+    # The provider accepted it but the carrier could not hand it over (Twilio "undelivered").
+    UNDELIVERED = "undelivered", "Undelivered"
     BOUNCED = "bounced", "Bounced"
 
 
@@ -107,3 +113,84 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient} ({self.status})"
+
+
+def _public_key() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class SmsNumber(models.Model):
+    """A Twilio (or compatible) number customers text; replies on its tickets go out from it."""
+
+    phone = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +14155550123.")
+    account_sid = models.CharField(max_length=64, help_text="The provider account's SID (AC…).")
+    # Also the webhook signing key: Twilio signs every request with the account's token.
+    auth_token = models.CharField(max_length=128)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_numbers"
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "SMS number"
+        ordering = ["phone"]
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class ChatChannel(models.Model):
+    """One embeddable chat widget: where it may run, how it looks, who answers it."""
+
+    name = models.CharField(max_length=100)
+    # Public: it appears in the embed snippet on the customer's site.
+    key = models.CharField(max_length=32, unique=True, default=_public_key, editable=False)
+    allowed_domains = models.TextField(
+        help_text=(
+            "One per line: pages on these hosts may open the chat. “example.com” matches "
+            "that host, “*.example.com” its subdomains, “example.com:8080” that port only."
+        )
+    )
+    colour = models.CharField(
+        max_length=7,
+        default="#2563eb",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #2563eb.")],
+    )
+    greeting = models.CharField(max_length=300, default="Hi! How can we help?")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_channels"
+    )
+    require_email = models.BooleanField(
+        default=False, help_text="Visitors give their name and email before they can write."
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        bad = [d for d in self.domains if "/" in d or " " in d or d.count("*") > (d[:2] == "*.")]
+        if bad:
+            raise ValidationError(
+                {
+                    "allowed_domains": "Write host names only, without https:// or a path "
+                    f"(for example shop.example.com): {', '.join(bad)}"
+                }
+            )
+        if not self.domains:
+            raise ValidationError(
+                {"allowed_domains": "Add at least one domain where the chat may run."}
+            )
+
+    @property
+    def domains(self) -> list[str]:
+        return [
+            line.strip().lower()
+            for line in self.allowed_domains.replace(",", "\n").splitlines()
+            if line.strip()
+        ]

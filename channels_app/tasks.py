@@ -32,3 +32,22 @@ def raw_inbound_process_task(raw_id: int) -> None:
     from channels_app.ingest import raw_inbound_process
 
     raw_inbound_process(raw_id=raw_id)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def sms_media_fetch_task(self: Any, message_id: int, number_id: int) -> int:
+    import requests
+
+    from channels_app.sms import sms_media_fetch
+
+    try:
+        return sms_media_fetch(message_id=message_id, number_id=number_id)
+    except requests.RequestException as exc:
+        raise self.retry(exc=exc, countdown=60 * (self.request.retries + 1)) from exc
+
+
+@shared_task(acks_late=True)
+def chat_transcript_send_task(visitor_id: str, email: str) -> int:
+    from channels_app.chat import chat_transcript_send
+
+    return chat_transcript_send(visitor_id=visitor_id, email=email)

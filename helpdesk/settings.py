@@ -220,6 +220,18 @@ HELPDESK_DELIVERY_MAX_ATTEMPTS = env.int("HELPDESK_DELIVERY_MAX_ATTEMPTS", defau
 HELPDESK_INBOUND_MAX_BYTES = env.int("HELPDESK_INBOUND_MAX_BYTES", default=25 * 1024 * 1024)
 HELPDESK_WORKER_HEARTBEAT_MAX_AGE = env.int("HELPDESK_WORKER_HEARTBEAT_MAX_AGE", default=120)
 
+# --- SMS and chat -----------------------------------------------------------------------
+# An SMS joins the sender's open ticket only if it was active this recently.
+HELPDESK_SMS_THREAD_WINDOW_DAYS = env.int("HELPDESK_SMS_THREAD_WINDOW_DAYS", default=7)
+# The Twilio REST API root; tests and Twilio-compatible providers point it elsewhere.
+HELPDESK_TWILIO_API_BASE = env.str(
+    "HELPDESK_TWILIO_API_BASE", default="https://api.twilio.com"
+).rstrip("/")
+HELPDESK_TWILIO_TIMEOUT = env.int("HELPDESK_TWILIO_TIMEOUT", default=15)
+# Chat messages one visitor token may send per minute.
+HELPDESK_CHAT_RATE_LIMIT = env.int("HELPDESK_CHAT_RATE_LIMIT", default=20)
+HELPDESK_CHAT_TOKEN_MAX_AGE_DAYS = env.int("HELPDESK_CHAT_TOKEN_MAX_AGE_DAYS", default=365)
+
 # --- production hardening (DEBUG off) ---------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("agent/", include("tickets.urls")),
     path("api/v1/", include("tickets.api_urls")),
+    path("hooks/twilio/", include("channels_app.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -2,13 +2,15 @@
 
 from collections.abc import Callable
 
-from channels_app.adapters import api
+from channels_app.adapters import api, chat, sms
 from channels_app.inbound import InboundMessage
 
 Parser = Callable[[bytes, dict[str, str]], InboundMessage]
 
 ADAPTERS: dict[str, Parser] = {
     "api": api.parse,
+    "twilio_sms": sms.parse,
+    "chat": chat.parse,
 }
 
 

@@ -1,0 +1,51 @@
+"""Which teams have an agent online: counts of agent websocket connections in the cache.
+
+The agent workspace consumer calls agent_presence_connect() when a socket opens and
+agent_presence_disconnect() when it closes (sync functions: wrap them with
+database_sync_to_async or sync_to_async from a consumer). The chat widget asks
+agent_online() to choose between live chat and a message form.
+
+Counts expire PRESENCE_TTL after the last connect, so a worker that died without
+running disconnect cannot leave a team "online" for ever.
+"""
+
+from collections.abc import Iterable
+
+from django.core.cache import cache
+
+PRESENCE_TTL = 12 * 3600
+ANY_KEY = "presence:agents:any"
+
+
+def _team_key(team_id: int) -> str:
+    return f"presence:agents:team:{team_id}"
+
+
+def _keys(team_ids: Iterable[int]) -> list[str]:
+    return [ANY_KEY, *(_team_key(team_id) for team_id in sorted(set(team_ids)))]
+
+
+def agent_presence_connect(*, team_ids: Iterable[int]) -> None:
+    """One more agent socket for each of these teams (and for "any agent")."""
+    for key in _keys(team_ids):
+        cache.add(key, 0, PRESENCE_TTL)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, PRESENCE_TTL)
+        cache.touch(key, PRESENCE_TTL)
+
+
+def agent_presence_disconnect(*, team_ids: Iterable[int]) -> None:
+    for key in _keys(team_ids):
+        try:
+            if cache.decr(key) < 0:
+                cache.set(key, 0, PRESENCE_TTL)
+        except ValueError:  # already expired: nothing to take away
+            pass
+
+
+def agent_online(team_id: int | None) -> bool:
+    """Is an agent of this team connected? With no team: is any agent connected?"""
+    key = _team_key(team_id) if team_id else ANY_KEY
+    return int(cache.get(key) or 0) > 0

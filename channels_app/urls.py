@@ -1,0 +1,10 @@
+from django.urls import path
+
+from channels_app import views
+
+app_name = "hooks_twilio"
+
+urlpatterns = [
+    path("sms/", views.twilio_sms, name="sms"),
+    path("status/", views.twilio_status, name="status"),
+]

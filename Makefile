@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Where `make run` serves (e.g. `make run PORT=8080`).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 # Tests run on real PostgreSQL and Redis; these are the local defaults (override freely).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/helpdesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
@@ -23,7 +26,7 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/python manage.py serve_all
+	$(BIN)/python manage.py serve_all --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -454,7 +454,7 @@ class _Seeder:
             if is_email and last:
                 hints = (last,)  # a real mail client's In-Reply-To
             else:
-                reference = ticket.reply_token
+                reference = str(ticket.number)  # as a customer quotes "#1234"
         result = inbound_message_ingest(
             message=InboundMessage(
                 channel=channel,

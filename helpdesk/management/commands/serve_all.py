@@ -25,7 +25,7 @@ class Command(BaseCommand):
         pool = ["--pool=solo"] if embedded else ["--concurrency=2"]
         commands = {
             "web": [python, "-m", "uvicorn", "helpdesk.asgi:application", "--host", host,
-                    "--port", port, "--no-access-log"],
+                    "--port", port, "--no-access-log", "--lifespan", "off"],
             "worker": [python, "-m", "celery", "-A", "helpdesk", "worker", "--loglevel=INFO",
                        *pool],
             "beat": [python, "-m", "celery", "-A", "helpdesk", "beat", "--loglevel=INFO",

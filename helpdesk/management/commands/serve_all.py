@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "helpdesk", "beat", "--loglevel=INFO",
                      "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
         }  # fmt: skip
-        subprocess.run([python, "manage.py", "collectstatic", "--noinput", "-v0"], check=True)
+        call_command("collectstatic", interactive=False, verbosity=0)
         procs: dict[str, subprocess.Popen[bytes]] = {}
         for name, cmd in commands.items():
             # Each child in its own process group: Ctrl-C reaches us once, and we stop them

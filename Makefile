@@ -10,7 +10,7 @@ PORT ?= 8000
 # Tests run on real PostgreSQL and Redis; these are the local defaults (override freely).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/helpdesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
-MYPY_TARGETS := tickets/services.py tickets/selectors.py channels_app/ingest.py \
+MYPY_TARGETS := tickets/services.py tickets/selectors.py tickets/demo.py channels_app/ingest.py \
 	channels_app/delivery.py channels_app/adapters
 
 .PHONY: install run test lint typecheck pytest bench clean

@@ -196,3 +196,23 @@ def test_it_serves_web_worker_and_beat_on_the_embedded_default_until_ctrl_c(serv
     output = _log(served)
     assert "database is locked" not in output
     assert "Stopped." in output
+
+
+def test_it_refuses_a_busy_port_before_starting_anything(embedded_env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "manage.py", "serve_all", "--port", str(port)],
+            cwd=ROOT,
+            env=embedded_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert done.returncode != 0
+    assert f"Cannot serve on 127.0.0.1:{port}" in done.stderr
+    assert "make run PORT=" in done.stderr
+    assert "celery" not in done.stdout + done.stderr  # nothing was started

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -9,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", default="8000")
 
     def handle(self, *args: Any, host: str, port: str, **options: Any) -> None:
+        _require_free_port(host, port)
         python = sys.executable
         embedded = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
         # On SQLite one worker process keeps writers few; on PostgreSQL use both cores.
@@ -67,3 +69,19 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
         self.stdout.write("Stopped.")
+
+
+def _require_free_port(host: str, port: str) -> None:
+    # Say so before starting anything: otherwise the worker and beat start, the web server
+    # dies on "address already in use" and its message scrolls by in their logs.
+    if not port.isdigit():
+        raise CommandError(f"--port must be a number, not “{port}”.")
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot serve on {host}:{port} ({exc.strerror}). Stop what is using it, "
+                "or pick another port: make run PORT=8080"
+            ) from exc

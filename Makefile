@@ -4,10 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Where `make run` serves (e.g. `make run PORT=8080`).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 # Tests run on real PostgreSQL and Redis; these are the local defaults (override freely).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/helpdesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
-MYPY_TARGETS := tickets/services.py tickets/selectors.py channels_app/ingest.py \
+MYPY_TARGETS := tickets/services.py tickets/selectors.py tickets/demo.py channels_app/ingest.py \
 	channels_app/delivery.py channels_app/adapters channels_app/sms.py \
 	channels_app/chat.py channels_app/presence.py channels_app/consumers.py \
 	channels_app/demo.py
@@ -25,7 +28,7 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/python manage.py serve_all
+	$(BIN)/python manage.py serve_all --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

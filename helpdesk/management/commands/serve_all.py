@@ -2,13 +2,15 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -19,19 +21,20 @@ class Command(BaseCommand):
         parser.add_argument("--port", default="8000")
 
     def handle(self, *args: Any, host: str, port: str, **options: Any) -> None:
+        _require_free_port(host, port)
         python = sys.executable
         embedded = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
         # On SQLite one worker process keeps writers few; on PostgreSQL use both cores.
         pool = ["--pool=solo"] if embedded else ["--concurrency=2"]
         commands = {
             "web": [python, "-m", "uvicorn", "helpdesk.asgi:application", "--host", host,
-                    "--port", port, "--no-access-log"],
+                    "--port", port, "--no-access-log", "--lifespan", "off"],
             "worker": [python, "-m", "celery", "-A", "helpdesk", "worker", "--loglevel=INFO",
                        *pool],
             "beat": [python, "-m", "celery", "-A", "helpdesk", "beat", "--loglevel=INFO",
                      "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
         }  # fmt: skip
-        subprocess.run([python, "manage.py", "collectstatic", "--noinput", "-v0"], check=True)
+        call_command("collectstatic", interactive=False, verbosity=0)
         procs: dict[str, subprocess.Popen[bytes]] = {}
         for name, cmd in commands.items():
             # Each child in its own process group: Ctrl-C reaches us once, and we stop them
@@ -66,3 +69,19 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
         self.stdout.write("Stopped.")
+
+
+def _require_free_port(host: str, port: str) -> None:
+    # Say so before starting anything: otherwise the worker and beat start, the web server
+    # dies on "address already in use" and its message scrolls by in their logs.
+    if not port.isdigit():
+        raise CommandError(f"--port must be a number, not “{port}”.")
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot serve on {host}:{port} ({exc.strerror}). Stop what is using it, "
+                "or pick another port: make run PORT=8080"
+            ) from exc

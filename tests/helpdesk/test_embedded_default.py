@@ -1,0 +1,218 @@
+"""`make run` on the embedded default, end to end: no DATABASE_URL, no REDIS_URL.
+
+Runs the real commands as a new user would (migrate, then serve_all with web, worker and
+beat on SQLite and the filesystem broker), talks to them over HTTP, then presses Ctrl-C.
+"""
+
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 120  # two shared cores: generous, and only spent when something is wrong
+
+
+def _free_port() -> int:
+    # uvicorn needs a number on its command line; ask the OS for one that is free now.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # fields: state, ppid, ...
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def embedded_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DEBUG", "SECRET_KEY"}
+        and not key.startswith(("CELERY_", "PYTEST_"))
+    }
+    env.update(
+        HELPDESK_VAR_DIR=str(tmp_path / "var"),
+        PYTHONUNBUFFERED="1",
+        DJANGO_SUPERUSER_PASSWORD="admin-pw",
+    )
+    return env
+
+
+def _manage(env: dict[str, str], *args: str, timeout: int = 180) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def served(embedded_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Any]]:
+    _manage(embedded_env, "migrate", "--noinput")
+    _manage(
+        embedded_env, "createsuperuser", "--noinput", "--username", "boss", "--email", "b@x.test"
+    )
+    port = _free_port()
+    log = (tmp_path / "serve_all.log").open("w+")
+    # Its own process group, like the terminal's foreground group Ctrl-C goes to.
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "serve_all", "--port", str(port)],
+        cwd=ROOT,
+        env=embedded_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    children: list[int] = []
+    try:
+        yield {"proc": proc, "url": f"http://127.0.0.1:{port}", "log": log, "children": children}
+    finally:
+        children += _children(proc.pid)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for pid in children:
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+        log.close()
+
+
+def _health(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:  # noqa: S310
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def _wait_healthy(served: dict[str, Any]) -> dict[str, Any]:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    last: Any = "no answer"
+    while time.monotonic() < deadline:
+        assert served["proc"].poll() is None, "serve_all exited early:\n" + _log(served)
+        try:
+            status, body = _health(served["url"])
+        except (OSError, ValueError) as exc:
+            last = exc
+        else:
+            last = body
+            if status == 200:
+                return body
+        time.sleep(1)
+    raise AssertionError(f"/healthz never became healthy: {last}\n{_log(served)}")
+
+
+def _log(served: dict[str, Any]) -> str:
+    served["log"].flush()
+    served["log"].seek(0)
+    return str(served["log"].read())
+
+
+def _admin_login(url: str, username: str, password: str) -> str:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{url}/admin/login/", timeout=10).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token, page[:500]
+    form = urllib.parse.urlencode(
+        {
+            "csrfmiddlewaretoken": token.group(1),
+            "username": username,
+            "password": password,
+            "next": "/admin/",
+        }
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 (our own http://127.0.0.1 server)
+        f"{url}/admin/login/", data=form, headers={"Referer": f"{url}/admin/login/"}
+    )
+    return str(opener.open(request, timeout=10).read().decode())
+
+
+def test_it_serves_web_worker_and_beat_on_the_embedded_default_until_ctrl_c(served, embedded_env):
+    body = _wait_healthy(served)
+    assert body["database"] == {"ok": True, "vendor": "sqlite"}
+    assert body["broker"]["ok"] and body["broker"]["transport"] == "filesystem"
+    assert body["cache"]["ok"] and body["worker"]["ok"]
+
+    # A task round-trips through the running worker and the file result backend.
+    pong = _manage(
+        embedded_env,
+        "shell",
+        "-c",
+        "from helpdesk.tasks import ping; print(ping.delay().get(timeout=60))",
+        timeout=120,
+    )
+    assert pong.strip().splitlines()[-1] == "pong"
+
+    # The admin logs in through the ASGI server.
+    page = _admin_login(served["url"], "boss", "admin-pw")
+    assert "Site administration" in page
+    refused = _admin_login(served["url"], "boss", "wrong")
+    assert "Site administration" not in refused
+
+    served["children"] += _children(served["proc"].pid)
+    assert len(served["children"]) == 3, _log(served)  # web, worker, beat
+
+    os.killpg(served["proc"].pid, signal.SIGINT)  # Ctrl-C
+    assert served["proc"].wait(timeout=60) == 0, _log(served)
+
+    assert [pid for pid in served["children"] if _alive(pid)] == []
+    output = _log(served)
+    assert "database is locked" not in output
+    assert "Stopped." in output
+
+
+def test_it_refuses_a_busy_port_before_starting_anything(embedded_env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "manage.py", "serve_all", "--port", str(port)],
+            cwd=ROOT,
+            env=embedded_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert done.returncode != 0
+    assert f"Cannot serve on 127.0.0.1:{port}" in done.stderr
+    assert "make run PORT=" in done.stderr
+    assert "celery" not in done.stdout + done.stderr  # nothing was started

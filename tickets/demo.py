@@ -22,9 +22,17 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from channels_app.demo import smschat_demo_setup
 from channels_app.inbound import Identity, InboundMessage
 from channels_app.ingest import inbound_message_ingest
-from channels_app.models import Delivery, DeliveryStatus, Mailbox, RawInbound
+from channels_app.models import (
+    ChatChannel,
+    Delivery,
+    DeliveryStatus,
+    Mailbox,
+    RawInbound,
+    SmsNumber,
+)
 from helpdesk.celery import app as celery_app
 from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
 from tickets.demo_content import (
@@ -133,6 +141,8 @@ def demo_reset() -> None:
     Organization.objects.all().delete()
     Tag.objects.all().delete()
     Mailbox.objects.all().delete()
+    SmsNumber.objects.all().delete()
+    ChatChannel.objects.all().delete()
     Team.objects.all().delete()
     RawInbound.objects.all().delete()
     get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
@@ -255,6 +265,7 @@ class _Seeder:
             name="Support", address="support@helpdesk.localhost", team=support, is_default=True
         )
         Mailbox.objects.create(name="Billing", address="billing@helpdesk.localhost", team=billing)
+        smschat_demo_setup(team=support)
         organizations = [
             Organization.objects.create(name=name, domain=domain) for name, domain in ORGANIZATIONS
         ]

@@ -65,10 +65,12 @@ def raw_inbound_store(
     content_type: str = "application/octet-stream",
     meta: dict[str, Any] | None = None,
 ) -> RawInbound:
-    """Store a payload before anything reads it, committed on its own.
+    """Store a payload before anything reads it.
 
-    Runs in its own transaction even when called inside one, so a later failure cannot
-    roll the payload back.
+    Precondition: call it outside a transaction (views, commands and tasks run in
+    autocommit), so the row commits at once and no later failure while parsing or
+    ingesting can roll it back. Inside a caller's transaction it can only be a savepoint
+    of it, and is kept only if the caller commits.
     """
     with transaction.atomic(durable=not transaction.get_connection().in_atomic_block):
         return RawInbound.objects.create(

@@ -159,9 +159,12 @@ def test_it_refuses_an_oversized_post_with_413(api):
 
 def test_it_refuses_a_post_declaring_a_huge_body_before_reading_it(api):
     response = api.generic(
-        "POST", "/api/v1/messages/", b"{}", content_type="application/json",
+        "POST",
+        "/api/v1/messages/",
+        b"{}",
+        content_type="application/json",
         CONTENT_LENGTH=str(50 * 1024 * 1024),
-    )  # fmt: skip
+    )
 
     assert response.status_code == 413
 

@@ -74,13 +74,13 @@ def test_it_refuses_to_give_one_identity_to_two_customers(customer, agent):
 
 @pytest.mark.django_db
 def test_it_adds_a_normalized_identity_for_an_agent_only(customer, agent, django_user_model):
-    added = identity_add(customer=customer, kind=IdentityKind.PHONE, value="(415) 555-0123",
-                         actor=agent)  # fmt: skip
+    added = identity_add(
+        customer=customer, kind=IdentityKind.PHONE, value="(415) 555-0123", actor=agent
+    )
     assert added.value == "+14155550123"
 
     nobody = django_user_model.objects.create_user("nobody")
     with pytest.raises(TicketError) as exc:
-        identity_add(customer=customer, kind=IdentityKind.PHONE, value="+14155550124",
-                     actor=nobody)  # fmt: skip
+        identity_add(customer=customer, kind=IdentityKind.PHONE, value="+14155550124", actor=nobody)
     assert exc.value.code == TicketErrorCode.NOT_AN_AGENT
     assert ContactIdentity.objects.filter(customer=customer).count() == 2

@@ -128,10 +128,20 @@ def test_it_resolves_an_email_in_another_case_to_the_same_customer(ingest):
 
 
 def test_it_resolves_phone_numbers_in_any_format_to_one_e164_identity(ingest):
-    a = ingest(external_id="1", channel=Channel.SMS, kind=IdentityKind.PHONE,
-               sender="(415) 555-0123", join_open_ticket=True)  # fmt: skip
-    b = ingest(external_id="2", channel=Channel.SMS, kind=IdentityKind.PHONE,
-               sender="+1 415-555-0123", join_open_ticket=True)  # fmt: skip
+    a = ingest(
+        external_id="1",
+        channel=Channel.SMS,
+        kind=IdentityKind.PHONE,
+        sender="(415) 555-0123",
+        join_open_ticket=True,
+    )
+    b = ingest(
+        external_id="2",
+        channel=Channel.SMS,
+        kind=IdentityKind.PHONE,
+        sender="+1 415-555-0123",
+        join_open_ticket=True,
+    )
 
     assert a.ticket.customer_id == b.ticket.customer_id
     assert ContactIdentity.objects.get().value == "+14155550123"
@@ -178,16 +188,18 @@ def test_it_threads_a_cc_colleague_replying_to_our_message(ingest, agent):
     first = ingest(external_id="1")
     ours = message_reply(ticket=first.ticket, author=agent, body_text="Hi")
 
-    colleague = ingest(external_id="2", sender="boss@example.com",
-                       thread_hints=(ours.rfc_message_id,))  # fmt: skip
+    colleague = ingest(
+        external_id="2", sender="boss@example.com", thread_hints=(ours.rfc_message_id,)
+    )
 
     assert colleague.ticket.pk == first.ticket.pk
     assert colleague.message.author_identity.value == "boss@example.com"
 
 
 def test_it_ignores_blank_thread_hints_instead_of_matching_messages_without_ids(ingest):
-    sms = ingest(external_id="sms-1", channel=Channel.SMS, kind=IdentityKind.PHONE,
-                 sender="+14155550123")  # fmt: skip
+    sms = ingest(
+        external_id="sms-1", channel=Channel.SMS, kind=IdentityKind.PHONE, sender="+14155550123"
+    )
     assert sms.message.rfc_message_id == ""
 
     mail = ingest(external_id="m-1", sender="stranger@example.com", thread_hints=("", "  "))
@@ -217,8 +229,9 @@ def test_it_joins_a_ticket_by_number_from_the_same_customer(ingest):
 def test_it_does_not_join_a_ticket_by_bare_number_from_a_stranger(ingest):
     first = ingest(external_id="1")
 
-    stranger = ingest(external_id="2", sender="eve@example.com",
-                      ticket_reference=str(first.ticket.number))  # fmt: skip
+    stranger = ingest(
+        external_id="2", sender="eve@example.com", ticket_reference=str(first.ticket.number)
+    )
 
     assert stranger.created_ticket and stranger.ticket.pk != first.ticket.pk
     assert stranger.ticket.customer_id != first.ticket.customer_id
@@ -227,8 +240,9 @@ def test_it_does_not_join_a_ticket_by_bare_number_from_a_stranger(ingest):
 def test_it_joins_a_ticket_by_its_reply_token_from_anyone(ingest):
     first = ingest(external_id="1")
 
-    via_token = ingest(external_id="2", sender="assistant@example.com",
-                       ticket_reference=first.ticket.reply_token)  # fmt: skip
+    via_token = ingest(
+        external_id="2", sender="assistant@example.com", ticket_reference=first.ticket.reply_token
+    )
 
     assert via_token.ticket.pk == first.ticket.pk
 
@@ -243,8 +257,9 @@ def test_it_lets_a_follower_use_the_bare_number(ingest):
     first = ingest(external_id="1", cc=(_cc("colleague@example.com"),))
     assert first.ticket.followers.filter(value="colleague@example.com").exists()
 
-    again = ingest(external_id="2", sender="colleague@example.com",
-                   ticket_reference=str(first.ticket.number))  # fmt: skip
+    again = ingest(
+        external_id="2", sender="colleague@example.com", ticket_reference=str(first.ticket.number)
+    )
 
     assert again.ticket.pk == first.ticket.pk
 
@@ -260,8 +275,13 @@ def _cc(address):
 
 def _sms(ingest, external_id, **fields):
     fields.setdefault("sender", "+14155550123")
-    return ingest(external_id=external_id, channel=Channel.SMS, kind=IdentityKind.PHONE,
-                  join_open_ticket=True, **fields)  # fmt: skip
+    return ingest(
+        external_id=external_id,
+        channel=Channel.SMS,
+        kind=IdentityKind.PHONE,
+        join_open_ticket=True,
+        **fields,
+    )
 
 
 def test_it_continues_the_customers_recent_open_ticket_for_sms(ingest):
@@ -355,8 +375,12 @@ def test_it_never_reopens_for_an_automated_message(ingest, status):
     first = ingest(external_id="1")
     _status(first.ticket, status)
 
-    auto = ingest(external_id="2", ticket_reference=str(first.ticket.number),
-                  is_automated=True, text="I am out of office")  # fmt: skip
+    auto = ingest(
+        external_id="2",
+        ticket_reference=str(first.ticket.number),
+        is_automated=True,
+        text="I am out of office",
+    )
 
     assert auto.ticket.pk == first.ticket.pk and not auto.created_ticket
     assert Ticket.objects.get(pk=first.ticket.pk).status == status

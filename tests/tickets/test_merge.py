@@ -57,8 +57,9 @@ def test_it_moves_messages_events_followers_and_tags_and_closes_the_source(pair,
         "into_ticket": target.number
     }
     assert TicketEvent.objects.get(ticket=target, kind=EventKind.MERGED).data == {
-        "from_ticket": source.number, "messages": 1
-    }  # fmt: skip
+        "from_ticket": source.number,
+        "messages": 1,
+    }
 
 
 def test_it_lands_replies_to_the_source_on_the_target(pair, agent, ingest):
@@ -143,8 +144,9 @@ def test_it_makes_the_source_customer_follow_a_target_of_another_customer(ingest
 
 def test_it_moves_identities_and_tickets_to_the_target_customer(ingest, agent):
     by_mail = ingest(external_id="1", sender="dana@example.com", name="Dana").ticket
-    by_sms = ingest(external_id="2", channel=Channel.SMS, kind=IdentityKind.PHONE,
-                    sender="+14155550123").ticket  # fmt: skip
+    by_sms = ingest(
+        external_id="2", channel=Channel.SMS, kind=IdentityKind.PHONE, sender="+14155550123"
+    ).ticket
     source, target = by_sms.customer, by_mail.customer
 
     result = customer_merge(source=source, target=target, actor=agent)
@@ -153,8 +155,9 @@ def test_it_moves_identities_and_tickets_to_the_target_customer(ingest, agent):
     assert result.pk == target.pk
     assert source.merged_into_id == target.pk
     assert set(ContactIdentity.objects.filter(customer=target).values_list("value", flat=True)) == {
-        "dana@example.com", "+14155550123"
-    }  # fmt: skip
+        "dana@example.com",
+        "+14155550123",
+    }
     assert set(Ticket.objects.filter(customer=target)) == {by_mail, by_sms}
     event = TicketEvent.objects.get(ticket=by_sms, kind=EventKind.CUSTOMER_MERGED)
     assert event.data == {"from_customer": source.pk, "to_customer": target.pk}
@@ -162,13 +165,15 @@ def test_it_moves_identities_and_tickets_to_the_target_customer(ingest, agent):
 
 
 def test_it_files_later_messages_of_a_merged_customer_under_the_target(ingest, agent):
-    sms = ingest(external_id="1", channel=Channel.SMS, kind=IdentityKind.PHONE,
-                 sender="+14155550123").ticket  # fmt: skip
+    sms = ingest(
+        external_id="1", channel=Channel.SMS, kind=IdentityKind.PHONE, sender="+14155550123"
+    ).ticket
     mail = ingest(external_id="2").ticket
     customer_merge(source=sms.customer, target=mail.customer, actor=agent)
 
-    later = ingest(external_id="3", channel=Channel.SMS, kind=IdentityKind.PHONE,
-                   sender="+14155550123")  # fmt: skip
+    later = ingest(
+        external_id="3", channel=Channel.SMS, kind=IdentityKind.PHONE, sender="+14155550123"
+    )
 
     assert later.ticket.customer_id == mail.customer_id
     assert Customer.objects.filter(merged_into__isnull=True).count() == 1

@@ -115,8 +115,9 @@ def test_it_explains_when_the_customer_has_no_address_for_the_channel(ingest, ag
 
 
 def test_it_replies_by_sms_to_a_ticket_that_came_by_sms(ingest, agent):
-    ticket = ingest(external_id="s1", channel=Channel.SMS, kind=IdentityKind.PHONE,
-                    sender="+14155550123").ticket  # fmt: skip
+    ticket = ingest(
+        external_id="s1", channel=Channel.SMS, kind=IdentityKind.PHONE, sender="+14155550123"
+    ).ticket
 
     reply = message_reply(ticket=ticket, author=agent, body_text="Hi")
 
@@ -132,18 +133,21 @@ def test_it_copies_email_followers_once(ingest, agent):
     reply = message_reply(ticket=ticket, author=agent, body_text="Hi all")
 
     assert sorted(Delivery.objects.filter(message=reply).values_list("recipient", flat=True)) == [
-        "cc@example.com", "dana@example.com"
-    ]  # fmt: skip
+        "cc@example.com",
+        "dana@example.com",
+    ]
 
 
 def test_it_sanitizes_reply_html_and_stores_attachments_under_generated_names(ingest, agent):
     ticket = ingest(external_id="1").ticket
 
     reply = message_reply(
-        ticket=ticket, author=agent, body_text="",
+        ticket=ticket,
+        author=agent,
+        body_text="",
         body_html="<p>See <b>attached</b><script>x()</script></p>",
         attachments=[NewFile("../../etc/passwd.txt", "text/plain\r\nX-Evil: 1", b"hello")],
-    )  # fmt: skip
+    )
 
     attachment = reply.attachments.get()
     assert "<script" not in reply.body_html and reply.body_text == "See attached"

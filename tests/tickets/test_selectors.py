@@ -25,8 +25,9 @@ def _tickets(count, **fields):
     for _ in range(count):
         ticket = TicketFactory(team=team, customer=CustomerFactory(), **fields)
         ticket.tags.add(tag)
-        Message.objects.create(ticket=ticket, channel="email", direction="inbound",
-                               body_text="Where is my order?")  # fmt: skip
+        Message.objects.create(
+            ticket=ticket, channel="email", direction="inbound", body_text="Where is my order?"
+        )
         made.append(ticket)
     return made
 
@@ -132,11 +133,17 @@ def test_it_builds_the_timeline_in_constant_queries_and_time_order(ingest, agent
     def timeline_queries():
         return _count_queries(
             lambda: [
-                (i.author_user, i.author_identity, list(i.attachments.all()),
-                 list(i.deliveries.all())) if isinstance(i, Message) else i.actor
+                (
+                    i.author_user,
+                    i.author_identity,
+                    list(i.attachments.all()),
+                    list(i.deliveries.all()),
+                )
+                if isinstance(i, Message)
+                else i.actor
                 for i in ticket_timeline(ticket=ticket)
             ]
-        )  # fmt: skip
+        )
 
     few = timeline_queries()
     for n in range(8):

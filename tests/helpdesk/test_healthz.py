@@ -67,3 +67,20 @@ def test_it_names_a_broken_cache(client, no_heartbeat):
 
 def test_it_refuses_other_methods(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_it_names_an_unreachable_broker(client, no_heartbeat, monkeypatch):
+    from kombu import Connection
+
+    from helpdesk.celery import app as celery_app
+
+    heartbeat.beat_once()
+    monkeypatch.setattr(
+        celery_app, "connection_for_write", lambda: Connection("redis://127.0.0.1:1/0")
+    )
+
+    response = client.get("/healthz")
+
+    body = response.json()
+    assert response.status_code == 503
+    assert body["failing"] == ["broker"] and body["broker"]["error"]

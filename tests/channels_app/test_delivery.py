@@ -203,3 +203,23 @@ def test_it_fails_a_channel_with_no_sender_instead_of_looping(queued, monkeypatc
 
 def test_it_reports_a_missing_delivery_without_error():
     assert delivery_send(delivery_id=987654).status == "missing"
+
+
+def test_it_shows_the_error_and_retries_from_the_admin(
+    queued, settings, admin_client, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.channels_app.backends.RefusingBackend"
+    delivery_send(delivery_id=queued.pk)
+    page = admin_client.get(f"/admin/channels_app/delivery/{queued.pk}/change/").content.decode()
+    assert "No such user" in page
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/channels_app/delivery/",
+            {"action": "retry", "_selected_action": [queued.pk]},
+            follow=True,
+        )
+
+    assert "1 delivery(ies) queued again." in response.content.decode()
+    assert _refresh(queued).status == DeliveryStatus.SENT and len(mail.outbox) == 1

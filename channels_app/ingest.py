@@ -135,7 +135,7 @@ def inbound_message_ingest(
     with transaction.atomic():
         duplicate = _find_duplicate(message)
         if duplicate is not None:
-            return IngestResult(duplicate, duplicate.ticket, created_ticket=False, duplicate=True)
+            return _duplicate(duplicate)
         try:
             with transaction.atomic():
                 return _ingest(message, raw)
@@ -144,7 +144,13 @@ def inbound_message_ingest(
             duplicate = _find_duplicate(message)
             if duplicate is None:
                 raise
-            return IngestResult(duplicate, duplicate.ticket, created_ticket=False, duplicate=True)
+            return _duplicate(duplicate)
+
+
+def _duplicate(message: Message) -> IngestResult:
+    # The ticket it lives on now, should it have been merged since it first came in.
+    ticket = ticket_resolve_merged(message.ticket)
+    return IngestResult(message, ticket, created_ticket=False, duplicate=True)
 
 
 def _find_duplicate(message: InboundMessage) -> Message | None:
@@ -312,7 +318,7 @@ def _by_reference(reference: str | None, identity: ContactIdentity) -> Ticket | 
     if not reference:
         return None
     reference = reference.strip().lstrip("#")
-    if reference.isdigit():
+    if reference.isascii() and reference.isdigit():
         ticket = Ticket.objects.filter(number=int(reference)).first()
         if ticket is None:
             return None

@@ -415,3 +415,19 @@ def test_it_takes_the_subject_from_the_first_line_when_none_came(ingest):
     result = ingest(subject="", text="\n  Printer is on fire\nplease help")
 
     assert result.ticket.subject == "Printer is on fire"
+
+
+def test_it_reports_where_a_duplicate_lives_after_a_merge(ingest, agent):
+    source = ingest(external_id="1").ticket
+    target = ingest(external_id="2", subject="Other").ticket
+    ticket_merge(source=source, target=target, actor=agent)
+
+    again = ingest(external_id="1")
+
+    assert again.duplicate and again.ticket.pk == target.pk
+
+
+def test_it_treats_a_non_ascii_digit_reference_as_no_number(ingest):
+    result = ingest(external_id="1", ticket_reference="²³")
+
+    assert result.created_ticket

@@ -2,6 +2,8 @@ import hashlib
 
 import pytest
 from django.test import Client
+from hypothesis import given
+from hypothesis import strategies as st
 
 from channels_app.inbound import IncomingFile
 from tickets.models import Attachment, attachment_upload_to
@@ -131,3 +133,12 @@ def test_it_never_uses_the_senders_name_on_disk(sender_name):
     assert stem.split(".")[0].isalnum() and len(stem.split(".")[0]) == 32
     if sender_name.endswith(".PDF"):
         assert stem.endswith(".pdf")
+
+
+@given(st.text(max_size=400))
+def test_it_makes_any_name_safe(name):
+    safe = safe_filename(name)
+
+    assert safe and len(safe) <= 200
+    assert not any(ch in safe for ch in '/\\<>:"|?*') and not safe.startswith(".")
+    assert all(ord(ch) >= 32 and ord(ch) != 127 for ch in safe)

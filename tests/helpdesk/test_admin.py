@@ -39,3 +39,55 @@ def test_it_keeps_agents_out_of_the_admin_even_as_staff(client):
     response = client.get("/admin/tickets/ticket/")
 
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def _ticket_form(ticket, **changes):
+    data = {
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "team": ticket.team_id or "",
+        "assignee": ticket.assignee_id or "",
+        "messages-TOTAL_FORMS": "0",
+        "messages-INITIAL_FORMS": "0",
+        "messages-MIN_NUM_FORMS": "0",
+        "messages-MAX_NUM_FORMS": "1000",
+    }
+    data.update(changes)
+    return data
+
+
+def test_it_edits_a_ticket_in_the_admin_through_the_services(admin_client, ingest):
+    from tickets.models import EventKind, TicketEvent
+
+    ticket = ingest(external_id="1").ticket
+    agent = AgentFactory()
+    url = f"/admin/tickets/ticket/{ticket.pk}/change/"
+
+    response = admin_client.post(
+        url, _ticket_form(ticket, status="pending", priority="high", assignee=agent.pk)
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.priority, ticket.assignee) == ("pending", "high", agent)
+    kinds = set(TicketEvent.objects.filter(ticket=ticket).values_list("kind", flat=True))
+    assert {EventKind.STATUS, EventKind.PRIORITY, EventKind.ASSIGNED} <= kinds
+
+
+def test_it_shows_the_rules_on_the_admin_form(admin_client, ingest, django_user_model):
+    ticket = ingest(external_id="1").ticket
+    outsider = django_user_model.objects.create_user("outsider")
+
+    response = admin_client.post(
+        f"/admin/tickets/ticket/{ticket.pk}/change/", _ticket_form(ticket, assignee=outsider.pk)
+    )
+
+    assert response.status_code == 200
+    assert "Tickets can only be assigned to agents." in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+
+
+def test_it_offers_no_ticket_add_form(admin_client):
+    assert admin_client.get("/admin/tickets/ticket/add/").status_code == 403

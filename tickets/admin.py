@@ -6,6 +6,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from helpdesk.roles import is_agent
+from tickets.errors import TicketError
+from tickets.identity import normalize_identity
 from tickets.models import (
     Attachment,
     ContactIdentity,
@@ -27,8 +29,27 @@ from tickets.services import (
 )
 
 
+class IdentityForm(forms.ModelForm):
+    """Stores the normalized value (lowercased email, E.164 phone) lookups rely on."""
+
+    class Meta:
+        model = ContactIdentity
+        fields = ("customer", "kind", "value", "display_name", "verified", "opted_out_at")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind, value = data.get("kind"), data.get("value")
+        if kind and value:
+            try:
+                data["value"] = normalize_identity(kind, value)
+            except TicketError as exc:
+                self.add_error("value", exc.message)
+        return data
+
+
 class IdentityInline(admin.TabularInline):
     model = ContactIdentity
+    form = IdentityForm
     extra = 0
     fields = ("kind", "value", "display_name", "verified", "opted_out_at")
 
@@ -45,12 +66,14 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ("organization",)
     search_fields = ("name", "identities__value")
     list_select_related = ("organization", "merged_into")
-    raw_id_fields = ("merged_into",)
+    # Merging moves identities and tickets (customer_merge); a hand-set pointer would not.
+    readonly_fields = ("merged_into", "created_at", "updated_at")
     inlines = [IdentityInline]
 
 
 @admin.register(ContactIdentity)
 class ContactIdentityAdmin(admin.ModelAdmin):
+    form = IdentityForm
     list_display = ("value", "kind", "customer", "verified", "opted_out_at")
     list_filter = ("kind", "verified")
     search_fields = ("value", "display_name", "customer__name")

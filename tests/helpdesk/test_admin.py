@@ -91,3 +91,19 @@ def test_it_shows_the_rules_on_the_admin_form(admin_client, ingest, django_user_
 
 def test_it_offers_no_ticket_add_form(admin_client):
     assert admin_client.get("/admin/tickets/ticket/add/").status_code == 403
+
+
+def test_it_normalizes_an_identity_typed_in_the_admin(admin_client, ingest):
+    from tickets.models import ContactIdentity
+
+    customer = ingest(external_id="1").ticket.customer
+    form = {"customer": customer.pk, "kind": "phone", "display_name": "", "opted_out_at": ""}
+
+    ok = admin_client.post(
+        "/admin/tickets/contactidentity/add/", {**form, "value": "(415) 555-0123"}
+    )
+    bad = admin_client.post("/admin/tickets/contactidentity/add/", {**form, "value": "call me"})
+
+    assert ok.status_code == 302
+    assert ContactIdentity.objects.filter(kind="phone", value="+14155550123").exists()
+    assert bad.status_code == 200 and "is not a phone number" in bad.content.decode()

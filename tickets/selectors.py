@@ -112,7 +112,12 @@ def ticket_list(
     )
     if cursor:
         updated_at, pk = decode_cursor(cursor)
-        qs = qs.filter(Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, pk__lt=pk))
+        # The redundant `updated_at <= x` is what lets PostgreSQL start the index scan at
+        # the cursor; with the OR alone it walks and discards every row of earlier pages.
+        qs = qs.filter(
+            Q(updated_at__lte=updated_at)
+            & (Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, pk__lt=pk))
+        )
     items = list(qs[: limit + 1])
     has_more = len(items) > limit
     items = items[:limit]

@@ -157,3 +157,31 @@ def test_it_builds_the_timeline_in_constant_queries_and_time_order(ingest, agent
     assert [i.created_at for i in items] == sorted(i.created_at for i in items)
     assert sum(isinstance(i, Message) for i in items) == 25
     assert any(isinstance(i, TicketEvent) for i in items)
+
+
+def test_it_starts_the_next_page_at_the_cursor_in_the_index(pg):
+    # Regression: with only `updated_at < x OR (updated_at = x AND id < y)` PostgreSQL
+    # walked the index from the top and discarded every row of the earlier pages.
+    customer = CustomerFactory()
+    now = timezone.now()
+    Ticket.objects.bulk_create(
+        Ticket(
+            subject="t",
+            channel="email",
+            customer=customer,
+            reply_token=f"tok{i}",
+            updated_at=now - timedelta(seconds=i // 3),
+        )
+        for i in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tickets_ticket")
+    cursor_token = ticket_list(limit=50).next_cursor
+    with CaptureQueriesContext(connection) as ctx:
+        ticket_list(cursor=cursor_token, limit=50)
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + ctx.captured_queries[0]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index Cond: (updated_at <=" in plan, plan

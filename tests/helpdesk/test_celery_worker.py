@@ -49,3 +49,31 @@ def test_it_beats_while_the_worker_lives_and_stops_after(real_broker, no_heartbe
         worker_shutdown.send(sender=worker)
 
     assert _heartbeat_threads() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_sends_a_committed_reply_through_the_real_worker(real_broker, no_heartbeat, pg):
+    from django.core import mail
+
+    from channels_app.models import Delivery, DeliveryStatus
+    from tests.factories import AgentFactory, CustomerFactory, IdentityFactory
+    from tickets.services import message_reply, ticket_create
+
+    customer = CustomerFactory()
+    IdentityFactory(customer=customer, value="dana@example.com")
+    ticket = ticket_create(customer=customer, subject="Where is it?", channel="email")
+    agent = AgentFactory()
+
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
+        # Committed (transaction=True), so on_commit enqueues on the Redis broker for real.
+        message = message_reply(ticket=ticket, author=agent, body_text="Shipped today.")
+        delivery = Delivery.objects.get(message=message)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            delivery.refresh_from_db()
+            if delivery.status == DeliveryStatus.SENT:
+                break
+            time.sleep(0.1)
+
+    assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 1
+    assert [m.to for m in mail.outbox] == [["dana@example.com"]]

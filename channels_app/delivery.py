@@ -135,10 +135,15 @@ def _record_failure(delivery: Delivery, error: str) -> SendOutcome:
 
 
 def delivery_retry(*, delivery: Delivery) -> Delivery:
-    """An agent asks to send a failed delivery again."""
+    """An agent asks to send a failed delivery again; anything not failed is left alone.
+
+    The attempt count starts over, so the retry gets the full round of temporary-error
+    retries instead of giving up on its first hiccup; last_error stays until a send works.
+    """
     with transaction.atomic():
+        now = timezone.now()
         updated = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
-            status=DeliveryStatus.QUEUED, next_attempt_at=timezone.now(), updated_at=timezone.now()
+            status=DeliveryStatus.QUEUED, attempts=0, next_attempt_at=now, updated_at=now
         )
         if updated:
             transaction.on_commit(lambda: _enqueue(delivery.pk))
@@ -214,7 +219,15 @@ def send_email(delivery: Delivery) -> str:
         connection = get_connection(fail_silently=False)
         connection.send_messages([email])
     except smtplib.SMTPRecipientsRefused as exc:
-        raise PermanentDeliveryError(f"The mail server refused the address: {exc}") from exc
+        codes = [code for code, _ in exc.recipients.values()]
+        if codes and all(400 <= code < 500 for code in codes):
+            # Greylisting or a full mailbox: the server asks us to come back later.
+            raise TemporaryDeliveryError(
+                f"The mail server deferred the address: {exc.recipients}"
+            ) from exc
+        raise PermanentDeliveryError(
+            f"The mail server refused the address: {exc.recipients}"
+        ) from exc
     except smtplib.SMTPResponseException as exc:
         if 400 <= exc.smtp_code < 500:
             raise TemporaryDeliveryError(f"Mail server said {exc.smtp_code}: {exc}") from exc

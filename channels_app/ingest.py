@@ -11,17 +11,19 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from channels_app.adapters import ADAPTERS
 from channels_app.inbound import InboundMessage, ParseError
 from channels_app.models import RawInbound, RawStatus
-from tickets.errors import TicketError
+from tickets.errors import TicketError, TicketErrorCode
 from tickets.events import publish_ticket_changed
 from tickets.html import html_to_text, sanitize_html
 from tickets.models import (
     REOPENABLE_STATUSES,
+    Channel,
     ContactIdentity,
     Direction,
     EventKind,
@@ -43,6 +45,7 @@ from tickets.services import (
 logger = logging.getLogger(__name__)
 
 JOIN_OPEN_TICKET_WINDOW = timedelta(days=7)
+MAX_EXTERNAL_ID = 500  # Message.external_id's column
 
 
 @dataclass(frozen=True)
@@ -62,10 +65,12 @@ def raw_inbound_store(
     content_type: str = "application/octet-stream",
     meta: dict[str, Any] | None = None,
 ) -> RawInbound:
-    """Store a payload before anything reads it, committed on its own.
+    """Store a payload before anything reads it.
 
-    Runs in its own transaction even when called inside one, so a later failure cannot
-    roll the payload back.
+    Precondition: call it outside a transaction (views, commands and tasks run in
+    autocommit), so the row commits at once and no later failure while parsing or
+    ingesting can roll it back. Inside a caller's transaction it can only be a savepoint
+    of it, and is kept only if the caller commits.
     """
     with transaction.atomic(durable=not transaction.get_connection().in_atomic_block):
         return RawInbound.objects.create(
@@ -79,27 +84,40 @@ def raw_inbound_store(
 
 
 def raw_inbound_process(*, raw_id: int) -> IngestResult | None:
-    """Parse and ingest a stored payload. Quarantines what cannot be parsed or ingested
-    for a reason a retry would not fix; lets database errors through so the caller retries.
-    Safe to run twice: dedup on the external id makes the second run a no-op."""
-    raw = RawInbound.objects.get(pk=raw_id)
-    if raw.status == RawStatus.PROCESSED:
-        return None
-    parser = ADAPTERS.get(raw.adapter)
-    RawInbound.objects.filter(pk=raw.pk).update(attempts=raw.attempts + 1)
-    try:
-        if parser is None:
-            raise ParseError(f"No adapter named “{raw.adapter}” is installed.")
-        message = parser(bytes(raw.payload), {k: str(v) for k, v in raw.meta.items()})
-        with transaction.atomic():
-            result = inbound_message_ingest(message=message, raw=raw)
-            RawInbound.objects.filter(pk=raw.pk).update(
-                status=RawStatus.PROCESSED, error="", processed_at=timezone.now()
-            )
-    except (ParseError, TicketError, ValueError, UnicodeError, LookupError) as exc:
-        _quarantine(raw, exc)
-        return None
-    return result
+    """Parse and ingest a stored payload; None when it was quarantined or already processed.
+
+    Quarantines what cannot be parsed, or ingested for a reason a retry would not fix (bad
+    data, an adapter bug); lets operational database errors through so the caller retries.
+    Safe to run twice, even at once: the row lock and the `processed` status make the
+    second run a no-op, and dedup on the external id backs that up.
+    """
+    with transaction.atomic():
+        raw = RawInbound.objects.select_for_update().get(pk=raw_id)
+        if raw.status == RawStatus.PROCESSED:
+            return None
+        raw.attempts += 1
+        RawInbound.objects.filter(pk=raw.pk).update(attempts=F("attempts") + 1)
+        parser = ADAPTERS.get(raw.adapter)
+        try:
+            if parser is None:
+                raise ParseError(
+                    f"No adapter named “{raw.adapter}” is installed. Install it, then "
+                    "process this payload again."
+                )
+            message = parser(bytes(raw.payload), {k: str(v) for k, v in raw.meta.items()})
+        except Exception as exc:  # an unreadable payload or an adapter bug: keep it, say why
+            _quarantine(raw, exc)
+            return None
+        try:
+            with transaction.atomic():
+                result = inbound_message_ingest(message=message, raw=raw)
+        except (TicketError, ValueError, UnicodeError, LookupError, DataError) as exc:
+            _quarantine(raw, exc)
+            return None
+        RawInbound.objects.filter(pk=raw.pk).update(
+            status=RawStatus.PROCESSED, error="", processed_at=timezone.now()
+        )
+        return result
 
 
 def _quarantine(raw: RawInbound, exc: Exception) -> None:
@@ -117,7 +135,7 @@ def inbound_message_ingest(
     with transaction.atomic():
         duplicate = _find_duplicate(message)
         if duplicate is not None:
-            return IngestResult(duplicate, duplicate.ticket, created_ticket=False, duplicate=True)
+            return _duplicate(duplicate)
         try:
             with transaction.atomic():
                 return _ingest(message, raw)
@@ -126,7 +144,13 @@ def inbound_message_ingest(
             duplicate = _find_duplicate(message)
             if duplicate is None:
                 raise
-            return IngestResult(duplicate, duplicate.ticket, created_ticket=False, duplicate=True)
+            return _duplicate(duplicate)
+
+
+def _duplicate(message: Message) -> IngestResult:
+    # The ticket it lives on now, should it have been merged since it first came in.
+    ticket = ticket_resolve_merged(message.ticket)
+    return IngestResult(message, ticket, created_ticket=False, duplicate=True)
 
 
 def _find_duplicate(message: InboundMessage) -> Message | None:
@@ -139,7 +163,22 @@ def _find_duplicate(message: InboundMessage) -> Message | None:
     )
 
 
+def _check(message: InboundMessage) -> None:
+    if message.channel not in Channel.values:
+        raise TicketError(
+            TicketErrorCode.INVALID_MESSAGE,
+            f"Unknown channel “{message.channel}”. Use one of: {', '.join(Channel.values)}.",
+        )
+    if message.external_id and len(message.external_id) > MAX_EXTERNAL_ID:
+        # Truncating would merge two different provider ids into one dedup key.
+        raise TicketError(
+            TicketErrorCode.INVALID_MESSAGE,
+            f"The message id is longer than {MAX_EXTERNAL_ID} characters; send a shorter one.",
+        )
+
+
 def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
+    _check(message)
     identity = identity_resolve(
         kind=message.sender.kind,
         value=message.sender.value,
@@ -147,7 +186,9 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
     )
     ticket = _find_thread(message, identity)
     created = False
-    if ticket is not None and ticket.status == Status.CLOSED:
+    if ticket is not None and ticket.status == Status.CLOSED and not message.is_automated:
+        # A closed ticket stays closed; the customer's new words open a follow-up. An
+        # auto-reply or bounce is only filed on the closed ticket (it needs no answer).
         previous = ticket
         ticket = _new_ticket(message, identity, follow_up_of=previous)
         event_record(
@@ -159,6 +200,7 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
         created = True
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
 
+    hints = [hint.strip() for hint in message.thread_hints if hint and hint.strip()]
     html = sanitize_html(message.html or "")
     text = message.text if message.text.strip() else html_to_text(html)
     stored = Message.objects.create(
@@ -171,8 +213,8 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
         body_html=html,
         external_id=message.external_id or None,
         rfc_message_id=message.rfc_message_id[:500],
-        in_reply_to=message.thread_hints[0][:500] if message.thread_hints else "",
-        references=" ".join(message.thread_hints)[:20000],
+        in_reply_to=hints[0][:500] if hints else "",
+        references=" ".join(hints)[:20000],
         is_automated=message.is_automated,
         raw=raw,
         created_at=message.received_at,
@@ -226,7 +268,8 @@ def _new_ticket(
     team = Team.objects.filter(pk=message.team_id).first() if message.team_id else None
     if team is None and follow_up_of is not None:
         team = follow_up_of.team
-    subject = message.subject.strip() or _subject_from_text(message.text or message.html or "")
+    text = message.text if message.text.strip() else html_to_text(sanitize_html(message.html or ""))
+    subject = message.subject.strip() or _subject_from_text(text)
     return ticket_create(
         customer=identity.customer,
         subject=subject,
@@ -245,11 +288,13 @@ def _subject_from_text(text: str) -> str:
 def _find_thread(message: InboundMessage, identity: ContactIdentity) -> Ticket | None:
     """The ticket this message continues, in order of confidence, or None for a new one."""
     ticket = _by_reference(message.ticket_reference, identity)
-    if ticket is None and message.thread_hints:
+    # Blank hints would match every message stored without a Message-ID (SMS, chat...).
+    hints = [hint.strip() for hint in message.thread_hints[:50] if hint and hint.strip()]
+    if ticket is None and hints:
         # Message-IDs are unguessable: a match is trusted whoever the sender is (a CC'd
         # colleague replying to our mail belongs on the ticket).
         hit = (
-            Message.objects.filter(rfc_message_id__in=list(message.thread_hints[:50]))
+            Message.objects.filter(rfc_message_id__in=hints)
             .select_related("ticket")
             .order_by("-created_at")
             .first()
@@ -276,7 +321,7 @@ def _by_reference(reference: str | None, identity: ContactIdentity) -> Ticket | 
     if not reference:
         return None
     reference = reference.strip().lstrip("#")
-    if reference.isdigit():
+    if reference.isascii() and reference.isdigit():
         ticket = Ticket.objects.filter(number=int(reference)).first()
         if ticket is None:
             return None

@@ -46,9 +46,12 @@ def periodic_tasks_ensure() -> None:
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     for name, (task, seconds) in PERIODIC_TASKS.items():
-        interval, _ = IntervalSchedule.objects.get_or_create(
-            every=seconds, period=IntervalSchedule.SECONDS
-        )
+        # filter().first(): an admin may have saved a duplicate schedule in the admin.
+        interval = (
+            IntervalSchedule.objects.filter(every=seconds, period=IntervalSchedule.SECONDS)
+            .order_by("pk")
+            .first()
+        ) or IntervalSchedule.objects.create(every=seconds, period=IntervalSchedule.SECONDS)
         PeriodicTask.objects.get_or_create(
             name=name, defaults={"task": task, "interval": interval, "kwargs": json.dumps({})}
         )

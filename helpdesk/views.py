@@ -58,5 +58,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "broker": _check(_broker),
         "worker": _check(_worker),
     }
-    ok = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if ok else "fail", **checks}, status=200 if ok else 503)
+    failing = [name for name, check in checks.items() if not check["ok"]]
+    return JsonResponse(
+        {"status": "fail" if failing else "ok", "failing": failing, **checks},
+        status=503 if failing else 200,
+    )

@@ -19,22 +19,34 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def role(self, create: bool, extracted: str | None, **kwargs: object) -> None:
-        if extracted:
-            group, _ = Group.objects.get_or_create(name=extracted)
-            self.groups.add(group)
-            if extracted == ADMINS_GROUP:
-                self.is_staff = True
-        self.save()
+        _apply_role(self, extracted)
+
+
+def _apply_role(user: object, role: str | None) -> None:
+    if role:
+        group, _ = Group.objects.get_or_create(name=role)
+        user.groups.add(group)  # type: ignore[attr-defined]
+        if role == ADMINS_GROUP:
+            user.is_staff = True  # type: ignore[attr-defined]
+    user.save()  # type: ignore[attr-defined]
 
 
 class AgentFactory(UserFactory):
     username = factory.Sequence(lambda n: f"agent{n}")
-    role = AGENTS_GROUP
+
+    # A post-generation hook, not a plain attribute: a plain `role = ...` would be passed
+    # to the model as a field and fail.
+    @factory.post_generation
+    def role(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+        _apply_role(self, extracted or AGENTS_GROUP)
 
 
 class AdminFactory(UserFactory):
     username = factory.Sequence(lambda n: f"admin{n}")
-    role = ADMINS_GROUP
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+        _apply_role(self, extracted or ADMINS_GROUP)
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

@@ -1,22 +1,55 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from helpdesk.roles import is_agent
+from tickets.errors import TicketError
+from tickets.identity import normalize_identity
 from tickets.models import (
     Attachment,
     ContactIdentity,
     Customer,
     Message,
     Organization,
+    Status,
     Tag,
     Team,
     Ticket,
     TicketEvent,
 )
+from tickets.services import (
+    ticket_assign,
+    ticket_set_priority,
+    ticket_set_status,
+    ticket_set_subject,
+    ticket_set_team,
+)
+
+
+class IdentityForm(forms.ModelForm):
+    """Stores the normalized value (lowercased email, E.164 phone) lookups rely on."""
+
+    class Meta:
+        model = ContactIdentity
+        fields = ("customer", "kind", "value", "display_name", "verified", "opted_out_at")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind, value = data.get("kind"), data.get("value")
+        if kind and value:
+            try:
+                data["value"] = normalize_identity(kind, value)
+            except TicketError as exc:
+                self.add_error("value", exc.message)
+        return data
 
 
 class IdentityInline(admin.TabularInline):
     model = ContactIdentity
+    form = IdentityForm
     extra = 0
     fields = ("kind", "value", "display_name", "verified", "opted_out_at")
 
@@ -33,12 +66,14 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ("organization",)
     search_fields = ("name", "identities__value")
     list_select_related = ("organization", "merged_into")
-    raw_id_fields = ("merged_into",)
+    # Merging moves identities and tickets (customer_merge); a hand-set pointer would not.
+    readonly_fields = ("merged_into", "created_at", "updated_at")
     inlines = [IdentityInline]
 
 
 @admin.register(ContactIdentity)
 class ContactIdentityAdmin(admin.ModelAdmin):
+    form = IdentityForm
     list_display = ("value", "kind", "customer", "verified", "opted_out_at")
     list_filter = ("kind", "verified")
     search_fields = ("value", "display_name", "customer__name")
@@ -69,8 +104,30 @@ class MessageInline(admin.StackedInline):
         return False  # messages are written by services (replies, ingest), not by hand
 
 
+class TicketAdminForm(forms.ModelForm):
+    """The rules the services enforce, checked up front so the admin shows them on the form."""
+
+    class Meta:
+        model = Ticket
+        fields = ("subject", "status", "priority", "team", "assignee")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        assignee = data.get("assignee")
+        if assignee is not None and not is_agent(assignee):
+            self.add_error("assignee", "Tickets can only be assigned to agents.")
+        status = data.get("status")
+        if self.instance.status == Status.CLOSED and status and status != Status.CLOSED:
+            self.add_error(
+                "status",
+                "A closed ticket cannot change status. A new message opens a follow-up ticket.",
+            )
+        return data
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
+    form = TicketAdminForm
     list_display = (
         "number", "subject", "status", "priority", "channel", "customer", "assignee", "team",
         "updated_at",
@@ -78,16 +135,38 @@ class TicketAdmin(admin.ModelAdmin):
     list_filter = ("status", "priority", "channel", "team")
     search_fields = ("=number", "subject", "customer__name", "customer__identities__value")
     list_select_related = ("customer", "assignee", "team")
-    raw_id_fields = ("customer", "assignee", "merged_into", "follow_up_of", "followers")
+    raw_id_fields = ("assignee",)
+    # Everything else is written by the services (ingest, merge, replies), never by hand.
     readonly_fields = (
-        "number", "reply_token", "created_at", "first_response_at", "solved_at", "closed_at",
-        "first_response_due_at", "next_response_due_at", "resolution_due_at", "sla_next_due_at",
+        "number", "channel", "customer", "tags", "followers", "merged_into", "follow_up_of",
+        "reply_token", "created_at", "updated_at", "last_inbound_at", "first_response_at",
+        "solved_at", "closed_at", "first_response_due_at", "next_response_due_at",
+        "resolution_due_at", "sla_next_due_at",
     )  # fmt: skip
     date_hierarchy = "created_at"
     inlines = [MessageInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         return super().get_queryset(request).distinct()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tickets come in through a channel or ticket_create, which numbers them
+
+    def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
+        # Through the services, so every change lands in the audit trail with its actor.
+        ticket = Ticket.objects.get(pk=obj.pk)
+        actor = request.user
+        changed = set(form.changed_data)
+        if "subject" in changed:
+            ticket_set_subject(ticket=ticket, subject=obj.subject, actor=actor)
+        if "priority" in changed:
+            ticket_set_priority(ticket=ticket, priority=obj.priority, actor=actor)
+        if "team" in changed:
+            ticket_set_team(ticket=ticket, team=obj.team, actor=actor)
+        if "assignee" in changed:
+            ticket_assign(ticket=ticket, agent=obj.assignee, actor=actor)
+        if "status" in changed:
+            ticket_set_status(ticket=ticket, status=obj.status, actor=actor)
 
 
 class AttachmentInline(admin.TabularInline):

@@ -14,6 +14,8 @@ class TicketErrorCode(Enum):
     EMPTY_MESSAGE = "empty_message"
     NO_RECIPIENT = "no_recipient"
     INVALID_TAG = "invalid_tag"
+    INVALID_MESSAGE = "invalid_message"
+    INVALID_CHANNEL = "invalid_channel"
 
 
 class TicketError(DomainError):

@@ -51,9 +51,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, pk = raw.split("|", 1)
         when = parse_datetime(stamp)
-        if when is None:
+        if when is None or when.tzinfo is None:
             raise ValueError(stamp)
-        return when, int(pk)
+        number = int(pk)
+        if not 0 < number < 2**63:
+            raise ValueError(pk)
+        return when, number
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise InvalidCursor(
             "That page link is no longer valid. Start from the first page."
@@ -88,8 +91,11 @@ def _filtered(filters: TicketFilters) -> QuerySet[Ticket]:
 def ticket_list(
     *, filters: TicketFilters = TicketFilters(), cursor: str | None = None, limit: int = 50
 ) -> Page:
-    """Tickets by last update, newest first. Three queries whatever the page size: the
-    tickets with customer/assignee/team and the last public message preview, their tags."""
+    """Tickets by last update, newest first, keyset-paginated on (updated_at, id).
+
+    Two queries whatever the page size: the tickets with customer/assignee/team and the
+    last public message preview (subqueries), then their tags. Raises InvalidCursor for a
+    cursor this function did not make."""
     limit = max(1, min(limit, MAX_PAGE))
     last_message = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
         "-created_at", "-id"
@@ -106,7 +112,12 @@ def ticket_list(
     )
     if cursor:
         updated_at, pk = decode_cursor(cursor)
-        qs = qs.filter(Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, pk__lt=pk))
+        # The redundant `updated_at <= x` is what lets PostgreSQL start the index scan at
+        # the cursor; with the OR alone it walks and discards every row of earlier pages.
+        qs = qs.filter(
+            Q(updated_at__lte=updated_at)
+            & (Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, pk__lt=pk))
+        )
     items = list(qs[: limit + 1])
     has_more = len(items) > limit
     items = items[:limit]

@@ -5,6 +5,7 @@ change events after commit.
 """
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -440,7 +441,8 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Any) -> Ticket:
         )
     moved_messages = Message.objects.filter(ticket=source).update(ticket=target)
     TicketEvent.objects.filter(ticket=source).update(ticket=target)
-    target.followers.add(*source.followers.all())
+    # The target's own customer is no follower of it (they get replies anyway).
+    target.followers.add(*source.followers.exclude(customer_id=target.customer_id))
     target.tags.add(*source.tags.all())
     if source.customer_id != target.customer_id:
         # The source's customer follows the target, so they keep getting replies.
@@ -481,13 +483,23 @@ def ticket_resolve_merged(ticket: Ticket) -> Ticket:
 # --- messages ---------------------------------------------------------------------------
 
 
+# type/subtype only: parameters and anything odd (a newline would break the header we
+# later send it in) are dropped.
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+
+
+def content_type_clean(value: str) -> str:
+    kind = (value or "").split(";", 1)[0].strip().lower()
+    return kind if _CONTENT_TYPE.match(kind) else "application/octet-stream"
+
+
 def attachment_store(*, message: Message, file: NewFile) -> Attachment:
     digest = hashlib.sha256(file.content).hexdigest()
     name = safe_filename(file.filename)
     attachment = Attachment(
         message=message,
         filename=name,
-        content_type=(file.content_type or "application/octet-stream")[:255],
+        content_type=content_type_clean(file.content_type),
         size=len(file.content),
         sha256=digest,
         content_id=file.content_id.strip("<>")[:255],
@@ -588,13 +600,19 @@ def message_reply(
         )
     now = timezone.now()
     recipients: list[ContactIdentity] = []
+    if channel is not None and channel not in Channel.values:
+        raise TicketError(
+            TicketErrorCode.INVALID_CHANNEL,
+            f"Unknown channel “{channel}”. Use one of: {', '.join(Channel.values)}.",
+        )
     channel = channel or reply_channel_default(ticket=ticket)
+    threaded = channel == Channel.EMAIL and not is_internal
     if not is_internal:
         recipients.append(reply_recipient(ticket=ticket, channel=channel))
         if channel == Channel.EMAIL:
             recipients.extend(ticket.followers.filter(kind=IdentityKind.EMAIL, opted_out_at=None))
     last_inbound = (
-        Message.objects.filter(ticket=ticket, direction=Direction.INBOUND)
+        Message.objects.filter(ticket=ticket, direction=Direction.INBOUND, is_internal=False)
         .exclude(rfc_message_id="")
         .order_by("-created_at", "-id")
         .first()
@@ -608,9 +626,9 @@ def message_reply(
         subject=ticket.subject,
         body_text=body_text,
         body_html=body_html,
-        rfc_message_id=new_rfc_message_id() if channel == Channel.EMAIL and not is_internal else "",
-        in_reply_to=last_inbound.rfc_message_id if last_inbound else "",
-        references=_references_for(ticket) if channel == Channel.EMAIL and not is_internal else "",
+        rfc_message_id=new_rfc_message_id() if threaded else "",
+        in_reply_to=last_inbound.rfc_message_id if threaded and last_inbound else "",
+        references=_references_for(ticket) if threaded else "",
         created_at=now,
     )
     for file in attachments:

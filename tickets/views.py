@@ -5,17 +5,35 @@ from django.views.decorators.http import require_GET
 from helpdesk.roles import is_agent
 from tickets.models import Attachment
 
+# Types a browser would render or run in our origin: always served as opaque bytes.
+_ACTIVE_TYPES = frozenset(
+    {
+        "text/html",
+        "image/svg+xml",
+        "application/xhtml+xml",
+        "text/xml",
+        "application/xml",
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+        "application/pdf",
+        "text/xsl",
+        "multipart/x-mixed-replace",
+    }
+)
+
 
 def attachment_response(attachment: Attachment) -> FileResponse:
     """Always a download: stored HTML or SVG must never render in our origin."""
+    kind = attachment.content_type.split(";")[0].strip().lower()
+    if kind in _ACTIVE_TYPES or "/" not in kind or "\n" in kind or "\r" in kind:
+        kind = "application/octet-stream"
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("The file of this attachment is missing from storage.") from exc
     response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type="application/octet-stream"
-        if attachment.content_type.split(";")[0].strip().lower()
-        in {"text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml"}
-        else attachment.content_type,
+        handle, as_attachment=True, filename=attachment.filename, content_type=kind
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

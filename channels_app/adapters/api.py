@@ -61,7 +61,7 @@ def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
             raise ParseError("“received_at” must be an ISO 8601 time with a timezone.")
         received_at = parsed
     ticket = data.get("ticket")
-    if ticket is not None and not isinstance(ticket, int | str):
+    if ticket is not None and (isinstance(ticket, bool) or not isinstance(ticket, int | str)):
         raise ParseError("“ticket” must be a ticket number.")
     return InboundMessage(
         channel=Channel.API,

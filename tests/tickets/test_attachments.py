@@ -1,0 +1,144 @@
+import hashlib
+
+import pytest
+from django.test import Client
+from hypothesis import given
+from hypothesis import strategies as st
+
+from channels_app.inbound import IncomingFile
+from tickets.models import Attachment, attachment_upload_to
+from tickets.safe_names import safe_filename
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stored(ingest):
+    """stored(name, type, content) -> Attachment, arriving the way customers send them."""
+
+    def store(filename, content_type, content=b"<html><script>alert(1)</script></html>"):
+        result = ingest(
+            external_id=filename,
+            attachments=(IncomingFile(filename, content_type, content),),
+        )
+        return result.message.attachments.get()
+
+    return store
+
+
+def _download(client, attachment):
+    return client.get(f"/agent/attachments/{attachment.pk}/")
+
+
+def test_it_serves_an_attachment_to_an_agent_as_a_download(client, agent, stored):
+    attachment = stored("report.csv", "text/csv", b"a,b\n1,2\n")
+    client.force_login(agent)
+
+    response = _download(client, attachment)
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"a,b\n1,2\n"
+    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert 'filename="report.csv"' in response["Content-Disposition"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "filename,content_type",
+    [
+        ("page.html", "text/html"),
+        ("page.html", "TEXT/HTML; charset=utf-8"),
+        ("logo.svg", "image/svg+xml"),
+        ("page.xhtml", "application/xhtml+xml"),
+        ("sneaky.png", "text/html"),
+    ],
+)
+def test_it_never_serves_html_or_svg_as_renderable(client, agent, stored, filename, content_type):
+    attachment = stored(filename, content_type)
+    client.force_login(agent)
+
+    response = _download(client, attachment)
+
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
+
+
+def test_it_hides_attachments_from_anonymous_visitors_and_non_agents(
+    client, stored, django_user_model
+):
+    attachment = stored("report.csv", "text/csv", b"secret")
+
+    assert _download(Client(), attachment).status_code == 404
+    client.force_login(django_user_model.objects.create_user("outsider"))
+    assert _download(client, attachment).status_code == 404
+
+
+def test_it_answers_404_when_the_file_is_gone(client, agent, stored):
+    attachment = stored("report.csv", "text/csv", b"x")
+    attachment.file.storage.delete(attachment.file.name)
+    client.force_login(agent)
+
+    assert _download(client, attachment).status_code == 404
+
+
+def test_it_records_size_hash_and_a_safe_name(stored):
+    attachment = stored("../../../etc/passwd", "text/plain", b"root:x:0:0")
+
+    assert attachment.filename == "passwd"
+    assert attachment.size == 10
+    assert attachment.sha256 == hashlib.sha256(b"root:x:0:0").hexdigest()
+    assert attachment.file.read() == b"root:x:0:0"
+    assert Attachment.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "raw,safe",
+    [
+        ("report.pdf", "report.pdf"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\eve\\evil.exe", "evil.exe"),
+        ("..\\..\\boot.ini", "boot.ini"),
+        ("a\x00b\x1fc\x7f.txt", "a_b_c_.txt"),
+        ("line\r\nbreak.txt", "line__break.txt"),
+        ("  .hidden  ", "hidden"),
+        ("...", "attachment"),
+        ("", "attachment"),
+        ("/", "attachment"),
+        ('a<b>c:"d|e?f*.txt', "a_b_c__d_e_f_.txt"),
+    ],
+)
+def test_it_makes_filenames_safe(raw, safe):
+    assert safe_filename(raw) == safe
+
+
+def test_it_shortens_a_long_filename_keeping_the_extension():
+    name = safe_filename("x" * 500 + ".pdf")
+
+    assert len(name) == 200 and name.endswith(".pdf")
+
+
+@pytest.mark.parametrize(
+    "sender_name",
+    ["Dana's invoice.PDF", "../../x.pdf", "evil.sh;rm -rf", "noext", "a.verylongextension"],
+)
+def test_it_never_uses_the_senders_name_on_disk(sender_name):
+    path = attachment_upload_to(None, sender_name)
+
+    assert path.startswith("attachments/")
+    stem = path.rsplit("/", 1)[-1]
+    assert "invoice" not in stem and ".." not in path and ";" not in path and " " not in path
+    assert stem.split(".")[0].isalnum() and len(stem.split(".")[0]) == 32
+    if sender_name.endswith(".PDF"):
+        assert stem.endswith(".pdf")
+
+
+@given(st.text(max_size=400))
+def test_it_makes_any_name_safe(name):
+    safe = safe_filename(name)
+
+    assert safe and len(safe) <= 200
+    assert not any(ch in safe for ch in '/\\<>:"|?*') and not safe.startswith(".")
+    assert all(ord(ch) >= 32 and ord(ch) != 127 for ch in safe)

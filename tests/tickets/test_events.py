@@ -1,0 +1,60 @@
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from tests.factories import TeamFactory
+from tickets.events import agent_queue_group, team_queue_group, ticket_group
+from tickets.models import Status
+from tickets.services import ticket_assign, ticket_set_status
+
+pytestmark = pytest.mark.django_db
+
+
+def _listen(*groups):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    for group in groups:
+        async_to_sync(layer.group_add)(group, channel)
+    return layer, channel
+
+
+def _receive(layer, channel):
+    async def get():
+        import asyncio
+
+        return await asyncio.wait_for(layer.receive(channel), timeout=5)
+
+    return async_to_sync(get)()
+
+
+def test_it_publishes_a_change_only_after_the_commit(
+    ticket, agent, django_capture_on_commit_callbacks
+):
+    team = TeamFactory()
+    ticket.team = team
+    ticket.save()
+    layer, channel = _listen(ticket_group(ticket.pk), team_queue_group(team.pk))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        ticket_set_status(ticket=ticket, status=Status.PENDING, actor=agent)
+    assert callbacks, "the publish waits for the commit"
+
+    for callback in callbacks:
+        callback()
+
+    received = [_receive(layer, channel), _receive(layer, channel)]
+    assert [m["payload"] for m in received] == [{"kind": "status", "ticket_id": ticket.pk}] * 2
+    assert received[0]["type"] == "helpdesk.event"
+
+
+def test_it_tells_the_old_and_new_assignee_queues(
+    ticket, agent, other_agent, django_capture_on_commit_callbacks
+):
+    ticket_assign(ticket=ticket, agent=agent, actor=agent)
+    layer, channel = _listen(agent_queue_group(agent.pk), agent_queue_group(other_agent.pk))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_assign(ticket=ticket, agent=other_agent, actor=agent)
+
+    kinds = {_receive(layer, channel)["payload"]["kind"] for _ in range(2)}
+    assert kinds == {"assigned"}

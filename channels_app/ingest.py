@@ -321,7 +321,12 @@ def _by_reference(reference: str | None, identity: ContactIdentity) -> Ticket | 
     if not reference:
         return None
     reference = reference.strip().lstrip("#")
-    if reference.isascii() and reference.isdigit():
+    # The secret reply token first: a random hex token can be all digits (1 in ~2,000) and
+    # must not be mistaken for a ticket number.
+    by_token = Ticket.objects.filter(reply_token=reference).first() if reference else None
+    if by_token is not None:
+        return by_token
+    if reference.isascii() and reference.isdigit() and len(reference) < 19:
         ticket = Ticket.objects.filter(number=int(reference)).first()
         if ticket is None:
             return None
@@ -331,4 +336,4 @@ def _by_reference(reference: str | None, identity: ContactIdentity) -> Ticket | 
             or ticket.followers.filter(pk=identity.pk).exists()
         )
         return ticket if allowed else None
-    return Ticket.objects.filter(reply_token=reference).first()
+    return None

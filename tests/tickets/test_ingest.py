@@ -431,3 +431,16 @@ def test_it_treats_a_non_ascii_digit_reference_as_no_number(ingest):
     result = ingest(external_id="1", ticket_reference="²³")
 
     assert result.created_ticket
+
+
+def test_it_threads_on_a_reply_token_made_only_of_digits(make_inbound):
+    first = inbound_message_ingest(message=make_inbound(external_id="1"))
+    Ticket.objects.filter(pk=first.ticket.pk).update(reply_token="1234567890123456")
+
+    stranger = inbound_message_ingest(
+        message=make_inbound(
+            external_id="2", sender="colleague@example.org", ticket_reference="1234567890123456"
+        )
+    )
+
+    assert stranger.ticket.pk == first.ticket.pk

@@ -1,0 +1,210 @@
+"""The SLA timer: fire warnings and breaches whose time has come, exactly once.
+
+The tick reads only tickets whose sla_next_check_at has passed, through the partial index
+ticket_sla_check, so its cost follows the number of due tickets, not open ones. Each
+batch is claimed with SELECT ... FOR UPDATE SKIP LOCKED: two beats or overlapping ticks
+take disjoint tickets, and a ticket handled by one is no longer due for the other (its
+sla_next_check_at moved on before the lock was released). SQLite has no row locks, but
+its IMMEDIATE transactions serialize the ticks and the re-check of sla_next_check_at in
+the same query keeps the second one from firing again.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from tickets.events import publish_ticket_changed
+from tickets.models import (
+    PRIORITY_RANK,
+    EventKind,
+    Priority,
+    SlaPolicy,
+    SlaRecord,
+    SlaRecordState,
+    Ticket,
+    TicketEvent,
+)
+from tickets.sla.calendar import next_business_instant
+from tickets.sla.services import calendar_build, next_check_at
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+# A tick stops after this many batches; the next tick continues. Keeps one tick bounded
+# even after a long outage.
+MAX_BATCHES = 50
+
+
+@dataclass(frozen=True)
+class TickResult:
+    tickets: int
+    warnings: int
+    breaches: int
+    notifications: int
+
+
+def sla_process_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> TickResult:
+    now = now or timezone.now()
+    tickets = warnings = breaches = 0
+    for _ in range(MAX_BATCHES):
+        handled, warned, breached = _process_batch(now=now, batch_size=batch_size)
+        tickets, warnings, breaches = tickets + handled, warnings + warned, breaches + breached
+        if handled < batch_size:
+            break
+    notifications = _notifications_due(now=now)
+    return TickResult(tickets, warnings, breaches, notifications)
+
+
+def _event(
+    ticket_id: int, kind: str, record: SlaRecord, now: datetime, **data: object
+) -> TicketEvent:
+    return TicketEvent(
+        ticket_id=ticket_id,
+        kind=EventKind.SLA,
+        created_at=now,
+        data={
+            "event": kind,
+            "target": record.kind,
+            "record": record.pk,
+            "due_at": record.due_at.isoformat() if record.due_at else None,
+            "policy": record.policy_id,
+            **data,
+        },
+    )
+
+
+@transaction.atomic
+def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
+    tickets = list(
+        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(sla_next_check_at__lte=now)
+        .order_by("sla_next_check_at")[:batch_size]
+    )
+    if not tickets:
+        return 0, 0, 0
+    by_ticket: dict[int, list[SlaRecord]] = {t.pk: [] for t in tickets}
+    for record in SlaRecord.objects.filter(
+        ticket_id__in=list(by_ticket), state=SlaRecordState.RUNNING
+    ).select_related("policy__business_hours"):
+        by_ticket[record.ticket_id].append(record)
+    events: list[TicketEvent] = []
+    fired: list[SlaRecord] = []
+    escalate: list[tuple[Ticket, SlaRecord]] = []
+    warnings = breaches = 0
+    for ticket in tickets:
+        for record in by_ticket[ticket.pk]:
+            if record.breached_at is None and record.due_at is not None and record.due_at <= now:
+                record.breached_at = now
+                # Catching up after downtime: the breach says it all, no late warning.
+                record.warned_at = record.warned_at or now
+                record.warning_at = None
+                record.notify_at = _notify_at(record, now)
+                late = int((now - record.due_at).total_seconds() // 60)
+                events.append(_event(ticket.pk, "breach", record, now, late_minutes=late))
+                fired.append(record)
+                escalate.append((ticket, record))
+                breaches += 1
+            elif (
+                record.warned_at is None
+                and record.warning_at is not None
+                and record.warning_at <= now
+            ):
+                record.warned_at = now
+                events.append(_event(ticket.pk, "warning", record, now))
+                fired.append(record)
+                warnings += 1
+        ticket.sla_next_check_at = next_check_at(by_ticket[ticket.pk])
+    SlaRecord.objects.bulk_update(fired, ["breached_at", "warned_at", "warning_at", "notify_at"])
+    TicketEvent.objects.bulk_create(events)
+    Ticket.objects.bulk_update(tickets, ["sla_next_check_at"])
+    for ticket in tickets:
+        if any(e.ticket_id == ticket.pk for e in events):
+            publish_ticket_changed(
+                ticket_id=ticket.pk, team_id=ticket.team_id, assignee_id=ticket.assignee_id,
+                kind="sla",
+            )  # fmt: skip
+    for ticket, record in escalate:
+        _escalate(ticket, record)
+    return len(tickets), warnings, breaches
+
+
+def _notify_at(record: SlaRecord, now: datetime) -> datetime | None:
+    """When the breach mail may go: now, or at the next opening for business-hours
+    policies, so nobody is paged at 3 a.m. for a clock that only counts office time."""
+    policy = record.policy
+    if policy is None or not (policy.notify_assignee or policy.notify_team):
+        return None
+    calendar = calendar_build(business_hours=policy.business_hours)
+    return next_business_instant(calendar, now)
+
+
+def _escalate(ticket: Ticket, record: SlaRecord) -> None:
+    from tickets.services import ticket_set_priority, ticket_set_team
+
+    policy: SlaPolicy | None = record.policy
+    if policy is None:
+        return
+    if policy.raise_priority and ticket.priority != Priority.URGENT:
+        order = sorted(Priority.values, key=lambda p: PRIORITY_RANK[Priority(p)])
+        higher = order[order.index(ticket.priority) + 1]
+        ticket_set_priority(ticket=ticket, priority=higher, actor=None)
+    if policy.escalate_to_team_id and ticket.team_id != policy.escalate_to_team_id:
+        ticket_set_team(ticket=ticket, team=policy.escalate_to_team, actor=None)
+
+
+def _notifications_due(*, now: datetime) -> int:
+    """Send breach mails whose time has come; each is claimed once by conditional update."""
+    from tickets.tasks import sla_breach_notify_task
+
+    ids = list(
+        SlaRecord.objects.filter(notify_at__lte=now, notified_at__isnull=True)
+        .order_by("notify_at")
+        .values_list("pk", flat=True)[:BATCH_SIZE]
+    )
+    sent = 0
+    for record_id in ids:
+        with transaction.atomic():
+            claimed = SlaRecord.objects.filter(pk=record_id, notified_at__isnull=True).update(
+                notified_at=now
+            )
+            if claimed != 1:
+                continue  # another tick got there first
+            transaction.on_commit(lambda rid=record_id: sla_breach_notify_task.delay(record_id=rid))  # type: ignore[misc]
+            sent += 1
+    return sent
+
+
+def sla_breach_notify(*, record_id: int) -> list[str]:
+    """Email the assignee and/or team about a breach; returns the addresses written to."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    record = SlaRecord.objects.select_related("ticket__assignee", "ticket__team", "policy").get(
+        pk=record_id
+    )
+    ticket, policy = record.ticket, record.policy
+    if policy is None or record.state == SlaRecordState.CANCELLED:
+        return []
+    recipients = []
+    if policy.notify_assignee and ticket.assignee is not None and ticket.assignee.email:
+        recipients.append(ticket.assignee.email)
+    if policy.notify_team and ticket.team is not None and ticket.team.email:
+        recipients.append(ticket.team.email)
+    if not recipients:
+        return []
+    due = record.due_at.strftime("%Y-%m-%d %H:%M UTC") if record.due_at else "unknown"
+    send_mail(
+        subject=f"SLA breached: {record.get_kind_display()} on {ticket.reference}",
+        message=(
+            f"The {record.get_kind_display().lower()} target of ticket {ticket.reference} "
+            f"“{ticket.subject}” was due at {due} ({policy.name}).\n\n"
+            f"Find it in the agent workspace: {settings.PUBLIC_BASE_URL}/agent/\n"
+        ),
+        from_email=None,
+        recipient_list=recipients,
+    )
+    logger.info("sla breach mail for ticket %s sent to %s", ticket.pk, recipients)
+    return recipients

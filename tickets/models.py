@@ -431,7 +431,7 @@ class BusinessInterval(models.Model):
         ordering = ["weekday", "start"]
 
     def __str__(self) -> str:
-        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+        return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
 
     @property
     def minutes(self) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.sla import admin as sla_admin  # noqa: F401  (SLA engine: registers its models)
 
 
 class IdentityInline(admin.TabularInline):

@@ -1,0 +1,102 @@
+"""SLA reads for agents and admins: a ticket's state, the at-risk queue, previews."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from tickets.models import SlaPolicy, SlaRecord, SlaRecordState, SlaTargetKind, Ticket
+from tickets.sla.calendar import add_business_minutes, business_minutes_between
+from tickets.sla.services import calendar_build
+
+
+@dataclass(frozen=True)
+class SlaState:
+    target: str  # SlaTargetKind value
+    due_at: datetime | None  # None while paused
+    state: str  # "ok" | "warning" | "breached" | "paused"
+    business_minutes_left: int  # negative once breached
+
+
+def sla_state(*, ticket: Ticket, now: datetime | None = None) -> SlaState | None:
+    """The ticket's most urgent open clock, or None when no SLA applies.
+
+    Reads only the ticket's own columns and its open records (one query; prefetch
+    `sla_records` and `sla_policy__business_hours__intervals/holidays` for lists).
+    """
+    now = now or timezone.now()
+    records = [
+        r
+        for r in ticket.sla_records.all()
+        if r.state in (SlaRecordState.RUNNING, SlaRecordState.PAUSED)
+    ]
+    if not records:
+        return None
+    running = [r for r in records if r.state == SlaRecordState.RUNNING and r.due_at]
+    policy = ticket.sla_policy
+    calendar = calendar_build(business_hours=policy.business_hours if policy else None)
+    if not running:
+        record = min(records, key=lambda r: r.target_minutes * 60 - r.elapsed_seconds)
+        left = int((record.target_minutes * 60 - record.elapsed_seconds) // 60)
+        return SlaState(record.kind, None, "paused", left)
+    record = min(running, key=lambda r: r.due_at or now)
+    assert record.due_at is not None
+    left = business_minutes_between(calendar, now, record.due_at)
+    if record.breached_at is not None or record.due_at <= now:
+        state = "breached"
+    elif record.warned_at is not None or (record.warning_at and record.warning_at <= now):
+        state = "warning"
+    else:
+        state = "ok"
+    return SlaState(record.kind, record.due_at, state, left)
+
+
+def sla_at_risk(*, now: datetime | None = None) -> QuerySet[Ticket]:
+    """Active tickets with a warned or breached running clock, most urgent (earliest due)
+    first. Served by the partial index ticket_sla_due_open on sla_next_due_at."""
+    now = now or timezone.now()
+    at_risk = SlaRecord.objects.filter(state=SlaRecordState.RUNNING).filter(
+        Q(warned_at__isnull=False) | Q(breached_at__isnull=False) | Q(due_at__lte=now)
+    )
+    return (
+        Ticket.objects.filter(
+            status__in=["new", "open"],
+            sla_next_due_at__isnull=False,
+            pk__in=at_risk.values("ticket_id"),
+        )
+        .select_related("customer", "assignee", "team", "sla_policy")
+        .order_by("sla_next_due_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    priority: str
+    target: str
+    minutes: int
+    due_at: datetime  # in the calendar's timezone
+
+    @property
+    def due_local(self) -> str:
+        return self.due_at.strftime("%a %d %b %Y, %H:%M %Z")
+
+
+def sla_policy_preview(*, policy: SlaPolicy, now: datetime | None = None) -> list[PreviewRow]:
+    """When each target would be due for a ticket created now."""
+    now = now or timezone.now()
+    calendar = calendar_build(business_hours=policy.business_hours)
+    rows = []
+    for target in policy.targets.all():
+        for kind in SlaTargetKind.values:
+            minutes = target.minutes_for(kind)
+            if minutes is not None:
+                rows.append(
+                    PreviewRow(
+                        target.get_priority_display(),
+                        SlaTargetKind(kind).label,
+                        minutes,
+                        add_business_minutes(calendar, now, minutes).astimezone(calendar.zone),
+                    )
+                )
+    return rows

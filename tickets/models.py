@@ -594,6 +594,7 @@ class SlaRecord(models.Model):
 
     class Meta:
         ordering = ["started_at", "id"]
+        permissions = [("view_sla_report", "Can view the SLA report")]
         indexes = [
             models.Index(fields=["ticket", "state"], name="sla_record_ticket"),
             models.Index(fields=["started_at"], name="sla_record_started"),

@@ -1,12 +1,20 @@
 """SLA reads for agents and admins: a ticket's state, the at-risk queue, previews."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from tickets.models import SlaPolicy, SlaRecord, SlaRecordState, SlaTargetKind, Ticket
+from tickets.models import (
+    Priority,
+    SlaPolicy,
+    SlaRecord,
+    SlaRecordState,
+    SlaTargetKind,
+    Ticket,
+)
 from tickets.sla.calendar import add_business_minutes, business_minutes_between
 from tickets.sla.services import calendar_build
 
@@ -100,3 +108,93 @@ def sla_policy_preview(*, policy: SlaPolicy, now: datetime | None = None) -> lis
                     )
                 )
     return rows
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplianceRow:
+    policy: str
+    target: str
+    total: int
+    met: int
+    breached: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.met / self.total, 1) if self.total else None
+
+
+@dataclass(frozen=True)
+class BreachCount:
+    label: str
+    breached: int
+
+
+@dataclass(frozen=True)
+class DayBar:
+    day: date
+    met: int
+    breached: int
+
+
+@dataclass(frozen=True)
+class SlaReport:
+    start: date
+    end: date
+    compliance: list[ComplianceRow]
+    by_team: list[BreachCount]
+    by_priority: list[BreachCount]
+    daily: list[DayBar]
+
+    @property
+    def daily_max(self) -> int:
+        return max((d.met + d.breached for d in self.daily), default=0)
+
+
+def sla_report(*, start: date, end: date) -> SlaReport:
+    """Clocks started between start and end (inclusive, UTC days) whose outcome is known:
+    met in time, or breached (late or still running past due). Four queries."""
+    decided = (
+        SlaRecord.objects.filter(started_at__date__gte=start, started_at__date__lte=end)
+        .exclude(state=SlaRecordState.CANCELLED)
+        .filter(
+            Q(state__in=[SlaRecordState.MET, SlaRecordState.MISSED]) | Q(breached_at__isnull=False)
+        )
+    )
+    breached_q = Q(state=SlaRecordState.MISSED) | Q(breached_at__isnull=False)
+    counts = {"total": Count("id"), "breached": Count("id", filter=breached_q)}
+    compliance = [
+        ComplianceRow(
+            policy=row["policy__name"] or "(deleted policy)",
+            target=SlaTargetKind(row["kind"]).label,
+            total=row["total"],
+            met=row["total"] - row["breached"],
+            breached=row["breached"],
+        )
+        for row in decided.values("policy__name", "kind")
+        .annotate(**counts)
+        .order_by("policy__name", "kind")
+    ]
+    breaches = decided.filter(breached_q)
+    by_team = [
+        BreachCount(row["ticket__team__name"] or "(no team)", row["n"])
+        for row in breaches.values("ticket__team__name").annotate(n=Count("id")).order_by("-n")
+    ]
+    by_priority = [
+        BreachCount(Priority(row["priority"]).label, row["n"])
+        for row in breaches.values("priority").annotate(n=Count("id")).order_by("-n")
+    ]
+    per_day = {
+        row["day"]: row
+        for row in decided.annotate(day=TruncDate("started_at")).values("day").annotate(**counts)
+    }
+    daily = []
+    day = start
+    while day <= end:
+        row = per_day.get(day)
+        total, breached = (row["total"], row["breached"]) if row else (0, 0)
+        daily.append(DayBar(day, total - breached, breached))
+        day += timedelta(days=1)
+    return SlaReport(start, end, compliance, by_team, by_priority, daily)

@@ -25,3 +25,10 @@ def sla_breach_notify_task(*, record_id: int) -> None:
     from tickets.sla.timer import sla_breach_notify
 
     sla_breach_notify(record_id=record_id)
+
+
+@shared_task(ignore_result=True)
+def sla_publish_task(*, ticket_ids: list[int]) -> None:
+    from tickets.sla.timer import sla_publish
+
+    sla_publish(ticket_ids=ticket_ids)

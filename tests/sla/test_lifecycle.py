@@ -231,3 +231,65 @@ def test_it_has_no_clocks_without_a_policy(customer, clock) -> None:
     ticket.refresh_from_db()
     assert ticket.sla_next_due_at is None
     assert not SlaRecord.objects.exists()
+
+
+def test_it_recomputes_open_tickets_in_bounded_batches(customer, make_policy, clock) -> None:
+    from tickets.sla.services import sla_recompute_open_batch
+
+    tickets = [new_ticket(customer) for _ in range(5)]
+    solved = new_ticket(customer)
+    ticket_set_status(ticket=solved, status=Status.SOLVED, actor=None)
+    make_policy(first=30)
+    last = sla_recompute_open_batch(after_id=0, limit=2)
+    assert last == tickets[1].pk
+    assert sla_recompute_open_batch(after_id=last, limit=2) == tickets[3].pk
+    assert sla_recompute_open_batch(after_id=tickets[3].pk, limit=2) is None
+    for ticket in tickets:
+        ticket.refresh_from_db()
+        assert ticket.first_response_due_at == berlin(2026, 3, 2, 10, 30)
+    solved.refresh_from_db()
+    assert solved.sla_next_due_at is None
+
+
+def test_it_chains_the_background_recompute_task(customer, make_policy, clock, settings) -> None:
+    from tickets.sla import services
+    from tickets.tasks import sla_recompute_open_task
+
+    tickets = [new_ticket(customer) for _ in range(3)]
+    make_policy(first=30)
+    original = services.RECOMPUTE_BATCH
+    services.RECOMPUTE_BATCH = 1
+    try:
+        sla_recompute_open_task.delay(after_id=0)  # eager in tests: runs every batch
+    finally:
+        services.RECOMPUTE_BATCH = original
+    assert all(
+        t.first_response_due_at is not None
+        for t in type(tickets[0]).objects.filter(pk__in=[t.pk for t in tickets])
+    )
+
+
+def test_it_sets_up_the_demo_calendar_and_policy(customer, clock) -> None:
+    from tickets.models import BusinessHours
+    from tickets.sla.services import sla_demo_setup
+
+    policy = sla_demo_setup(timezone_name="America/New_York", country="US")
+    assert sla_demo_setup(timezone_name="America/New_York", country="US") == policy
+    calendar = BusinessHours.objects.get()
+    assert calendar.timezone == "America/New_York"
+    assert calendar.intervals.count() == 5
+    assert calendar.holidays.filter(name="Independence Day").count() == 2  # 2026 and 2027
+    assert sorted(policy.targets.values_list("priority", flat=True)) == [
+        "high", "low", "normal", "urgent"
+    ]  # fmt: skip
+    ticket = new_ticket(customer, priority="urgent")
+    ticket.refresh_from_db()
+    # Monday 10:00 Berlin is 04:00 in New York: the clock starts at 09:00 there.
+    assert ticket.first_response_due_at.astimezone(calendar_zone(calendar)).hour == 9
+    assert ticket.first_response_due_at.astimezone(calendar_zone(calendar)).minute == 30
+
+
+def calendar_zone(calendar: Any) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(calendar.timezone)

@@ -198,14 +198,19 @@ class Ticket(models.Model):
     sla_next_due_at = models.DateTimeField(null=True, blank=True)
     # --- SLA engine state (tickets.sla.services.sla_recompute keeps these) ---
     sla_policy = models.ForeignKey(
-        "SlaPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+        "SlaPolicy",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
     )
     # Set while pending/on hold: the clocks are stopped, their remaining time is kept on
     # the ticket's running SlaRecords.
-    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The earliest warning or breach the timer has not fired yet: the only column the
     # tick reads (partial index ticket_sla_check), so its cost follows due tickets.
-    sla_next_check_at = models.DateTimeField(null=True, blank=True)
+    sla_next_check_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-updated_at", "-id"]

@@ -469,6 +469,8 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Any) -> Ticket:
         ticket=source, actor=actor, kind=EventKind.MERGED, data={"into_ticket": target.number}
     )
     _touch(target, [], kind="merged")
+    sla_recompute(ticket=source)  # SLA engine: the merged ticket's clocks are cancelled
+    sla_recompute(ticket=target)  # SLA engine: moved customer messages may need an answer
     publish_ticket_changed(
         ticket_id=source.pk, team_id=source.team_id, assignee_id=source.assignee_id, kind="merged"
     )

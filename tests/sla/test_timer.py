@@ -156,3 +156,37 @@ def test_it_fires_once_when_two_ticks_race(make_policy) -> None:
     keys = [(e.ticket_id, e.data["target"], e.data["event"]) for e in events]
     assert len(keys) == len(set(keys)) == 60
     assert sum(r.breaches for r in results) == 60
+
+
+@pytest.mark.django_db
+def test_it_never_breaches_a_ticket_solved_behind_the_services_back(customer, policy, clock):
+    ticket = new_ticket(customer)
+    Ticket.objects.filter(pk=ticket.pk).update(status="solved", solved_at=timezone.now())
+    clock(berlin(2026, 3, 2, 12, 0))
+    assert sla_process_due().breaches == 0
+    assert breach_events(ticket) == []
+    ticket.refresh_from_db()
+    assert ticket.sla_next_check_at is None
+
+
+@pytest.mark.django_db
+def test_it_cancels_the_clocks_of_a_merged_ticket(customer, policy, agent, clock) -> None:
+    from tickets.services import ticket_merge
+
+    source, target = new_ticket(customer), new_ticket(customer)
+    ticket_merge(source=source, target=target, actor=agent)
+    states = set(SlaRecord.objects.filter(ticket=source).values_list("state", flat=True))
+    assert states == {"cancelled"}
+    clock(berlin(2026, 3, 2, 12, 0))
+    sla_process_due()
+    assert breach_events(source) == [] and len(breach_events(target)) == 1
+
+
+@pytest.mark.django_db
+def test_it_keeps_creating_tickets_when_a_calendar_is_unusable(customer, make_policy, clock):
+    from tickets.models import BusinessHours
+
+    broken = BusinessHours.objects.create(name="Nobody home", timezone="Europe/Berlin")
+    make_policy(business_hours=broken)  # no intervals, not 24/7: saved behind the admin
+    ticket = new_ticket(customer)
+    assert ticket.pk and ticket.sla_next_due_at is None

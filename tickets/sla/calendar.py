@@ -155,12 +155,9 @@ def business_seconds_between(calendar: Calendar, start: datetime, end: datetime)
 
 
 def business_minutes_between(calendar: Calendar, start: datetime, end: datetime) -> int:
-    """Whole business minutes in [start, end) (rounded toward zero)."""
-    return (
-        int(business_seconds_between(calendar, start, end) // 60)
-        if end >= start
-        else -int(business_seconds_between(calendar, end, start) // 60)
-    )
+    """Whole business minutes in [start, end), rounded toward zero (negative if reversed)."""
+    seconds = business_seconds_between(calendar, start, end)
+    return int(seconds / 60)
 
 
 def next_business_instant(calendar: Calendar, when: datetime) -> datetime:

@@ -35,6 +35,7 @@ from tickets.models import (
 from tickets.sla.calendar import (
     ALWAYS_OPEN,
     Calendar,
+    CalendarError,
     add_business_seconds,
     business_seconds_between,
 )
@@ -260,64 +261,78 @@ def sla_recompute(
     Locks the ticket row, so the timer never fires on a clock being changed here.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").first()
-        policy = sla_policy_for(ticket=ticket, policies=policies)
-        target = _target_for(policy, ticket.priority) if policy is not None else None
-        calendar = calendar_build(business_hours=policy.business_hours) if policy else ALWAYS_OPEN
-        records = list(
-            SlaRecord.objects.select_for_update().filter(ticket=ticket, state__in=OPEN_SLA_STATES)
+    try:
+        with transaction.atomic():
+            _recompute(ticket, now, policies)
+    except CalendarError as exc:
+        # A broken calendar must not stop tickets from being created or answered; the
+        # savepoint rolled back this ticket's SLA changes only.
+        logger.error(
+            "SLA: unusable business hours for ticket %s (%s); it keeps its old due times. "
+            "Fix the calendar in the admin.",
+            ticket.pk,
+            exc,
         )
-        existing = {record.kind: record for record in records}
-        wanted = _wanted_clocks(ticket, existing, now) if target is not None else {}
-        paused = ticket.status in PAUSED_STATUSES
-        changed: list[SlaRecord] = []
-        created: list[SlaRecord] = []
-        for kind in SlaTargetKind.values:
-            record = existing.get(kind)
-            want = wanted.get(kind)
-            minutes = target.minutes_for(kind) if target is not None else None
-            if record is not None and (target is None or minutes is None):
-                _cancel(record, now=now)  # policy gone, deactivated, or no such target
-                changed.append(record)
-                continue
-            if record is not None and want is None:
-                _stop(record, calendar=calendar, at=_met_at(ticket, kind, now))
-                changed.append(record)
-                continue
-            if want is None or minutes is None or policy is None:
-                continue
-            if record is None:
-                record = SlaRecord(
-                    ticket=ticket, kind=kind, started_at=want.start, resumed_at=want.start
-                )
-                created.append(record)
-            else:
-                changed.append(record)
-            record.policy = policy
-            record.priority = ticket.priority
-            record.target_minutes = minutes
-            if paused:
-                if record.resumed_at is not None:
-                    record.elapsed_seconds += max(
-                        0.0, business_seconds_between(calendar, record.resumed_at, now)
-                    )
-                record.resumed_at = None
-                record.state = SlaRecordState.PAUSED
-                record.warning_at = None
-            else:
-                if record.resumed_at is None:
-                    record.resumed_at = now
-                record.state = SlaRecordState.RUNNING
-                _schedule(
-                    record, calendar=calendar, warning_percent=policy.warning_percent, now=now
-                )
-        for record in changed:
-            record.save()
-        SlaRecord.objects.bulk_create(created)
-        live = [r for r in [*created, *changed] if r.state in OPEN_SLA_STATES]
-        _store_on_ticket(ticket, live, policy if target is not None else None, paused, now)
     return ticket
+
+
+def _recompute(ticket: Ticket, now: datetime, policies: list[SlaPolicy] | None) -> None:
+    Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").first()
+    policy = sla_policy_for(ticket=ticket, policies=policies)
+    target = _target_for(policy, ticket.priority) if policy is not None else None
+    if ticket.merged_into_id is not None:
+        target = None  # its history lives on the target ticket: nothing to measure here
+    calendar = calendar_build(business_hours=policy.business_hours if policy else None)
+    records = list(
+        SlaRecord.objects.select_for_update().filter(ticket=ticket, state__in=OPEN_SLA_STATES)
+    )
+    existing = {record.kind: record for record in records}
+    wanted = _wanted_clocks(ticket, existing, now) if target is not None else {}
+    paused = ticket.status in PAUSED_STATUSES
+    changed: list[SlaRecord] = []
+    created: list[SlaRecord] = []
+    for kind in SlaTargetKind.values:
+        record = existing.get(kind)
+        want = wanted.get(kind)
+        minutes = target.minutes_for(kind) if target is not None else None
+        if record is not None and (target is None or minutes is None):
+            _cancel(record, now=now)  # policy gone, deactivated, or no such target
+            changed.append(record)
+            continue
+        if record is not None and want is None:
+            _stop(record, calendar=calendar, at=_met_at(ticket, kind, now))
+            changed.append(record)
+            continue
+        if want is None or minutes is None or policy is None:
+            continue
+        if record is None:
+            record = SlaRecord(
+                ticket=ticket, kind=kind, started_at=want.start, resumed_at=want.start
+            )
+            created.append(record)
+        else:
+            changed.append(record)
+        record.policy = policy
+        record.priority = ticket.priority
+        record.target_minutes = minutes
+        if paused:
+            if record.resumed_at is not None:
+                record.elapsed_seconds += max(
+                    0.0, business_seconds_between(calendar, record.resumed_at, now)
+                )
+            record.resumed_at = None
+            record.state = SlaRecordState.PAUSED
+            record.warning_at = None
+        else:
+            if record.resumed_at is None:
+                record.resumed_at = now
+            record.state = SlaRecordState.RUNNING
+            _schedule(record, calendar=calendar, warning_percent=policy.warning_percent, now=now)
+    for record in changed:
+        record.save()
+    SlaRecord.objects.bulk_create(created)
+    live = [r for r in [*created, *changed] if r.state in OPEN_SLA_STATES]
+    _store_on_ticket(ticket, live, policy if target is not None else None, paused, now)
 
 
 def _store_on_ticket(

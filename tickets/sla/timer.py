@@ -28,15 +28,17 @@ from tickets.models import (
     SlaPolicy,
     SlaRecord,
     SlaRecordState,
+    Status,
     Ticket,
     TicketEvent,
 )
 from tickets.sla.calendar import next_business_instant
-from tickets.sla.services import calendar_build, next_check_at
+from tickets.sla.services import calendar_build, next_check_at, sla_recompute
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+RUNNING_STATUSES = frozenset({Status.NEW, Status.OPEN})
 # A tick stops after this many batches; the next tick continues. Keeps one tick bounded
 # even after a long outage.
 MAX_BATCHES = 50
@@ -89,6 +91,13 @@ def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
     )
     if not tickets:
         return 0, 0, 0
+    # A ticket whose status changed without sla_recompute (a write outside the services)
+    # is brought in line instead of fired: a paused or finished ticket never breaches.
+    stale = [t for t in tickets if t.status not in RUNNING_STATUSES]
+    for ticket in stale:
+        sla_recompute(ticket=ticket, now=now)
+    handled = len(tickets)
+    tickets = [t for t in tickets if t.status in RUNNING_STATUSES]
     by_ticket: dict[int, list[SlaRecord]] = {t.pk: [] for t in tickets}
     for record in SlaRecord.objects.filter(
         ticket_id__in=list(by_ticket), state=SlaRecordState.RUNNING
@@ -128,7 +137,7 @@ def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
     _publish_many([t for t in tickets if t.pk in touched])
     for ticket, record in escalate:
         _escalate(ticket, record)
-    return len(tickets), warnings, breaches
+    return handled, warnings, breaches
 
 
 def _save_fired(fired: list[SlaRecord], now: datetime) -> None:

@@ -121,3 +121,27 @@ def test_it_explains_a_bad_period(client, admin_user, clock) -> None:
     assert "Dates must look like 2026-03-01" in page
     page = client.get(REPORT, {"start": "2026-03-05", "end": "2026-03-01"}).content.decode()
     assert "ends before it starts" in page
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_it_reads_sla_state_for_a_list_in_constant_queries(
+    customer, policy, clock, django_assert_num_queries, count
+) -> None:
+    from tickets.models import Ticket
+    from tickets.sla.selectors import sla_state_prefetch
+
+    for _ in range(count):
+        new_ticket(customer)
+    # tickets, records, intervals, holidays: the same four for 1 or 6 rows.
+    with django_assert_num_queries(4):
+        states = [sla_state(ticket=t) for t in sla_state_prefetch(Ticket.objects.all())]
+    assert [s.state for s in states] == ["ok"] * count
+
+
+def test_it_lists_the_beat_schedule_in_the_admin(client, admin_user) -> None:
+    from helpdesk.setup import periodic_tasks_ensure
+
+    periodic_tasks_ensure()
+    client.force_login(admin_user)
+    page = client.get("/admin/django_celery_beat/periodictask/").content.decode()
+    assert "SLA timer tick" in page

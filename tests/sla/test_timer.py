@@ -190,3 +190,29 @@ def test_it_keeps_creating_tickets_when_a_calendar_is_unusable(customer, make_po
     make_policy(business_hours=broken)  # no intervals, not 24/7: saved behind the admin
     ticket = new_ticket(customer)
     assert ticket.pk and ticket.sla_next_due_at is None
+
+
+@pytest.mark.django_db
+def test_it_escalates_once_when_two_targets_breach_together(make_policy, customer, clock):
+    make_policy(raise_priority=True, notify_assignee=False, first=60, resolution=60)
+    ticket = new_ticket(customer)
+    clock(berlin(2026, 3, 2, 11, 5))
+    assert sla_process_due().breaches == 2
+    ticket.refresh_from_db()
+    assert ticket.priority == "high"  # one step, not two
+
+
+@pytest.mark.django_db
+def test_it_reads_each_calendar_once_per_tick(
+    make_policy, customer, clock, django_assert_max_num_queries
+) -> None:
+    make_policy(notify_team=True, notify_assignee=False)
+    team = TeamFactory(name="Ops", email="ops@staff.example")
+    for _ in range(6):
+        new_ticket(customer, team=team)
+    clock(berlin(2026, 3, 2, 11, 5))
+    # Ten for the batch (one calendar read for all six), then three per notification
+    # claim (savepoint, conditional update, release). A calendar read per breach would
+    # add two queries each.
+    with django_assert_max_num_queries(10 + 6 * 3):
+        assert sla_process_due().breaches == 6

@@ -32,7 +32,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.sla.calendar import next_business_instant
+from tickets.sla.calendar import Calendar, next_business_instant
 from tickets.sla.services import calendar_build, next_check_at, sla_recompute
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,8 @@ def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
         by_ticket[record.ticket_id].append(record)
     events: list[TicketEvent] = []
     fired: list[SlaRecord] = []
-    escalate: list[tuple[Ticket, SlaRecord]] = []
+    escalate: dict[int, tuple[Ticket, SlaRecord]] = {}  # once per ticket per tick
+    calendars: dict[int | None, Calendar] = {}
     warnings = breaches = 0
     for ticket in tickets:
         for record in by_ticket[ticket.pk]:
@@ -114,11 +115,11 @@ def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
                 # Catching up after downtime: the breach says it all, no late warning.
                 record.warned_at = record.warned_at or now
                 record.warning_at = None
-                record.notify_at = _notify_at(record, now)
+                record.notify_at = _notify_at(record, now, calendars)
                 late = int((now - record.due_at).total_seconds() // 60)
                 events.append(_event(ticket.pk, "breach", record, now, late_minutes=late))
                 fired.append(record)
-                escalate.append((ticket, record))
+                escalate.setdefault(ticket.pk, (ticket, record))
                 breaches += 1
             elif (
                 record.warned_at is None
@@ -135,7 +136,7 @@ def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
     _save_next_checks(tickets)
     touched = {e.ticket_id for e in events}
     _publish_many([t for t in tickets if t.pk in touched])
-    for ticket, record in escalate:
+    for ticket, record in escalate.values():
         _escalate(ticket, record)
     return handled, warnings, breaches
 
@@ -215,14 +216,17 @@ def sla_publish(*, ticket_ids: list[int]) -> int:
     return len(messages)
 
 
-def _notify_at(record: SlaRecord, now: datetime) -> datetime | None:
+def _notify_at(
+    record: SlaRecord, now: datetime, calendars: dict[int | None, Calendar]
+) -> datetime | None:
     """When the breach mail may go: now, or at the next opening for business-hours
     policies, so nobody is paged at 3 a.m. for a clock that only counts office time."""
     policy = record.policy
     if policy is None or not (policy.notify_assignee or policy.notify_team):
         return None
-    calendar = calendar_build(business_hours=policy.business_hours)
-    return next_business_instant(calendar, now)
+    if policy.business_hours_id not in calendars:
+        calendars[policy.business_hours_id] = calendar_build(business_hours=policy.business_hours)
+    return next_business_instant(calendars[policy.business_hours_id], now)
 
 
 def _escalate(ticket: Ticket, record: SlaRecord) -> None:

@@ -84,6 +84,13 @@ def _event(
 
 @transaction.atomic
 def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
+    tickets = list(
+        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(sla_next_check_at__lte=now)
+        .order_by("sla_next_check_at")[:batch_size]
+    )
+    if not tickets:
+        return 0, 0, 0
     if connection.vendor == "postgresql":
         # The batch's only outside effects are live-update hints, so it need not wait for
         # the WAL flush: if the server crashes before the flush, the events and the
@@ -92,13 +99,6 @@ def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
         # batch's WAL first.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-    tickets = list(
-        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(sla_next_check_at__lte=now)
-        .order_by("sla_next_check_at")[:batch_size]
-    )
-    if not tickets:
-        return 0, 0, 0
     # A ticket whose status changed without sla_recompute (a write outside the services)
     # is brought in line instead of fired: a paused or finished ticket never breaches.
     stale = [t for t in tickets if t.status not in RUNNING_STATUSES]

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from tickets.models import BusinessHours, SlaPolicy
 
@@ -36,6 +37,9 @@ def page(live_server: Any) -> Iterator[Any]:
         page.set_default_timeout(15_000)
         yield page
         browser.close()
+        # ORM calls made while Playwright's loop ran used their own connection; close it
+        # so the test database can be dropped at the end of the session.
+        connections.close_all()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 

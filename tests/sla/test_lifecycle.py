@@ -293,3 +293,27 @@ def calendar_zone(calendar: Any) -> Any:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(calendar.timezone)
+
+
+@pytest.mark.parametrize(
+    ("conditions", "matches"),
+    [
+        ({}, True),
+        ({"priority": "high"}, True),
+        ({"priority": "low"}, False),
+        ({"channel": "sms"}, True),
+        ({"channel": "email"}, False),
+        ({"organization_id": 7}, True),
+        ({"organization_id": 8}, False),
+        ({"team_id": 3, "tag_id": 5}, True),
+        ({"team_id": 3, "tag_id": 6}, False),
+    ],
+)
+def test_it_matches_every_set_condition(conditions, matches) -> None:
+    from tickets.models import SlaPolicy
+    from tickets.sla.services import TicketFacts, policy_matches
+
+    facts = TicketFacts(
+        priority="high", team_id=3, channel="sms", organization_id=7, tag_ids=frozenset({5})
+    )
+    assert policy_matches(policy=SlaPolicy(name="p", **conditions), facts=facts) is matches

@@ -339,6 +339,8 @@ def _store_on_ticket(
     ticket: Ticket, live: list[SlaRecord], policy: SlaPolicy | None, paused: bool, now: datetime
 ) -> None:
     due = {r.kind: r.due_at for r in live if r.state == SlaRecordState.RUNNING}
+    watched = ["sla_policy_id", *TICKET_SLA_FIELDS[1:]]  # ids: no query for the policy
+    before = [getattr(ticket, field) for field in watched]
     ticket.sla_policy = policy
     ticket.first_response_due_at = due.get(SlaTargetKind.FIRST_RESPONSE)
     ticket.next_response_due_at = due.get(SlaTargetKind.NEXT_RESPONSE)
@@ -349,7 +351,10 @@ def _store_on_ticket(
         ticket.sla_paused_at = ticket.sla_paused_at or now
     else:
         ticket.sla_paused_at = None
-    ticket.save(update_fields=TICKET_SLA_FIELDS)
+    # Most changes (a note, a tag, a team without its own policy) move no due time: skip
+    # the write rather than rewrite the same row.
+    if [getattr(ticket, field) for field in watched] != before:
+        ticket.save(update_fields=TICKET_SLA_FIELDS)
 
 
 # --- configuration changes -------------------------------------------------------------

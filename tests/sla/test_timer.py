@@ -216,3 +216,13 @@ def test_it_reads_each_calendar_once_per_tick(
     # add two queries each.
     with django_assert_max_num_queries(11 + 6 * 3):
         assert sla_process_due().breaches == 6
+
+
+@pytest.mark.django_db
+def test_it_runs_the_tick_as_a_celery_task(customer, policy, clock) -> None:
+    from tickets.tasks import sla_tick_task
+
+    ticket = new_ticket(customer)
+    clock(berlin(2026, 3, 2, 11, 5))
+    sla_tick_task.delay()  # eager in tests
+    assert len(breach_events(ticket)) == 1

@@ -41,6 +41,7 @@ from tickets.services import (
     ticket_followers_add,
     ticket_resolve_merged,
 )
+from tickets.sla.services import sla_recompute
 
 logger = logging.getLogger(__name__)
 
@@ -252,6 +253,7 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
             ticket.solved_at = None
             fields += ["status", "solved_at"]
     ticket.save(update_fields=fields)
+    sla_recompute(ticket=ticket)  # SLA engine: next response / resume after a customer message
     if not created:  # ticket_create already announced a new ticket
         publish_ticket_changed(
             ticket_id=ticket.pk,

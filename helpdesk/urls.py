@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("agent/", include("tickets.urls")),
+    path("agent/", include("tickets.sla.urls")),  # SLA report
     path("api/v1/", include("tickets.api_urls")),
     path("hooks/twilio/", include("channels_app.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -17,6 +17,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # CI must test what production runs. Never fall back to SQLite silently.
     from django.conf import settings
 
+    # Fast hashing for every test, module-scoped fixtures included (set here, not in a
+    # function-scoped fixture, so a user hashed at module setup verifies in the test).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     engine = settings.DATABASES["default"]["ENGINE"]
     if "postgresql" not in engine and not os.environ.get("HELPDESK_TESTS_ALLOW_SQLITE"):
         pytest.exit(

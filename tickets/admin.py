@@ -27,6 +27,7 @@ from tickets.services import (
     ticket_set_subject,
     ticket_set_team,
 )
+from tickets.sla import admin as sla_admin  # noqa: F401  (SLA engine: registers its models)
 
 
 class IdentityForm(forms.ModelForm):

@@ -69,6 +69,7 @@ from tickets.services import (
     ticket_set_status,
     ticket_tags_change,
 )
+from tickets.sla.services import sla_demo_setup, sla_recompute_open_batch
 
 # (username, password, first name, last name, is admin)
 DEMO_USERS = (
@@ -154,6 +155,12 @@ def demo_seed(*, seed: int = 42, tickets: int = 150, customers: int = 40) -> Dem
     with _tasks_run_inline(), transaction.atomic():
         seeder = _Seeder(random.Random(seed), tickets=tickets, customers=customers)
         seeder.run()
+        # Office hours and a default policy, then every open ticket's clocks from its
+        # (backdated) history, so the demo shows live countdowns and some breaches.
+        sla_demo_setup()
+        after: int | None = 0
+        while after is not None:
+            after = sla_recompute_open_batch(after_id=after)
     return DemoSummary(
         users=len(DEMO_USERS),
         teams=Team.objects.count(),

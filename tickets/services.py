@@ -39,6 +39,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.safe_names import safe_filename
+from tickets.sla.services import sla_recompute
 
 User = AbstractBaseUser  # the configured user model; services only read its pk and roles
 
@@ -234,6 +235,7 @@ def ticket_create(
     ticket.number = settings.HELPDESK_TICKET_NUMBER_START + ticket.pk
     ticket.save(update_fields=["number"])
     event_record(ticket=ticket, actor=actor, kind=EventKind.CREATED, data={"channel": channel})
+    sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
     publish_ticket_changed(
         ticket_id=ticket.pk, team_id=ticket.team_id, assignee_id=ticket.assignee_id, kind="created"
     )
@@ -274,6 +276,7 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Tick
         ticket=ticket, actor=actor, kind=EventKind.STATUS, data={"from": old, "to": status}
     )
     _touch(ticket, fields, kind="status")
+    sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
     return ticket
 
 
@@ -294,6 +297,7 @@ def ticket_set_priority(*, ticket: Ticket, priority: str, actor: Any | None) -> 
     )
     ticket.priority = priority
     _touch(ticket, ["priority"], kind="priority")
+    sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
     return ticket
 
 
@@ -334,6 +338,7 @@ def ticket_set_team(*, ticket: Ticket, team: Team | None, actor: Any | None) -> 
     ticket.team = team
     _touch(ticket, ["team"], kind="team")
     publish_ticket_changed(ticket_id=ticket.pk, team_id=previous, assignee_id=None, kind="team")
+    sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
     return ticket
 
 
@@ -390,6 +395,7 @@ def ticket_tags_change(
         ticket=ticket, actor=actor, kind=EventKind.TAGS, data={"added": added, "removed": removed}
     )
     _touch(ticket, [], kind="tags")
+    sla_recompute(ticket=ticket)  # SLA engine: due times follow the change (tag conditions)
     return ticket
 
 
@@ -465,6 +471,8 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Any) -> Ticket:
         ticket=source, actor=actor, kind=EventKind.MERGED, data={"into_ticket": target.number}
     )
     _touch(target, [], kind="merged")
+    sla_recompute(ticket=source)  # SLA engine: the merged ticket's clocks are cancelled
+    sla_recompute(ticket=target)  # SLA engine: moved customer messages may need an answer
     publish_ticket_changed(
         ticket_id=source.pk, team_id=source.team_id, assignee_id=source.assignee_id, kind="merged"
     )
@@ -648,6 +656,8 @@ def message_reply(
             # Answered: the ticket is now being worked.
             set_status = Status.OPEN
     _touch(ticket, fields, kind="message")
+    if not is_internal:
+        sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
     if set_status:
         ticket_set_status(ticket=ticket, status=set_status, actor=author)
     return message

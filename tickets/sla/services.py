@@ -1,0 +1,464 @@
+"""SLA writes: recompute a ticket's clocks, configuration changes, the demo setup.
+
+sla_recompute is the one place clocks start, pause, resume, retarget and stop. It derives
+everything from the ticket's current state, so calling it twice is harmless and every
+ticket service can call it after its own change without knowing why the SLA cares.
+"""
+
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from django.db import transaction
+from django.db.models import Max, Prefetch
+from django.utils import timezone
+
+from tickets.models import (
+    ACTIVE_STATUSES,
+    OPEN_SLA_STATES,
+    BusinessHours,
+    BusinessInterval,
+    Direction,
+    Holiday,
+    Message,
+    Priority,
+    SlaPolicy,
+    SlaRecord,
+    SlaRecordState,
+    SlaTarget,
+    SlaTargetKind,
+    Status,
+    Ticket,
+)
+from tickets.sla.calendar import (
+    ALWAYS_OPEN,
+    Calendar,
+    CalendarError,
+    add_business_seconds,
+    business_seconds_between,
+)
+
+logger = logging.getLogger(__name__)
+
+PAUSED_STATUSES = frozenset({Status.PENDING, Status.ON_HOLD})
+RECOMPUTE_BATCH = 200
+
+
+# --- calendars and policies ----------------------------------------------------------------
+
+
+def calendar_build(*, business_hours: BusinessHours | None) -> Calendar:
+    """The pure Calendar for a BusinessHours row (24/7 when there is none).
+
+    Reads intervals and holidays through the prefetch cache when the caller prefetched.
+    """
+    if business_hours is None:
+        return ALWAYS_OPEN
+    if business_hours.always_open:
+        return Calendar(tz=business_hours.timezone, always_open=True)
+    week: list[list[tuple[int, int]]] = [[] for _ in range(7)]
+    for interval in business_hours.intervals.all():
+        week[interval.weekday].append(interval.minutes)
+    one_off, yearly = set(), set()
+    for holiday in business_hours.holidays.all():
+        if holiday.recurring:
+            yearly.add((holiday.date.month, holiday.date.day))
+        else:
+            one_off.add(holiday.date)
+    return Calendar(
+        tz=business_hours.timezone,
+        week=tuple(tuple(sorted(day)) for day in week),
+        holidays=frozenset(one_off),
+        yearly_holidays=frozenset(yearly),
+    )
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What policy conditions look at."""
+
+    priority: str
+    team_id: int | None
+    channel: str
+    organization_id: int | None
+    tag_ids: frozenset[int]
+
+
+def policy_matches(*, policy: SlaPolicy, facts: TicketFacts) -> bool:
+    return (
+        (not policy.priority or policy.priority == facts.priority)
+        and (policy.team_id is None or policy.team_id == facts.team_id)
+        and (not policy.channel or policy.channel == facts.channel)
+        and (policy.organization_id is None or policy.organization_id == facts.organization_id)
+        and (policy.tag_id is None or policy.tag_id in facts.tag_ids)
+    )
+
+
+def _active_policies() -> list[SlaPolicy]:
+    return list(
+        SlaPolicy.objects.filter(active=True)
+        .select_related("business_hours")
+        .prefetch_related(
+            "targets",
+            Prefetch("business_hours__intervals", queryset=BusinessInterval.objects.all()),
+            Prefetch("business_hours__holidays", queryset=Holiday.objects.all()),
+        )
+        .order_by("order", "id")
+    )
+
+
+def _facts(ticket: Ticket) -> TicketFacts:
+    return TicketFacts(
+        priority=ticket.priority,
+        team_id=ticket.team_id,
+        channel=ticket.channel,
+        organization_id=ticket.customer.organization_id,
+        tag_ids=frozenset(ticket.tags.values_list("pk", flat=True)),
+    )
+
+
+def sla_policy_for(
+    *, ticket: Ticket, policies: Iterable[SlaPolicy] | None = None
+) -> SlaPolicy | None:
+    """The first active policy, by order, whose conditions the ticket meets."""
+    facts = _facts(ticket)
+    for policy in policies if policies is not None else _active_policies():
+        if policy_matches(policy=policy, facts=facts):
+            return policy
+    return None
+
+
+def _target_for(policy: SlaPolicy, priority: str) -> SlaTarget | None:
+    return next((t for t in policy.targets.all() if t.priority == priority), None)
+
+
+# --- clocks ------------------------------------------------------------------------------
+
+
+def _stop(record: SlaRecord, *, calendar: Calendar, at: datetime) -> None:
+    used = record.elapsed_seconds
+    if record.resumed_at is not None and at > record.resumed_at:
+        used += business_seconds_between(calendar, record.resumed_at, at)
+    late = used - record.target_minutes * 60
+    record.state = SlaRecordState.MISSED if late > 0 else SlaRecordState.MET
+    record.late_minutes = max(0, math.ceil(late / 60))
+    record.stopped_at = at
+    record.resumed_at = None
+    record.warning_at = None
+
+
+def _cancel(record: SlaRecord, *, now: datetime) -> None:
+    # A cancelled clock never counts as a breach and never sends its pending mail.
+    record.state = SlaRecordState.CANCELLED
+    record.stopped_at = now
+    record.resumed_at = None
+    record.warning_at = None
+    record.notify_at = None
+
+
+def _schedule(
+    record: SlaRecord, *, calendar: Calendar, warning_percent: int, now: datetime
+) -> None:
+    """Set due_at and warning_at for a running clock from its budget and time used."""
+    assert record.resumed_at is not None
+    budget = record.target_minutes * 60
+    remaining = budget - record.elapsed_seconds
+    if remaining > 0:
+        record.due_at = add_business_seconds(calendar, record.resumed_at, remaining)
+    elif record.due_at is None:
+        record.due_at = record.resumed_at  # used up before a pause: due when it resumed
+    warn_remaining = math.ceil(budget * warning_percent / 100) - record.elapsed_seconds
+    if record.warned_at is None and warn_remaining > 0:
+        record.warning_at = add_business_seconds(calendar, record.resumed_at, warn_remaining)
+    else:
+        record.warning_at = None
+
+
+def next_check_at(records: Iterable[SlaRecord]) -> datetime | None:
+    """The earliest warning or breach still to fire among running clocks."""
+    pending = []
+    for record in records:
+        if record.state != SlaRecordState.RUNNING:
+            continue
+        if record.warned_at is None and record.warning_at is not None:
+            pending.append(record.warning_at)
+        if record.breached_at is None and record.due_at is not None:
+            pending.append(record.due_at)
+    return min(pending, default=None)
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    start: datetime  # when the clock starts if it is not running yet
+
+
+def _wanted_clocks(
+    ticket: Ticket, existing: dict[str, SlaRecord], now: datetime
+) -> dict[str, _Wanted | None]:
+    """For each kind: the clock it should have (None: no clock), from the ticket alone."""
+    finished = ticket.status not in ACTIVE_STATUSES or ticket.merged_into_id is not None
+    wanted: dict[str, _Wanted | None] = {}
+    # First response: from creation until the first public agent reply (or solve).
+    wanted[SlaTargetKind.FIRST_RESPONSE] = (
+        _Wanted(ticket.created_at) if ticket.first_response_at is None and not finished else None
+    )
+    # Next response: from the oldest customer message nobody has answered yet.
+    unanswered = None
+    if ticket.first_response_at is not None and not finished:
+        last_reply = Message.objects.filter(
+            ticket=ticket, direction=Direction.OUTBOUND, is_internal=False
+        ).aggregate(at=Max("created_at"))["at"]
+        unanswered = (
+            Message.objects.filter(
+                ticket=ticket,
+                direction=Direction.INBOUND,
+                is_automated=False,
+                created_at__gt=last_reply or ticket.first_response_at,
+            )
+            .order_by("created_at", "id")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+    wanted[SlaTargetKind.NEXT_RESPONSE] = _Wanted(unanswered) if unanswered else None
+    # Resolution: from creation, or from the reopen when an earlier clock already ran.
+    wanted[SlaTargetKind.RESOLUTION] = None
+    if not finished:
+        ran_before = (
+            SlaTargetKind.RESOLUTION not in existing
+            and SlaRecord.objects.filter(ticket=ticket, kind=SlaTargetKind.RESOLUTION).exists()
+        )
+        wanted[SlaTargetKind.RESOLUTION] = _Wanted(now if ran_before else ticket.created_at)
+    return wanted
+
+
+def _met_at(ticket: Ticket, kind: str, now: datetime) -> datetime:
+    if kind == SlaTargetKind.FIRST_RESPONSE and ticket.first_response_at is not None:
+        return ticket.first_response_at
+    if kind == SlaTargetKind.RESOLUTION and ticket.solved_at is not None:
+        return ticket.solved_at
+    return now
+
+
+TICKET_SLA_FIELDS = [
+    "sla_policy",
+    "sla_paused_at",
+    "first_response_due_at",
+    "next_response_due_at",
+    "resolution_due_at",
+    "sla_next_due_at",
+    "sla_next_check_at",
+]
+
+
+def sla_recompute(
+    *, ticket: Ticket, now: datetime | None = None, policies: list[SlaPolicy] | None = None
+) -> Ticket:
+    """Bring the ticket's clocks and due times in line with its current state.
+
+    Precondition: the ticket's own change is saved (or about to be, in this transaction).
+    Locks the ticket row, so the timer never fires on a clock being changed here.
+    """
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            _recompute(ticket, now, policies)
+    except CalendarError as exc:
+        # A broken calendar must not stop tickets from being created or answered; the
+        # savepoint rolled back this ticket's SLA changes only.
+        logger.error(
+            "SLA: unusable business hours for ticket %s (%s); it keeps its old due times. "
+            "Fix the calendar in the admin.",
+            ticket.pk,
+            exc,
+        )
+    return ticket
+
+
+def _recompute(ticket: Ticket, now: datetime, policies: list[SlaPolicy] | None) -> None:
+    Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").first()
+    policy = sla_policy_for(ticket=ticket, policies=policies)
+    target = _target_for(policy, ticket.priority) if policy is not None else None
+    if ticket.merged_into_id is not None:
+        target = None  # its history lives on the target ticket: nothing to measure here
+    calendar = calendar_build(business_hours=policy.business_hours if policy else None)
+    records = list(
+        SlaRecord.objects.select_for_update().filter(ticket=ticket, state__in=OPEN_SLA_STATES)
+    )
+    existing = {record.kind: record for record in records}
+    wanted = _wanted_clocks(ticket, existing, now) if target is not None else {}
+    paused = ticket.status in PAUSED_STATUSES
+    changed: list[SlaRecord] = []
+    created: list[SlaRecord] = []
+    for kind in SlaTargetKind.values:
+        record = existing.get(kind)
+        want = wanted.get(kind)
+        minutes = target.minutes_for(kind) if target is not None else None
+        if record is not None and (target is None or minutes is None):
+            _cancel(record, now=now)  # policy gone, deactivated, or no such target
+            changed.append(record)
+            continue
+        if record is not None and want is None:
+            _stop(record, calendar=calendar, at=_met_at(ticket, kind, now))
+            changed.append(record)
+            continue
+        if want is None or minutes is None or policy is None:
+            continue
+        if record is None:
+            record = SlaRecord(
+                ticket=ticket, kind=kind, started_at=want.start, resumed_at=want.start
+            )
+            created.append(record)
+        else:
+            changed.append(record)
+        record.policy = policy
+        record.priority = ticket.priority
+        record.target_minutes = minutes
+        if paused:
+            if record.resumed_at is not None:
+                record.elapsed_seconds += max(
+                    0.0, business_seconds_between(calendar, record.resumed_at, now)
+                )
+            record.resumed_at = None
+            record.state = SlaRecordState.PAUSED
+            record.warning_at = None
+        else:
+            if record.resumed_at is None:
+                record.resumed_at = now
+            record.state = SlaRecordState.RUNNING
+            _schedule(record, calendar=calendar, warning_percent=policy.warning_percent, now=now)
+    for record in changed:
+        record.save()
+    SlaRecord.objects.bulk_create(created)
+    live = [r for r in [*created, *changed] if r.state in OPEN_SLA_STATES]
+    _store_on_ticket(ticket, live, policy if target is not None else None, paused, now)
+
+
+def _store_on_ticket(
+    ticket: Ticket, live: list[SlaRecord], policy: SlaPolicy | None, paused: bool, now: datetime
+) -> None:
+    due = {r.kind: r.due_at for r in live if r.state == SlaRecordState.RUNNING}
+    watched = ["sla_policy_id", *TICKET_SLA_FIELDS[1:]]  # ids: no query for the policy
+    before = [getattr(ticket, field) for field in watched]
+    ticket.sla_policy = policy
+    ticket.first_response_due_at = due.get(SlaTargetKind.FIRST_RESPONSE)
+    ticket.next_response_due_at = due.get(SlaTargetKind.NEXT_RESPONSE)
+    ticket.resolution_due_at = due.get(SlaTargetKind.RESOLUTION)
+    ticket.sla_next_due_at = min((d for d in due.values() if d is not None), default=None)
+    ticket.sla_next_check_at = next_check_at(live)
+    if paused and live:
+        ticket.sla_paused_at = ticket.sla_paused_at or now
+    else:
+        ticket.sla_paused_at = None
+    # Most changes (a note, a tag, a team without its own policy) move no due time: skip
+    # the write rather than rewrite the same row.
+    if [getattr(ticket, field) for field in watched] != before:
+        ticket.save(update_fields=TICKET_SLA_FIELDS)
+
+
+# --- configuration changes -------------------------------------------------------------
+
+
+def sla_config_changed() -> None:
+    """A policy or calendar changed: recompute open tickets in the background, on commit."""
+    from tickets.tasks import sla_recompute_open_task
+
+    transaction.on_commit(lambda: sla_recompute_open_task.delay(after_id=0))
+
+
+def sla_recompute_open_batch(*, after_id: int, limit: int = RECOMPUTE_BATCH) -> int | None:
+    """Recompute up to `limit` tickets with pk > after_id that are active or have a clock.
+
+    Returns the last pk handled, or None when done. Each ticket commits on its own, so a
+    long recompute never holds locks the timer tick is waiting for.
+    """
+    ids = list(
+        Ticket.objects.filter(pk__gt=after_id, status__in=ACTIVE_STATUSES)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    policies = _active_policies()
+    for ticket in Ticket.objects.filter(pk__in=ids).select_related("customer").order_by("pk"):
+        sla_recompute(ticket=ticket, policies=policies)
+    return ids[-1] if len(ids) == limit else None
+
+
+def business_hours_import_holidays(*, business_hours: BusinessHours, years: Iterable[int]) -> int:
+    """Add the country's public holidays for `years` as one-off dates; returns how many."""
+    import holidays as holidays_lib
+
+    if not business_hours.holiday_country:
+        raise ValueError(
+            f"“{business_hours}” has no holiday country. Set one (e.g. DE or US) and import again."
+        )
+    try:
+        found = holidays_lib.country_holidays(
+            business_hours.holiday_country.upper(),
+            subdiv=business_hours.holiday_subdivision or None,
+            years=list(years),
+        )
+    except NotImplementedError as exc:
+        raise ValueError(
+            f"The holidays package knows no country “{business_hours.holiday_country}”"
+            + (
+                f" / region “{business_hours.holiday_subdivision}”"
+                if business_hours.holiday_subdivision
+                else ""
+            )
+            + ". Use an ISO code such as DE, US or FR."
+        ) from exc
+    known = set(business_hours.holidays.values_list("date", flat=True))
+    new = [
+        Holiday(calendar=business_hours, date=day, name=str(name)[:100])
+        for day, name in sorted(found.items())
+        if day not in known
+    ]
+    Holiday.objects.bulk_create(new, ignore_conflicts=True)
+    sla_config_changed()
+    return len(new)
+
+
+DEMO_TARGETS = {
+    # priority: (first response, next response, resolution) in business minutes
+    Priority.URGENT: (30, 60, 4 * 60),
+    Priority.HIGH: (60, 2 * 60, 8 * 60),
+    Priority.NORMAL: (4 * 60, 8 * 60, 3 * 8 * 60),
+    Priority.LOW: (8 * 60, 16 * 60, 5 * 8 * 60),
+}
+
+
+@transaction.atomic
+def sla_demo_setup(*, timezone_name: str = "Europe/Berlin", country: str = "DE") -> SlaPolicy:
+    """Mon-Fri 09:00-17:00 office hours with the country's holidays and a default policy.
+
+    Idempotent: an existing calendar or policy of the same name is left as the admin
+    edited it.
+    """
+    calendar, created = BusinessHours.objects.get_or_create(
+        name="Office hours",
+        defaults={"timezone": timezone_name, "holiday_country": country},
+    )
+    if created:
+        BusinessInterval.objects.bulk_create(
+            BusinessInterval(calendar=calendar, weekday=day, start=time(9), end=time(17))
+            for day in range(5)
+        )
+        year = timezone.now().year
+        business_hours_import_holidays(business_hours=calendar, years=[year, year + 1])
+    policy, created = SlaPolicy.objects.get_or_create(
+        name="Default", defaults={"order": 1000, "business_hours": calendar}
+    )
+    if created:
+        SlaTarget.objects.bulk_create(
+            SlaTarget(
+                policy=policy,
+                priority=priority,
+                first_response_minutes=first,
+                next_response_minutes=following,
+                resolution_minutes=resolution,
+            )
+            for priority, (first, following, resolution) in DEMO_TARGETS.items()
+        )
+    sla_config_changed()
+    return policy

@@ -1,0 +1,51 @@
+"""The SLA report page and its CSV export (agents with the report permission, admins)."""
+
+import csv
+from datetime import date, timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from helpdesk.roles import is_admin, is_agent
+from tickets.sla.selectors import sla_report
+
+MAX_DAYS = 366
+
+
+def _period(request: HttpRequest) -> tuple[date, date, str | None]:
+    today = timezone.now().date()
+    default = (today - timedelta(days=29), today)
+    try:
+        start = date.fromisoformat(request.GET.get("start") or default[0].isoformat())
+        end = date.fromisoformat(request.GET.get("end") or default[1].isoformat())
+    except ValueError:
+        return *default, "Dates must look like 2026-03-01. Showing the last 30 days."
+    if end < start:
+        return *default, "The period ends before it starts. Showing the last 30 days."
+    if (end - start).days >= MAX_DAYS:
+        return end - timedelta(days=MAX_DAYS - 1), end, "Periods are capped at one year."
+    return start, end, None
+
+
+@login_required
+@require_GET
+def sla_report_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not (is_admin(user) or (is_agent(user) and user.has_perm("tickets.view_sla_report"))):
+        raise PermissionDenied("The SLA report needs the “Can view the SLA report” permission.")
+    start, end, problem = _period(request)
+    report = sla_report(start=start, end=end)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="sla-{start}-{end}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["policy", "target", "total", "met", "breached", "compliance_percent"])
+        for row in report.compliance:
+            percent = "" if row.percent is None else row.percent
+            writer.writerow([row.policy, row.target, row.total, row.met, row.breached, percent])
+        return response
+    return render(request, "sla/report.html", {"report": report, "problem": problem})

@@ -10,7 +10,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from tickets.models import BusinessHours, BusinessInterval, Holiday, SlaPolicy, SlaTarget
+from tickets.models import (
+    BusinessHours,
+    BusinessInterval,
+    Holiday,
+    SlaPolicy,
+    SlaRecord,
+    SlaTarget,
+)
 from tickets.sla.calendar import CalendarError, interval_problems
 from tickets.sla.selectors import sla_policy_preview
 from tickets.sla.services import business_hours_import_holidays, sla_config_changed
@@ -124,3 +131,25 @@ class SlaPolicyAdmin(admin.ModelAdmin):
             except CalendarError as exc:
                 extra_context["sla_preview_error"] = str(exc)
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(SlaRecord)
+class SlaRecordAdmin(admin.ModelAdmin):
+    """The measured clocks: read-only, written by the engine and the timer."""
+
+    list_display = (
+        "ticket", "kind", "state", "policy", "due_at", "breached_at", "late_minutes",
+    )  # fmt: skip
+    list_filter = ("kind", "state", "policy")
+    search_fields = ("ticket__number",)
+    list_select_related = ("ticket", "policy")
+    date_hierarchy = "started_at"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: SlaRecord | None = None) -> list[str]:
+        return [field.name for field in SlaRecord._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: SlaRecord | None = None) -> bool:
+        return False

@@ -8,6 +8,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("agent/", include("tickets.urls")),
+    path("api/v1/kb/", include("knowledge_base.api_urls")),
     path("api/v1/", include("tickets.api_urls")),
+    path("kb/", include("knowledge_base.urls")),
+    path("", include("portal.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

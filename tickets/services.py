@@ -273,6 +273,11 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Tick
         ticket=ticket, actor=actor, kind=EventKind.STATUS, data={"from": old, "to": status}
     )
     _touch(ticket, fields, kind="status")
+    if status == Status.SOLVED:
+        from portal.notifications import satisfaction_request_enqueue  # portal needs tickets
+
+        # The customer is asked for a rating once the solve commits.
+        satisfaction_request_enqueue(ticket_id=ticket.pk)
     return ticket
 
 

@@ -1,0 +1,64 @@
+import uuid
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from knowledge_base.models import SupportCategory
+from portal.tokens import portal_token_make
+from tests.factories import TeamFactory
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Any:
+    # Rate-limit counters and sent-mail marks live in Redis: each test starts clean.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def form_data() -> Any:
+    def make(**overrides: Any) -> dict[str, Any]:
+        data = {
+            "name": "Robin Example",
+            "email": "robin@example.com",
+            "phone": "",
+            "subject": "My parcel never arrived",
+            "description": "I ordered a lamp two weeks ago and it has not arrived.",
+            "category": "",
+            "website": "",
+            "submission_id": uuid.uuid4().hex,
+        }
+        data.update(overrides)
+        return data
+
+    return make
+
+
+@pytest.fixture
+def support_category(db: None) -> SupportCategory:
+    return SupportCategory.objects.create(
+        name="Billing question", team=TeamFactory(name="Billing"), priority="high"
+    )
+
+
+def portal_client(customer_id: int, email: str) -> Client:
+    client = Client()
+    response = client.get(
+        f"/portal/login/{portal_token_make(customer_id=customer_id, email=email)}/"
+    )
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def signed_in() -> Any:
+    return portal_client

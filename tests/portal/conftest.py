@@ -62,3 +62,24 @@ def portal_client(customer_id: int, email: str) -> Client:
 @pytest.fixture
 def signed_in() -> Any:
     return portal_client
+
+
+def make_user(username: str, group: str) -> Any:
+    # Built here rather than with tests.factories.AgentFactory, whose `role` override
+    # replaces the post-generation hook with a plain field on the factory at this commit.
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(
+        username=username,
+        password="pw",
+        first_name=username.title(),
+        is_staff=group == "Admins",
+    )
+    user.groups.add(Group.objects.get_or_create(name=group)[0])
+    return user
+
+
+@pytest.fixture
+def agent(db: None) -> Any:
+    return make_user("alex", "Agents")

@@ -4,7 +4,7 @@ import hashlib
 import re
 from typing import Any
 
-import markdown
+import markdown  # type: ignore[import-untyped]
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector
 from django.db import IntegrityError, connection, transaction
@@ -60,7 +60,8 @@ def article_index_refresh(*, articles: QuerySet[Article] | None = None) -> int:
 def _unique_slug(title: str, *, exclude_pk: int | None = None) -> str:
     base = slugify(title)[:180] or "article"
     slug, n = base, 2
-    while Article.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+    taken = Article.objects.all() if exclude_pk is None else Article.objects.exclude(pk=exclude_pk)
+    while taken.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
 

@@ -54,8 +54,16 @@ class _WithFiles(forms.Form):
 
 
 class WebRequestForm(_WithFiles):
-    name = forms.CharField(max_length=200, label="Your name")
-    email = forms.EmailField(max_length=254, label="Email address")
+    name = forms.CharField(
+        max_length=200,
+        label="Your name",
+        error_messages={"required": "Tell us your name, so we know how to address you."},
+    )
+    email = forms.EmailField(
+        max_length=254,
+        label="Email address",
+        error_messages={"required": "Enter your email address: that is where we reply."},
+    )
     phone = forms.CharField(max_length=40, required=False, label="Phone (optional)")
     category = forms.ModelChoiceField(
         queryset=SupportCategory.objects.filter(is_active=True),
@@ -63,9 +71,15 @@ class WebRequestForm(_WithFiles):
         empty_label="Choose a topic (optional)",
         label="Topic",
     )
-    subject = forms.CharField(max_length=255, min_length=3, label="Subject")
+    subject = forms.CharField(
+        max_length=255,
+        min_length=3,
+        label="Subject",
+        error_messages={"required": "Write a short subject, e.g. “Parcel not delivered”."},
+    )
     description = forms.CharField(
         max_length=20_000,
+        error_messages={"required": "Describe your question or problem, so we can help."},
         widget=forms.Textarea(attrs={"rows": 8}),
         label="How can we help?",
     )
@@ -119,12 +133,19 @@ class WebRequestForm(_WithFiles):
 
 class PortalReplyForm(_WithFiles):
     body = forms.CharField(
-        max_length=20_000, widget=forms.Textarea(attrs={"rows": 5}), label="Your reply"
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        label="Your reply",
+        error_messages={"required": "Write your reply before sending."},
     )
 
 
 class LinkRequestForm(forms.Form):
-    email = forms.EmailField(max_length=254, label="Your email address")
+    email = forms.EmailField(
+        max_length=254,
+        label="Your email address",
+        error_messages={"required": "Enter the email address you wrote to us from."},
+    )
 
 
 class RatingForm(forms.Form):

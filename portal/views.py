@@ -180,7 +180,8 @@ def portal_home(request: HttpRequest) -> HttpResponse:
         return too_many_requests(request, blocked)
     portal_link_request(email=email)
     # The same answer whether or not we know the address.
-    return render(request, "portal/link_sent.html", {"email": email})
+    days = settings.HELPDESK_PORTAL_LINK_MAX_AGE // 86400
+    return render(request, "portal/link_sent.html", {"email": email, "link_days": days})
 
 
 @require_GET

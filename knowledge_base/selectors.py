@@ -12,9 +12,9 @@ from django.contrib.postgres.search import (
     SearchRank,
     TrigramWordSimilarity,
 )
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, QuerySet
-from django.db.models.functions import Greatest
+from django.db.models.functions import Greatest, Substr
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -25,8 +25,9 @@ from knowledge_base.services import search_config
 MAX_QUERY = 200
 MAX_WORDS = 12
 MAX_RESULTS = 50
+HEADLINE_SOURCE_CHARS = 4000
 # Below this, a trigram match is noise rather than a typo.
-TRIGRAM_MIN_SIMILARITY = 0.35
+TRIGRAM_MIN_SIMILARITY = 0.5
 # Highlight markers in SearchHeadline output. Control characters never occur in indexed
 # text (services strip them), so after escaping the snippet they can only be ours.
 _HL_START, _HL_STOP = "\x02", "\x03"
@@ -66,8 +67,9 @@ def _hits(ids_and_ranks: list[tuple[int, float]], query: SearchQuery | None) -> 
     qs = Article.objects.filter(pk__in=[pk for pk, _ in ids_and_ranks]).select_related("category")
     if query is not None:
         qs = qs.annotate(
+            # Bounded: a snippet never costs more than the first few pages of text.
             headline=SearchHeadline(
-                "body_text",
+                Substr("body_text", 1, HEADLINE_SOURCE_CHARS),
                 query,
                 config=search_config(),
                 start_sel=_HL_START,
@@ -113,6 +115,46 @@ def _ranked(query: SearchQuery, limit: int) -> list[tuple[int, float]]:
     return list(rows)
 
 
+def _known_words(words: list[str], config: str) -> list[str]:
+    """The query words some published article contains, in one round trip (each test is
+    a GIN index probe). Stop words and words no article has are dropped."""
+    probes = ", ".join(
+        "EXISTS (SELECT 1 FROM knowledge_base_article WHERE status = 'published' "
+        "AND search_vector @@ plainto_tsquery(%s::regconfig, %s))"
+        for _ in words
+    )
+    params: list[str] = []
+    for word in words:
+        params += [config, word]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {probes}", params)
+        found = cursor.fetchone()
+    return [word for word, hit in zip(words, found, strict=True) if hit]
+
+
+def _trigram_ranked(query: str, limit: int) -> list[tuple[int, float]]:
+    # `title %> query` uses the trigram GIN indexes; the threshold it compares against is
+    # a setting, set for this transaction only.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
+            [str(TRIGRAM_MIN_SIMILARITY)],
+        )
+        rows = (
+            _published()
+            .filter(Q(title__trigram_word_similar=query) | Q(excerpt__trigram_word_similar=query))
+            .annotate(
+                similarity=Greatest(
+                    TrigramWordSimilarity(query, "title"),
+                    TrigramWordSimilarity(query, "excerpt") * 0.8,
+                )
+            )
+            .order_by("-similarity", "-view_count", "id")
+            .values_list("pk", "similarity")[:limit]
+        )
+        return list(rows)
+
+
 def _postgres_search(query: str, words: list[str], limit: int) -> list[ArticleHit]:
     config = search_config()
     # 1. Every term (web search syntax: "quoted phrases", -exclusions, or).
@@ -120,25 +162,22 @@ def _postgres_search(query: str, words: list[str], limit: int) -> list[ArticleHi
     ranked = _ranked(strict, limit)
     if ranked:
         return _hits(ranked, strict)
-    # 2. Any term, ranked by how many and where: questions carry words no article has.
-    loose = reduce(or_, (SearchQuery(word, search_type="plain", config=config) for word in words))
-    ranked = _ranked(loose, limit)
-    if ranked:
-        return _hits(ranked, loose)
-    # 3. Typos: trigram similarity of the query's words against titles and excerpts.
-    similar = (
-        _published()
-        .annotate(
-            similarity=Greatest(
-                TrigramWordSimilarity(query, "title"),
-                TrigramWordSimilarity(query, "excerpt") * 0.8,
-            )
-        )
-        .filter(similarity__gte=TRIGRAM_MIN_SIMILARITY)
-        .order_by("-similarity", "-view_count", "id")
-        .values_list("pk", "similarity")[:limit]
-    )
-    return _hits(list(similar), None)
+    # 2. Every term that some article has, as plain words: questions carry words no
+    # article uses, and a quoted phrase may match as words where it did not as a phrase.
+    known = _known_words(words, config)
+    if known:
+        narrowed = SearchQuery(" ".join(known), search_type="plain", config=config)
+        ranked = _ranked(narrowed, limit)
+        if ranked:
+            return _hits(ranked, narrowed)
+    # 3. Any known term, ranked by how many match and where.
+    if len(known) > 1:
+        loose = reduce(or_, (SearchQuery(w, search_type="plain", config=config) for w in known))
+        ranked = _ranked(loose, limit)
+        if ranked:
+            return _hits(ranked, loose)
+    # 4. Typos: trigram similarity of the query against titles and excerpts.
+    return _hits(_trigram_ranked(query, limit), None)
 
 
 def _substring_search(words: list[str], limit: int) -> list[ArticleHit]:

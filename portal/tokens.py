@@ -5,6 +5,7 @@ way round. Nothing is stored: a link is valid until it expires or SECRET_KEY cha
 """
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
@@ -87,7 +88,7 @@ def absolute(path: str) -> str:
 def portal_link_url(*, customer_id: int, email: str, next_path: str = "") -> str:
     token = portal_token_make(customer_id=customer_id, email=email)
     url = absolute(reverse("portal:login", kwargs={"token": token}))
-    return f"{url}?next={next_path}" if next_path else url
+    return f"{url}?{urlencode({'next': next_path})}" if next_path else url
 
 
 def rating_link_url(*, ticket_id: int, customer_id: int) -> str:

@@ -47,7 +47,13 @@ def portal_ticket_list(*, customer_id: int, cursor: str | None = None, limit: in
 
 
 def portal_ticket_get(*, customer_id: int, number: int) -> Ticket:
+    """The customer's ticket by number. A ticket merged into another of the same
+    customer's gives that one (the caller redirects); anything else is a 404."""
     ticket = Ticket.objects.filter(customer_id=customer_id, number=number).first()
+    hops = 0
+    while ticket is not None and ticket.merged_into_id and hops < 10:
+        ticket = Ticket.objects.filter(customer_id=customer_id, pk=ticket.merged_into_id).first()
+        hops += 1
     if ticket is None:
         raise Http404("There is no such request in your account.")
     return ticket

@@ -65,6 +65,22 @@ def _limited(
     return max(blocked, key=lambda c: c.retry_after) if blocked else None
 
 
+def _too_large(request: HttpRequest) -> HttpResponse | None:
+    """Refuse a body bigger than every allowed file together before Django reads it."""
+    limit = settings.HELPDESK_WEB_MAX_FILES * settings.HELPDESK_WEB_MAX_FILE_BYTES + 1024 * 1024
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length <= limit:
+        return None
+    context = {
+        "max_files": settings.HELPDESK_WEB_MAX_FILES,
+        "max_file_size": settings.HELPDESK_WEB_MAX_FILE_BYTES,
+    }
+    return render(request, "portal/too_large.html", context, status=413)
+
+
 # --- web form ---------------------------------------------------------------------------
 
 
@@ -85,6 +101,9 @@ def support_new(request: HttpRequest) -> HttpResponse:
             initial={"submission_id": uuid.uuid4().hex, "subject": request.GET.get("subject", "")}
         )
         return _form_page(request, form)
+    refused = _too_large(request)
+    if refused:
+        return refused
     form = WebRequestForm(request.POST, request.FILES)
     if not form.is_valid():
         return _form_page(request, form, status=400)
@@ -267,10 +286,15 @@ def _ticket_page(
 def portal_ticket(request: HttpRequest, number: int) -> HttpResponse:
     customer = request.portal_customer  # type: ignore[attr-defined]
     ticket = selectors.portal_ticket_get(customer_id=customer.pk, number=number)
+    if ticket.number != number:  # merged into another of their requests
+        return redirect("portal:ticket", number=ticket.number)
     if request.method == "GET":
         return _ticket_page(
             request, ticket, PortalReplyForm(initial={"submission_id": uuid.uuid4().hex})
         )
+    refused = _too_large(request)
+    if refused:
+        return refused
     form = PortalReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _ticket_page(request, ticket, form, status=400)

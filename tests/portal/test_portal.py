@@ -282,3 +282,20 @@ def test_it_signs_out(customer, signed_in):
 def test_a_new_client_without_session_sees_nothing(dana_ticket):
     assert Client().get(f"/portal/tickets/{dana_ticket.number}/").status_code == 302
     assert Message.objects.count() == 1
+
+
+def test_it_redirects_a_merged_ticket_to_the_one_it_lives_on(
+    customer, make_inbound, agent, signed_in
+):
+    from tickets.services import ticket_merge
+
+    first = inbound_message_ingest(message=make_inbound(external_id="m1")).ticket
+    second = inbound_message_ingest(message=make_inbound(external_id="m2", subject="Two")).ticket
+    ticket_merge(source=first, target=second, actor=agent)
+    client = signed_in(customer.pk, "dana@example.com")
+
+    response = client.get(f"/portal/tickets/{first.number}/")
+
+    assert (
+        response.status_code == 302 and response["Location"] == f"/portal/tickets/{second.number}/"
+    )

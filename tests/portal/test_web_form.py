@@ -234,3 +234,13 @@ def test_it_quarantines_a_submission_whose_staged_file_vanished(form_data, setti
     assert result.ticket is None
     assert RawInbound.objects.get(pk=result.raw_id).status == RawStatus.QUARANTINED
     assert not ContactIdentity.objects.exists() or Ticket.objects.count() == 0
+
+
+@override_settings(HELPDESK_WEB_MAX_FILES=1, HELPDESK_WEB_MAX_FILE_BYTES=1000)
+def test_it_refuses_a_body_larger_than_all_allowed_files_before_reading_it(client, form_data):
+    upload = SimpleUploadedFile("big.png", PNG + b"\x00" * 2_000_000, content_type="image/png")
+
+    response = client.post("/support/new/", {**form_data(), "attachments": [upload]})
+
+    assert response.status_code == 413 and b"too large" in response.content
+    assert Ticket.objects.count() == 0

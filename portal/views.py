@@ -2,7 +2,8 @@
 service or selector, render."""
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -151,7 +152,8 @@ def support_suggest(request: HttpRequest) -> HttpResponse:
     hits = kb_search(query=query, limit=5) if len(query.strip()) >= 3 else []
     if len(query.strip()) >= 3:
         search_log_record(query=query, result_count=len(hits), source=SearchSource.SUGGEST)
-    template = "portal/_suggestions.html" if request.htmx else "portal/suggestions_page.html"  # type: ignore[attr-defined]
+    htmx = bool(getattr(request, "htmx", False))
+    template = "portal/_suggestions.html" if htmx else "portal/suggestions_page.html"
     return render(request, template, {"hits": hits, "query": query})
 
 
@@ -166,6 +168,18 @@ def _customer(request: HttpRequest) -> tuple[Customer, str] | None:
     return (customer, str(access.get("e", ""))) if customer else None
 
 
+@dataclass(frozen=True)
+class Visitor:
+    """The signed-in customer and the address their link was sent to."""
+
+    customer: Customer
+    email: str
+
+
+def _visitor(request: HttpRequest) -> Visitor:
+    return cast(Visitor, getattr(request, "portal_visitor"))  # noqa: B009 (set by _signed_in)
+
+
 def _signed_in(view: Any) -> Any:
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         found = _customer(request)
@@ -174,7 +188,7 @@ def _signed_in(view: Any) -> Any:
                 request, "Enter your email address and we will send you a link to your requests."
             )
             return redirect("portal:home")
-        request.portal_customer, request.portal_email = found  # type: ignore[attr-defined]
+        request.portal_visitor = Visitor(customer=found[0], email=found[1])  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
 
     wrapped.__name__ = view.__name__
@@ -247,14 +261,14 @@ def portal_logout(request: HttpRequest) -> HttpResponse:
 def portal_tickets(request: HttpRequest) -> HttpResponse:
     try:
         page = selectors.portal_ticket_list(
-            customer_id=request.portal_customer.pk, cursor=request.GET.get("cursor")
-        )  # type: ignore[attr-defined]
+            customer_id=_visitor(request).customer.pk, cursor=request.GET.get("cursor")
+        )
     except InvalidCursor as exc:
         messages.error(request, str(exc))
         return redirect("portal:tickets")
     return render(
-        request, "portal/tickets.html", {"page": page, "customer": request.portal_customer}
-    )  # type: ignore[attr-defined]
+        request, "portal/tickets.html", {"page": page, "customer": _visitor(request).customer}
+    )
 
 
 def _ticket_page(
@@ -284,7 +298,7 @@ def _ticket_page(
 @require_http_methods(["GET", "POST"])
 @_signed_in
 def portal_ticket(request: HttpRequest, number: int) -> HttpResponse:
-    customer = request.portal_customer  # type: ignore[attr-defined]
+    customer = _visitor(request).customer
     ticket = selectors.portal_ticket_get(customer_id=customer.pk, number=number)
     if ticket.number != number:  # merged into another of their requests
         return redirect("portal:ticket", number=ticket.number)
@@ -301,15 +315,15 @@ def portal_ticket(request: HttpRequest, number: int) -> HttpResponse:
     blocked = _limited(
         request,
         "portal-reply",
-        email=request.portal_email,
+        email=_visitor(request).email,
         per_email=settings.HELPDESK_WEB_RATE_PER_EMAIL * 3,
-    )  # type: ignore[attr-defined]
+    )
     if blocked:
         return too_many_requests(request, blocked)
     result = portal_reply_submit(
         customer=customer,
-        email=request.portal_email,
-        ticket=ticket,  # type: ignore[attr-defined]
+        email=_visitor(request).email,
+        ticket=ticket,
         text=form.cleaned_data["body"],
         submission_id=form.cleaned_data["submission_id"],
         files=tuple(form.cleaned_data["attachments"]),
@@ -335,7 +349,7 @@ def portal_ticket(request: HttpRequest, number: int) -> HttpResponse:
 @require_POST
 @_signed_in
 def portal_ticket_status(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = selectors.portal_ticket_get(customer_id=request.portal_customer.pk, number=number)  # type: ignore[attr-defined]
+    ticket = selectors.portal_ticket_get(customer_id=_visitor(request).customer.pk, number=number)
     try:
         portal_ticket_set_status(ticket=ticket, status=request.POST.get("status", ""))
     except DomainError as exc:
@@ -354,8 +368,8 @@ def portal_ticket_status(request: HttpRequest, number: int) -> HttpResponse:
 @_signed_in
 def portal_attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     attachment = selectors.portal_attachment_get(
-        customer_id=request.portal_customer.pk, attachment_id=attachment_id
-    )  # type: ignore[attr-defined]
+        customer_id=_visitor(request).customer.pk, attachment_id=attachment_id
+    )
     return attachment_response(attachment)
 
 

@@ -73,12 +73,16 @@ def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
     attachments = data.get("attachments") or []
     if not isinstance(attachments, list):
         raise ParseError("“attachments” must be a list.")
+    email = _text(data, "email", required=True)
+    # The form's submission id makes a resubmitted form idempotent; the address is part of
+    # the key so that a copied id can never land on someone else's ticket.
+    owner = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
     return InboundMessage(
         channel=Channel.WEB,
-        external_id=f"web:{_text(data, 'submission_id', required=True)}",
+        external_id=f"web:{_text(data, 'submission_id', required=True)}:{owner}",
         sender=Identity(
             kind=IdentityKind.EMAIL,
-            value=_text(data, "email", required=True),
+            value=email,
             display_name=_text(data, "name").strip(),
         ),
         subject=_text(data, "subject")[:MAX_SUBJECT],

@@ -3,7 +3,7 @@ import re
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from channels_app.models import RawInbound, RawStatus
 from knowledge_base.models import ArticleStatus, Category, SearchLog
@@ -176,8 +176,6 @@ def test_it_rate_limits_per_ip(client, form_data):
 
 
 def test_it_requires_csrf(form_data):
-    from django.test import Client
-
     response = Client(enforce_csrf_checks=True).post("/support/new/", form_data())
 
     assert response.status_code == 403 and Ticket.objects.count() == 0
@@ -244,3 +242,15 @@ def test_it_refuses_a_body_larger_than_all_allowed_files_before_reading_it(clien
 
     assert response.status_code == 413 and b"too large" in response.content
     assert Ticket.objects.count() == 0
+
+
+def test_it_never_lands_a_copied_submission_id_on_someone_elses_ticket(client, form_data):
+    data = form_data()
+    client.post("/support/new/", data)
+
+    other = Client()
+    other.post("/support/new/", {**data, "email": "mallory@example.com", "subject": "Mine"})
+
+    assert Ticket.objects.count() == 2
+    page = other.get("/support/thanks/").content.decode()
+    assert f"#{Ticket.objects.get(subject='Mine').number}" in page

@@ -8,6 +8,7 @@ acknowledgement hook lands, point this function at it and delete the local send.
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from portal.tokens import portal_link_url, rating_link_url
 from tickets.errors import TicketError
@@ -24,6 +26,7 @@ from tickets.services import reply_recipient
 logger = logging.getLogger(__name__)
 
 SENT_MARK_TTL = 14 * 24 * 3600
+RATING_ASK_WITHIN = timedelta(days=1)
 
 
 def _enqueue(task: Any, **kwargs: Any) -> Callable[[], None]:
@@ -109,6 +112,10 @@ def portal_link_send(*, customer_id: int, email: str) -> bool:
 def satisfaction_request_send(*, ticket_id: int) -> bool:
     ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
     if ticket is None or ticket.status != "solved" or ticket.solved_at is None:
+        return False
+    if timezone.now() - ticket.solved_at > RATING_ASK_WITHIN:
+        # A request that waited in a queue (or a backdated import) would ask about
+        # something the customer has long forgotten.
         return False
     try:
         recipient = reply_recipient(ticket=ticket, channel=Channel.EMAIL)

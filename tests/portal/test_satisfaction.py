@@ -110,3 +110,17 @@ def test_it_shows_the_rating_link_on_the_portal_ticket_page(
     html = client.get(f"/portal/tickets/{ticket.number}/").content.decode()
 
     assert "Rate this request" in html and "Reopen this request" in html
+
+
+def test_it_does_not_ask_about_tickets_solved_long_ago(
+    ticket, agent, django_capture_on_commit_callbacks
+):
+    from portal.notifications import satisfaction_request_send
+    from tickets.models import Ticket
+
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket_set_status(ticket=ticket, status=Status.SOLVED, actor=agent)
+    Ticket.objects.filter(pk=ticket.pk).update(solved_at=timezone.now() - timedelta(days=3))
+
+    assert satisfaction_request_send(ticket_id=ticket.pk) is False
+    assert mail.outbox == []

@@ -59,6 +59,23 @@ def satisfaction_request_enqueue(*, ticket_id: int) -> None:
     transaction.on_commit(_enqueue(satisfaction_request_send_task, ticket_id=ticket_id))
 
 
+def portal_link_for_ticket(ticket: Ticket) -> str:
+    """A magic link that signs the ticket's customer in and opens the ticket; "" when the
+    customer has no email address. Matches the email channel's
+    HELPDESK_PORTAL_LINK_FUNCTION signature (function(ticket) -> str), so its
+    acknowledgements can carry the link: set it to "portal.notifications.portal_link_for_ticket".
+    """
+    try:
+        recipient = reply_recipient(ticket=ticket, channel=Channel.EMAIL)
+    except TicketError:
+        return ""
+    return portal_link_url(
+        customer_id=ticket.customer_id,
+        email=recipient.value,
+        next_path=f"/portal/tickets/{ticket.number}/",
+    )
+
+
 def _send(*, to: str, subject: str, template: str, context: dict[str, Any]) -> None:
     body = render_to_string(template, context)
     EmailMultiAlternatives(

@@ -299,3 +299,31 @@ def test_it_redirects_a_merged_ticket_to_the_one_it_lives_on(
     assert (
         response.status_code == 302 and response["Location"] == f"/portal/tickets/{second.number}/"
     )
+
+
+def test_it_builds_a_ticket_link_for_the_email_channels_acknowledgements(client, dana_ticket):
+    from portal.notifications import portal_link_for_ticket
+
+    link = portal_link_for_ticket(dana_ticket)
+
+    response = client.get(link.replace("http://127.0.0.1:8000", ""))
+    assert response.status_code == 302
+    assert response["Location"] == f"/portal/tickets/{dana_ticket.number}/"
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_it_builds_no_link_for_a_customer_without_email(make_inbound):
+    from portal.notifications import portal_link_for_ticket
+
+    ticket = inbound_message_ingest(
+        message=make_inbound(
+            external_id="sms9",
+            channel=Channel.SMS,
+            kind=IdentityKind.PHONE,
+            sender="+14155550199",
+            subject="",
+            text="hi",
+        )
+    ).ticket
+
+    assert portal_link_for_ticket(ticket) == ""

@@ -49,3 +49,31 @@ def test_it_reports_searches_without_results_most_frequent_first():
 
     assert [(r.query, r.searches) for r in report] == [("lost parcel", 2), ("x ray", 1)]
     assert SearchLog.objects.count() == 4
+
+
+def test_it_searches_in_two_queries_however_many_articles_match(publish, django_assert_num_queries):
+    publish("Refund one", "refund")
+    with django_assert_num_queries(2):
+        assert len(kb_search(query="refund")) == 1
+    for i in range(15):
+        publish(f"Refund {i}", "refund")
+
+    with django_assert_num_queries(2):
+        assert len(kb_search(query="refund", limit=10)) == 10
+
+
+def test_it_shows_the_home_page_in_constant_queries(
+    client, publish, category, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    publish("One")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/kb/")
+    for i in range(12):
+        publish(f"Article {i}")
+    with CaptureQueriesContext(connection) as many:
+        client.get("/kb/")
+
+    assert len(few.captured_queries) == len(many.captured_queries)

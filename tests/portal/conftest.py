@@ -65,8 +65,8 @@ def signed_in() -> Any:
 
 
 def make_user(username: str, group: str) -> Any:
-    # Built here rather than with tests.factories.AgentFactory, whose `role` override
-    # replaces the post-generation hook with a plain field on the factory at this commit.
+    # Built directly: the shared AgentFactory's role hook was broken on this branch's base
+    # (fixed on main since); these tests need no factory at all.
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from knowledge_base.models import ArticleStatus, Category, SupportCategory
 from knowledge_base.services import article_create, category_create
-from tickets.models import Priority
+from tickets.models import Priority, Team
 
 CATEGORIES: list[tuple[str, str]] = [
     ("Account and sign-in", "Passwords, two-step verification, profile and email changes."),
@@ -240,18 +240,21 @@ DRAFTS: list[tuple[int, str, str]] = [
     (4, "Dark mode in the app (draft)", "Dark mode follows your phone's system setting."),
 ]
 
-SUPPORT_CATEGORIES: list[tuple[str, str, str]] = [
-    ("Order or delivery problem", "Tracking, late or missing parcels", Priority.NORMAL),
-    ("Billing question", "Charges, invoices, refunds", Priority.NORMAL),
-    ("I cannot sign in", "Locked out or lost access", Priority.HIGH),
-    ("Something else", "Anything we did not list", Priority.LOW),
+# (name, description, priority, team name: used when the demo has such a team)
+SUPPORT_CATEGORIES: list[tuple[str, str, str, str]] = [
+    ("Order or delivery problem", "Tracking, late or missing parcels", Priority.NORMAL, "Support"),
+    ("Billing question", "Charges, invoices, refunds", Priority.NORMAL, "Billing"),
+    ("I cannot sign in", "Locked out or lost access", Priority.HIGH, "Support"),
+    ("Something else", "Anything we did not list", Priority.LOW, "Support"),
 ]
 
 
 @transaction.atomic
 def kb_demo_seed(*, author: Any | None = None) -> int:
     """Create the demo help centre (5 categories, 25 published articles, 3 drafts) and
-    the web form's request types. Does nothing if articles exist. Returns articles made."""
+    the web form's request types (routed to the demo's Support and Billing teams when they
+    exist, so call it after the ticket demo). Does nothing if categories exist. Returns
+    the number of articles made."""
     if Category.objects.exists():
         return 0
     categories = [
@@ -272,9 +275,14 @@ def kb_demo_seed(*, author: Any | None = None) -> int:
     for index, title, body in DRAFTS:
         article_create(title=title, category=categories[index], body=body, author=author)
         made += 1
-    for position, (name, description, priority) in enumerate(SUPPORT_CATEGORIES):
+    for position, (name, description, priority, team) in enumerate(SUPPORT_CATEGORIES):
         SupportCategory.objects.get_or_create(
             name=name,
-            defaults={"description": description, "priority": priority, "position": position},
+            defaults={
+                "description": description,
+                "priority": priority,
+                "position": position,
+                "team": Team.objects.filter(name=team).first(),
+            },
         )
     return made

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from portal.tokens import portal_link_url, rating_link_url
 from tickets.errors import TicketError
-from tickets.models import Channel, Ticket
+from tickets.models import Channel, ContactIdentity, IdentityKind, Ticket
 from tickets.services import reply_recipient
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,10 @@ def web_acknowledgement_send(*, ticket_id: int, email: str) -> bool:
     ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
     if ticket is None:
         return False
+    if ContactIdentity.objects.filter(
+        kind=IdentityKind.EMAIL, value=email.strip().lower(), opted_out_at__isnull=False
+    ).exists():
+        return False  # the address bounced or asked for no automatic mail
     link = portal_link_url(
         customer_id=ticket.customer_id, email=email, next_path=f"/portal/tickets/{ticket.number}/"
     )

@@ -254,3 +254,19 @@ def test_it_never_lands_a_copied_submission_id_on_someone_elses_ticket(client, f
     assert Ticket.objects.count() == 2
     page = other.get("/support/thanks/").content.decode()
     assert f"#{Ticket.objects.get(subject='Mine').number}" in page
+
+
+def test_it_does_not_acknowledge_an_opted_out_address(
+    client, form_data, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from tests.factories import CustomerFactory, IdentityFactory
+
+    IdentityFactory(
+        customer=CustomerFactory(), value="robin@example.com", opted_out_at=timezone.now()
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/support/new/", form_data())
+
+    assert Ticket.objects.count() == 1 and mail.outbox == []

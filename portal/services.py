@@ -83,7 +83,8 @@ def _stage(files: Sequence[CheckedFile]) -> list[dict[str, object]]:
 def _store_and_ingest(
     *, payload: dict[str, object], files: Sequence[CheckedFile], source: str, meta: dict[str, str]
 ) -> WebSubmitResult:
-    payload = {**payload, "attachments": _stage(files), "received_at": timezone.now().isoformat()}
+    staged = _stage(files)
+    payload = {**payload, "attachments": staged, "received_at": timezone.now().isoformat()}
     raw = raw_inbound_store(
         channel="web",
         adapter="web",
@@ -94,7 +95,11 @@ def _store_and_ingest(
     )
     result = raw_inbound_process(raw_id=raw.pk)
     if result is None:
+        # Quarantined: the staged files stay, so an admin can reprocess the payload.
         return WebSubmitResult(ticket=None, raw_id=raw.pk, created_ticket=False)
+    # Ingested: the attachments now live on the message, so the staged copies go.
+    for entry in staged:
+        default_storage.delete(str(entry["path"]))
     return WebSubmitResult(
         ticket=result.ticket,
         raw_id=raw.pk,

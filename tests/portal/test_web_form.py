@@ -1,7 +1,9 @@
+import json
 import re
 
 import pytest
 from django.core import mail
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 
@@ -82,6 +84,9 @@ def test_it_stores_attachments_with_the_sniffed_type(client, form_data):
     attachment = Attachment.objects.get()
     assert attachment.content_type == "image/png" and attachment.size == len(PNG)
     assert attachment.message.ticket.channel == Channel.WEB
+    assert attachment.file.read() == PNG
+    staged = json.loads(bytes(RawInbound.objects.get().payload))["attachments"][0]["path"]
+    assert not default_storage.exists(staged)  # the staged copy is gone once ingested
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "tickets",
     "channels_app",
     "knowledge_base",
+    "tickets.portal",
     "helpdesk",  # last: its post_migrate setup needs the others' permissions
 ]
 
@@ -236,6 +237,20 @@ HELPDESK_TWILIO_TIMEOUT = env.int("HELPDESK_TWILIO_TIMEOUT", default=15)
 # Chat messages one visitor token may send per minute.
 HELPDESK_CHAT_RATE_LIMIT = env.int("HELPDESK_CHAT_RATE_LIMIT", default=20)
 HELPDESK_CHAT_TOKEN_MAX_AGE_DAYS = env.int("HELPDESK_CHAT_TOKEN_MAX_AGE_DAYS", default=365)
+
+# --- customers: web form, portal, knowledge base, satisfaction --------------------------
+# PostgreSQL text search configuration for the knowledge base (stemming, stop words).
+HELPDESK_KB_SEARCH_CONFIG = env.str("HELPDESK_KB_SEARCH_CONFIG", default="english")
+HELPDESK_WEB_MAX_FILES = env.int("HELPDESK_WEB_MAX_FILES", default=5)
+HELPDESK_WEB_MAX_FILE_BYTES = env.int("HELPDESK_WEB_MAX_FILE_BYTES", default=10 * 1024 * 1024)
+# Web form and portal submissions: at most N per window, per client IP and per email.
+HELPDESK_WEB_RATE_WINDOW = env.int("HELPDESK_WEB_RATE_WINDOW", default=3600)
+HELPDESK_WEB_RATE_PER_IP = env.int("HELPDESK_WEB_RATE_PER_IP", default=20)
+HELPDESK_WEB_RATE_PER_EMAIL = env.int("HELPDESK_WEB_RATE_PER_EMAIL", default=10)
+HELPDESK_PORTAL_LINK_RATE_PER_EMAIL = env.int("HELPDESK_PORTAL_LINK_RATE_PER_EMAIL", default=5)
+HELPDESK_PORTAL_LINK_MAX_AGE = env.int("HELPDESK_PORTAL_LINK_MAX_AGE", default=7 * 24 * 3600)
+HELPDESK_CSAT_LINK_MAX_AGE = env.int("HELPDESK_CSAT_LINK_MAX_AGE", default=30 * 24 * 3600)
+HELPDESK_CSAT_CHANGE_WINDOW = env.int("HELPDESK_CSAT_CHANGE_WINDOW", default=7 * 24 * 3600)
 
 # --- production hardening (DEBUG off) ---------------------------------------------------
 if not DEBUG:

@@ -14,6 +14,7 @@ from tickets.models import (
     Customer,
     Message,
     Organization,
+    SatisfactionRating,
     Status,
     Tag,
     Team,
@@ -201,3 +202,15 @@ class TicketEventAdmin(admin.ModelAdmin):
     search_fields = ("ticket__number",)
     list_select_related = ("ticket", "actor")
     raw_id_fields = ("ticket", "actor")
+
+
+@admin.register(SatisfactionRating)
+class SatisfactionRatingAdmin(admin.ModelAdmin):
+    list_display = ("ticket", "score", "customer", "created_at", "updated_at")
+    list_filter = ("score",)
+    search_fields = ("ticket__number", "comment", "customer__name")
+    list_select_related = ("ticket", "customer")
+    readonly_fields = ("ticket", "customer", "score", "comment", "created_at", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -624,3 +624,35 @@ class SlaRecord(models.Model):
     @property
     def is_breached(self) -> bool:
         return self.state == SlaRecordState.MISSED or self.breached_at is not None
+
+
+class SatisfactionRating(models.Model):
+    """The customer's rating of a solved ticket: one per ticket, changeable for a while
+    after it was first given (HELPDESK_CSAT_CHANGE_WINDOW)."""
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, related_name="satisfaction_rating"
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="satisfaction_ratings"
+    )
+    score = models.PositiveSmallIntegerField(help_text="1 (very unhappy) to 5 (very happy).")
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1, score__lte=5), name="satisfaction_score_1_to_5"
+            )
+        ]
+        indexes = [models.Index(fields=["-created_at"], name="satisfaction_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 on ticket {self.ticket_id}"
+
+    @property
+    def is_good(self) -> bool:
+        return self.score >= 4

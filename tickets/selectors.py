@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from helpdesk.roles import is_agent
-from tickets.models import Message, Tag, Ticket, TicketEvent
+from tickets.models import Message, SatisfactionRating, Tag, Ticket, TicketEvent
 
 MAX_PAGE = 100
 
@@ -149,3 +149,8 @@ def ticket_timeline(*, ticket: Ticket) -> list[Message | TicketEvent]:
     merged: list[Message | TicketEvent] = [*messages, *events]
     merged.sort(key=lambda item: (item.created_at, 0 if isinstance(item, TicketEvent) else 1))
     return merged
+
+
+def ticket_satisfaction(*, ticket: Ticket) -> SatisfactionRating | None:
+    """The customer's rating of the ticket, for the agent page (None until rated)."""
+    return SatisfactionRating.objects.filter(ticket=ticket).first()

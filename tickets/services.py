@@ -277,6 +277,13 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Tick
     )
     _touch(ticket, fields, kind="status")
     sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
+    if status == Status.SOLVED:
+        from tickets.portal.notifications import (
+            satisfaction_request_enqueue,  # portal needs tickets
+        )
+
+        # The customer is asked for a rating once the solve commits.
+        satisfaction_request_enqueue(ticket_id=ticket.pk)
     return ticket
 
 

@@ -1,0 +1,50 @@
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+
+from knowledge_base.demo import kb_demo_seed
+from knowledge_base.models import ArticleStatus, Category
+from knowledge_base.services import article_create
+from tests.portal.conftest import make_user
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Any:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def demo(db: None) -> int:
+    return kb_demo_seed()
+
+
+@pytest.fixture
+def category(db: None) -> Category:
+    return Category.objects.create(name="Orders", slug="orders", description="Parcels")
+
+
+@pytest.fixture
+def publish(category: Category) -> Any:
+    def make(title: str, body: str = "Body text.", **kwargs: Any) -> Any:
+        kwargs.setdefault("status", ArticleStatus.PUBLISHED)
+        return article_create(
+            title=title, category=kwargs.pop("category", category), body=body, **kwargs
+        )
+
+    return make
+
+
+@pytest.fixture
+def agent(db: None) -> Any:
+    return make_user("alex", "Agents")
+
+
+@pytest.fixture
+def admin_user(db: None) -> Any:
+    user = make_user("root", "Admins")
+    user.is_superuser = True
+    user.save()
+    return user

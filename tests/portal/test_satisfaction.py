@@ -1,0 +1,126 @@
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from channels_app.ingest import inbound_message_ingest
+from tickets.models import SatisfactionRating, Status
+from tickets.portal.errors import PortalError
+from tickets.portal.services import satisfaction_rating_submit
+from tickets.portal.tokens import rating_token_make
+from tickets.selectors import ticket_satisfaction
+from tickets.services import ticket_set_status
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ticket(customer, make_inbound):
+    return inbound_message_ingest(message=make_inbound(external_id="s1")).ticket
+
+
+def _solve(ticket, agent, capture):
+    with capture(execute=True):
+        ticket_set_status(ticket=ticket, status=Status.SOLVED, actor=agent)
+    ticket.refresh_from_db()
+
+
+def test_it_emails_a_rating_link_when_a_ticket_is_solved(
+    client, ticket, agent, django_capture_on_commit_callbacks
+):
+    _solve(ticket, agent, django_capture_on_commit_callbacks)
+
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["dana@example.com"]
+    link = re.search(r"/portal/rate/\S+", mail.outbox[0].body).group(0)
+    page = client.get(link)
+    assert page.status_code == 200 and b"How did we do" in page.content
+    response = client.post(link, {"score": "5", "comment": "Quick <b>help</b>"})
+    assert response.status_code == 200
+    rating = ticket_satisfaction(ticket=ticket)
+    assert rating.score == 5 and rating.comment == "Quick <b>help</b>"
+    assert b"<b>help</b>" not in client.get(link).content
+
+
+def test_it_sends_the_rating_email_once_per_solve(
+    ticket, agent, django_capture_on_commit_callbacks
+):
+    from tickets.portal.notifications import satisfaction_request_send
+
+    _solve(ticket, agent, django_capture_on_commit_callbacks)
+    satisfaction_request_send(ticket_id=ticket.pk)  # a task that ran twice
+
+    assert len(mail.outbox) == 1
+
+
+def test_it_keeps_one_rating_per_ticket_changeable_for_seven_days(
+    ticket, agent, django_capture_on_commit_callbacks
+):
+    _solve(ticket, agent, django_capture_on_commit_callbacks)
+    satisfaction_rating_submit(ticket=ticket, customer_id=ticket.customer_id, score=2)
+    satisfaction_rating_submit(ticket=ticket, customer_id=ticket.customer_id, score=4, comment="ok")
+
+    assert SatisfactionRating.objects.count() == 1
+    assert SatisfactionRating.objects.get().score == 4
+    with time_machine.travel(timezone.now() + timedelta(days=8)), pytest.raises(PortalError) as err:
+        satisfaction_rating_submit(ticket=ticket, customer_id=ticket.customer_id, score=1)
+    assert "7 days" in err.value.message
+    assert SatisfactionRating.objects.get().score == 4
+
+
+def test_it_refuses_ratings_for_unsolved_tickets_and_bad_scores(
+    client, ticket, agent, django_capture_on_commit_callbacks
+):
+    with pytest.raises(PortalError):
+        satisfaction_rating_submit(ticket=ticket, customer_id=ticket.customer_id, score=5)
+    _solve(ticket, agent, django_capture_on_commit_callbacks)
+    token = rating_token_make(ticket_id=ticket.pk, customer_id=ticket.customer_id)
+
+    response = client.post(f"/portal/rate/{token}/", {"score": "9"})
+
+    assert response.status_code == 400 and b"Choose a rating from 1 to 5" in response.content
+    assert not SatisfactionRating.objects.exists()
+
+
+def test_it_refuses_tampered_rating_links_and_other_customers(
+    client, ticket, agent, other_customer_ticket
+):
+    token = rating_token_make(ticket_id=ticket.pk, customer_id=ticket.customer_id)
+
+    assert client.get(f"/portal/rate/{token[:-3]}abc/").status_code == 400
+    forged = rating_token_make(ticket_id=ticket.pk, customer_id=other_customer_ticket.customer_id)
+    assert client.get(f"/portal/rate/{forged}/").status_code == 404
+
+
+@pytest.fixture
+def other_customer_ticket(make_inbound):
+    return inbound_message_ingest(
+        message=make_inbound(external_id="o9", sender="olive@example.com")
+    ).ticket
+
+
+def test_it_shows_the_rating_link_on_the_portal_ticket_page(
+    ticket, agent, signed_in, django_capture_on_commit_callbacks
+):
+    _solve(ticket, agent, django_capture_on_commit_callbacks)
+    client = signed_in(ticket.customer_id, "dana@example.com")
+
+    html = client.get(f"/portal/tickets/{ticket.number}/").content.decode()
+
+    assert "Rate this request" in html and "Reopen this request" in html
+
+
+def test_it_does_not_ask_about_tickets_solved_long_ago(
+    ticket, agent, django_capture_on_commit_callbacks
+):
+    from tickets.models import Ticket
+    from tickets.portal.notifications import satisfaction_request_send
+
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket_set_status(ticket=ticket, status=Status.SOLVED, actor=agent)
+    Ticket.objects.filter(pk=ticket.pk).update(solved_at=timezone.now() - timedelta(days=3))
+
+    assert satisfaction_request_send(ticket_id=ticket.pk) is False
+    assert mail.outbox == []

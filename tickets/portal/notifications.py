@@ -1,0 +1,158 @@
+"""Emails to customers: the web acknowledgement (with the portal's magic link), fresh
+sign-in links, and the satisfaction request when a ticket is solved.
+
+Each is enqueued on commit and sent by a Celery task. `web_ticket_acknowledge` is the one
+switch point for acknowledgements of web tickets: when the email channel's
+acknowledgement hook lands, point this function at it and delete the local send.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from tickets.errors import TicketError
+from tickets.models import Channel, ContactIdentity, IdentityKind, Ticket
+from tickets.portal.tokens import portal_link_url, rating_link_url
+from tickets.services import reply_recipient
+
+logger = logging.getLogger(__name__)
+
+SENT_MARK_TTL = 14 * 24 * 3600
+RATING_ASK_WITHIN = timedelta(days=1)
+
+
+def _enqueue(task: Any, **kwargs: Any) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            task.apply_async(kwargs=kwargs)
+        except Exception:  # broker down: log loudly; the ticket itself is safe
+            logger.exception("could not enqueue %s %s", task.name, kwargs)
+
+    return run
+
+
+def web_ticket_acknowledge(*, ticket_id: int, email: str) -> None:
+    """Acknowledge a new web ticket to `email`, after the current transaction commits."""
+    from tickets.portal.tasks import web_acknowledgement_send_task
+
+    transaction.on_commit(_enqueue(web_acknowledgement_send_task, ticket_id=ticket_id, email=email))
+
+
+def portal_link_enqueue(*, customer_id: int, email: str) -> None:
+    from tickets.portal.tasks import portal_link_send_task
+
+    transaction.on_commit(_enqueue(portal_link_send_task, customer_id=customer_id, email=email))
+
+
+def satisfaction_request_enqueue(*, ticket_id: int) -> None:
+    """Called by tickets.services.ticket_set_status when a ticket becomes solved."""
+    from tickets.portal.tasks import satisfaction_request_send_task
+
+    transaction.on_commit(_enqueue(satisfaction_request_send_task, ticket_id=ticket_id))
+
+
+def portal_link_for_ticket(ticket: Ticket) -> str:
+    """A magic link that signs the ticket's customer in and opens the ticket; "" when the
+    customer has no email address. Matches the email channel's
+    HELPDESK_PORTAL_LINK_FUNCTION signature (function(ticket) -> str), so its
+    acknowledgements can carry the link: set it to
+    "tickets.portal.notifications.portal_link_for_ticket".
+    """
+    try:
+        recipient = reply_recipient(ticket=ticket, channel=Channel.EMAIL)
+    except TicketError:
+        return ""
+    return portal_link_url(
+        customer_id=ticket.customer_id,
+        email=recipient.value,
+        next_path=f"/portal/tickets/{ticket.number}/",
+    )
+
+
+def _send(*, to: str, subject: str, template: str, context: dict[str, Any]) -> None:
+    body = render_to_string(template, context)
+    EmailMultiAlternatives(
+        subject=subject.replace("\n", " ")[:200],
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers={"Auto-Submitted": "auto-generated"},
+    ).send(fail_silently=False)
+
+
+def _once(key: str, send: Callable[[], None]) -> bool:
+    # Tasks may run twice (acks_late); the mark makes the second run a no-op. It is set
+    # after the send, so a send that failed is retried rather than skipped.
+    if cache.get(key):
+        return False
+    send()
+    cache.set(key, 1, timeout=SENT_MARK_TTL)
+    return True
+
+
+def web_acknowledgement_send(*, ticket_id: int, email: str) -> bool:
+    ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
+    if ticket is None:
+        return False
+    if ContactIdentity.objects.filter(
+        kind=IdentityKind.EMAIL, value=email.strip().lower(), opted_out_at__isnull=False
+    ).exists():
+        return False  # the address bounced or asked for no automatic mail
+    link = portal_link_url(
+        customer_id=ticket.customer_id, email=email, next_path=f"/portal/tickets/{ticket.number}/"
+    )
+    return _once(
+        f"helpdesk:mail:web-ack:{ticket.pk}",
+        lambda: _send(
+            to=email,
+            subject=f"[#{ticket.number}] We received your request: {ticket.subject}",
+            template="portal/email/acknowledgement.txt",
+            context={"ticket": ticket, "link": link, "customer": ticket.customer},
+        ),
+    )
+
+
+def portal_link_send(*, customer_id: int, email: str) -> bool:
+    link = portal_link_url(customer_id=customer_id, email=email)
+    _send(
+        to=email,
+        subject="Your link to your support requests",
+        template="portal/email/sign_in_link.txt",
+        context={"link": link, "days": settings.HELPDESK_PORTAL_LINK_MAX_AGE // 86400},
+    )
+    return True
+
+
+def satisfaction_request_send(*, ticket_id: int) -> bool:
+    ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
+    if ticket is None or ticket.status != "solved" or ticket.solved_at is None:
+        return False
+    if timezone.now() - ticket.solved_at > RATING_ASK_WITHIN:
+        # A request that waited in a queue (or a backdated import) would ask about
+        # something the customer has long forgotten.
+        return False
+    try:
+        recipient = reply_recipient(ticket=ticket, channel=Channel.EMAIL)
+    except TicketError:
+        logger.info("ticket %s has no email address to ask for a rating", ticket_id)
+        return False
+    if recipient.opted_out_at is not None:
+        return False
+    link = rating_link_url(ticket_id=ticket.pk, customer_id=ticket.customer_id)
+    return _once(
+        f"helpdesk:mail:csat:{ticket.pk}:{ticket.solved_at.timestamp()}",
+        lambda: _send(
+            to=recipient.value,
+            subject=f"[#{ticket.number}] How did we do? {ticket.subject}",
+            template="portal/email/satisfaction_request.txt",
+            context={"ticket": ticket, "link": link, "customer": ticket.customer},
+        ),
+    )

@@ -20,6 +20,7 @@ AGENT_MODELS = {
 # name -> (task, every seconds); one beat runs these (see README, "Running in production").
 PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "Re-enqueue waiting deliveries": ("channels_app.tasks.delivery_relay_task", 60),
+    "Poll IMAP mailboxes": ("channels_app.tasks.mailbox_poll_all_task", 60),
 }
 
 

@@ -10,4 +10,5 @@ urlpatterns = [
     path("agent/", include("tickets.urls")),
     path("api/v1/", include("tickets.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("hooks/", include("channels_app.email_urls")),
 ]

@@ -2,13 +2,14 @@
 
 from collections.abc import Callable
 
-from channels_app.adapters import api
+from channels_app.adapters import api, email
 from channels_app.inbound import InboundMessage
 
 Parser = Callable[[bytes, dict[str, str]], InboundMessage]
 
 ADAPTERS: dict[str, Parser] = {
     "api": api.parse,
+    "email": email.parse,
 }
 
 

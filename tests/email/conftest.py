@@ -205,3 +205,31 @@ def smtp_server(settings: Any) -> Iterator[Collector]:
         yield collector
     finally:
         controller.stop()
+
+
+# --- agents -----------------------------------------------------------------------------
+# Built here rather than with tests.factories.AgentFactory, whose `role = ...` class
+# attribute shadows the post-generation hook (it is passed to User() as a field).
+
+
+def make_agent(username: str, first_name: str) -> Any:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from helpdesk.roles import AGENTS_GROUP
+
+    user = get_user_model().objects.create_user(
+        username=username, first_name=first_name, email=f"{username}@staff.example", password="pw"
+    )
+    user.groups.add(Group.objects.get_or_create(name=AGENTS_GROUP)[0])
+    return user
+
+
+@pytest.fixture
+def agent(db: None) -> Any:
+    return make_agent("alex", "Alex")
+
+
+@pytest.fixture
+def other_agent(db: None) -> Any:
+    return make_agent("sam", "Sam")

@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/helpdesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 MYPY_TARGETS := tickets/services.py tickets/selectors.py channels_app/ingest.py \
-	channels_app/delivery.py channels_app/adapters
+	channels_app/delivery.py channels_app/adapters channels_app/email_inbound.py \
+	channels_app/email_outbound.py channels_app/mailboxes.py channels_app/imap.py \
+	channels_app/email_hooks.py channels_app/display.py
 
 .PHONY: install run test lint typecheck pytest bench clean
 

@@ -282,6 +282,38 @@ def delivery_mark_bounced(*, message_id: str, recipient: str = "") -> int:
     )
 
 
+# ESP tracking events (anymail's normalized event_type) that end a delivery.
+_BOUNCE_EVENTS = {"bounced", "rejected", "failed"}
+
+
+def delivery_record_provider_event(
+    *, provider_id: str, event: str, recipient: str = "", detail: str = ""
+) -> int:
+    """Record what the provider later said about a sent delivery: delivered, or bounced
+    (hard bounce, rejection, permanent failure). Returns how many rows changed."""
+    if not provider_id:
+        return 0
+    deliveries = Delivery.objects.filter(provider_id=provider_id)
+    if recipient:
+        deliveries = deliveries.filter(recipient__iexact=recipient.strip())
+    now = timezone.now()
+    if event == "delivered":
+        return deliveries.filter(status=DeliveryStatus.SENT).update(
+            status=DeliveryStatus.DELIVERED, updated_at=now
+        )
+    if event in _BOUNCE_EVENTS:
+        reason = detail.strip() or "the receiving server refused it"
+        return deliveries.exclude(status=DeliveryStatus.BOUNCED).update(
+            status=DeliveryStatus.BOUNCED,
+            last_error=(
+                f"The provider reports the message {event}: {reason}. Check the address "
+                "with the customer, or reach them on another channel."
+            )[:5000],
+            updated_at=now,
+        )
+    return 0
+
+
 BACKENDS: dict[str, Backend] = {
     "email": send_email,
 }

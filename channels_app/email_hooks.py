@@ -65,6 +65,18 @@ def anymail_inbound_received(sender: Any, event: Any, esp_name: str, **kwargs: A
     _enqueue_process(raw.pk)
 
 
+def anymail_tracking_received(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
+    """anymail's `tracking` signal: delivered and bounced reach the Delivery row."""
+    from channels_app.delivery import delivery_record_provider_event
+
+    delivery_record_provider_event(
+        provider_id=str(event.message_id or ""),
+        event=str(event.event_type or ""),
+        recipient=str(event.recipient or ""),
+        detail=str(event.description or event.mta_response or ""),
+    )
+
+
 def anymail_guard(view: View, *, setting: str) -> View:
     """Refuse an ESP webhook whose secret is not configured: anymail alone would accept
     unauthenticated posts (with a warning) when no basic-auth secret is set."""

@@ -222,3 +222,68 @@ def test_it_refuses_a_sendgrid_post_without_credentials(client, anymail):
     response = client.post("/hooks/anymail/sendgrid/inbound/", data=sendgrid_form())
 
     assert response.status_code == 400 and not RawInbound.objects.exists()
+
+
+# --- ESP tracking ---------------------------------------------------------------------------
+
+
+def postmark_bounce(message_id: str) -> str:
+    return json.dumps(
+        {
+            "RecordType": "Bounce",
+            "ID": 42,
+            "Type": "HardBounce",
+            "TypeCode": 1,
+            "Name": "Hard bounce",
+            "Tag": "",
+            "MessageID": message_id,
+            "Description": "The server was unable to deliver your message (ex: unknown user).",
+            "Details": "smtp;550 5.1.1 User unknown",
+            "Email": "dana@example.com",
+            "From": "support@helpdesk.test",
+            "BouncedAt": "2026-11-24T16:33:54.9070259Z",
+            "Inactive": True,
+            "CanActivate": True,
+            "Subject": "Re: [#1001] Help",
+            "ServerID": 23,
+            "MessageStream": "outbound",
+            "Metadata": {},
+        }
+    )
+
+
+def test_it_marks_a_delivery_bounced_from_a_postmark_bounce_event(
+    client, anymail, deliver, mailbox, agent
+):
+    from channels_app.models import Delivery, DeliveryStatus
+    from tickets.services import message_reply
+
+    first, _ = deliver(b"From: dana@example.com\r\nSubject: Help\r\n\r\nhelp\r\n", mailbox)
+    reply = message_reply(ticket=first.ticket, author=agent, body_text="Answer")
+    provider_id = "883953f4-6105-42a2-a16a-77a8eac79483"
+    Delivery.objects.filter(message=reply).update(
+        status=DeliveryStatus.SENT, provider_id=provider_id
+    )
+
+    response = client.post(
+        "/hooks/anymail/postmark/tracking/",
+        data=postmark_bounce(provider_id),
+        content_type="application/json",
+        headers={"Authorization": basic("hooks:pa55")},
+    )
+
+    assert response.status_code == 200
+    delivery = Delivery.objects.get(message=reply)
+    assert delivery.status == DeliveryStatus.BOUNCED
+    assert "unknown user" in delivery.last_error
+
+
+def test_it_ignores_a_tracking_event_with_forged_credentials(client, anymail):
+    response = client.post(
+        "/hooks/anymail/postmark/tracking/",
+        data=postmark_bounce("x"),
+        content_type="application/json",
+        headers={"Authorization": basic("hooks:nope")},
+    )
+
+    assert response.status_code == 400

@@ -68,9 +68,26 @@ class MailboxAdmin(admin.ModelAdmin):
         ("Health", {"fields": ("last_success_at", "last_error", "last_error_at")}),
     )
 
+    actions = ["poll_now"]
+
     @admin.display(boolean=True, description="Error")
     def has_error(self, obj: Mailbox) -> bool:
         return bool(obj.last_error)
+
+    @admin.action(description="Fetch new mail from the selected mailboxes now")
+    def poll_now(self, request: HttpRequest, queryset: QuerySet[Mailbox]) -> None:
+        from channels_app.imap import mailbox_poll
+
+        for mailbox in queryset.exclude(imap_host=""):
+            result = mailbox_poll(mailbox_id=mailbox.pk)
+            if result.error:
+                self.message_user(request, f"{mailbox.address}: {result.error}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{mailbox.address}: {result.fetched} new message(s) stored.",
+                    messages.SUCCESS,
+                )
 
 
 @admin.register(AgentSignature)

@@ -233,3 +233,10 @@ def agent(db: None) -> Any:
 @pytest.fixture
 def other_agent(db: None) -> Any:
     return make_agent("sam", "Sam")
+
+
+@pytest.fixture
+def admin_user(db: None) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("root", "root@staff.example", "pw")

@@ -1,6 +1,7 @@
 """What the timeline shows of an email: the new words, without quoted history or the
 signature. Display only: the stored body_text (and the raw message) stay complete."""
 
+from django.urls import reverse
 from email_reply_parser import EmailReplyParser
 
 from tickets.models import Channel, Direction, Message
@@ -30,3 +31,20 @@ def message_display_text(message: Message) -> str:
 def message_has_hidden_text(message: Message) -> bool:
     """Whether the timeline shows less than the full text (offer "show full message")."""
     return message_display_text(message).strip() != message.body_text.strip()
+
+
+def message_display_html(message: Message) -> str:
+    """The stored (sanitized) HTML with inline images pointing at their attachments.
+
+    Only `cid:` references to this message's own attachments are rewritten, to our own
+    download URL, so the result is as safe as the sanitized input. Uses
+    message.attachments.all(): prefetch it when rendering a list.
+    """
+    html = message.body_html
+    if "cid:" not in html:
+        return html
+    for attachment in message.attachments.all():
+        if attachment.content_id:
+            url = reverse("tickets:attachment-download", args=[attachment.pk])
+            html = html.replace(f'"cid:{attachment.content_id}"', f'"{url}"')
+    return html

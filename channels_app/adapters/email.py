@@ -64,6 +64,20 @@ class _Body:
 
 
 def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
+    try:
+        return _parse(payload, meta)
+    except ParseError:
+        raise
+    except Exception as exc:
+        # Whatever the mail does to the parser, it is quarantined (stored, visible to an
+        # admin), never retried forever: a poison message must not block its mailbox.
+        raise ParseError(
+            f"The message could not be read ({exc.__class__.__name__}: {exc}). It is kept "
+            "as received; process it again from the admin after a fix."
+        ) from exc
+
+
+def _parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
     limit = settings.HELPDESK_EMAIL_MAX_BYTES
     if len(payload) > limit:
         # Checked before parsing: the cost of a message is bounded by its size.
@@ -80,7 +94,7 @@ def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
 
     own = {a for a in meta.get("own_addresses", "").lower().split(",") if a}
     sender = _sender(msg)
-    if sender.value.lower() in own:
+    if _plus_base(sender.value) in own:
         raise ParseError(
             f"The mail comes from our own mailbox address {sender.value}; it is not made into a "
             "ticket so that our mail cannot loop. Check the mailbox's forwarding rules."
@@ -178,6 +192,11 @@ def _sender(msg: Message) -> Identity:
     raise ParseError("The sender's address cannot be read from From, Sender or Return-Path.")
 
 
+def _plus_base(address: str) -> str:
+    local, _, domain = address.strip().lower().partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
 def _first_id(value: str) -> str:
     match = _MESSAGE_ID.search(value)
     return match.group(0) if match else ""
@@ -230,8 +249,7 @@ def _followers(
     followers = []
     for display, address in _addresses(msg, "To", "Cc"):
         lowered = address.lower()
-        base = re.sub(r"\+[^@]*@", "@", lowered)
-        if lowered in seen or lowered in own or base in own:
+        if lowered in seen or _plus_base(lowered) in own:
             continue
         seen.add(lowered)
         followers.append(Identity(kind=IdentityKind.EMAIL, value=address, display_name=display))

@@ -1,9 +1,13 @@
 """The email adapter on the .eml corpus: what each kind of real mail turns into."""
 
+import contextlib
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from channels_app.adapters import ADAPTERS
-from channels_app.adapters.email import normalize_subject, parse
+from channels_app.adapters.email import _parse, normalize_subject, parse
 from channels_app.display import email_display_text
 from channels_app.inbound import ParseError
 from tests.email.conftest import eml
@@ -258,3 +262,46 @@ def test_it_never_hides_text_written_only_as_quote():
     text = "> quoted line only\n> another"
 
     assert email_display_text(text) == text
+
+
+def test_it_refuses_our_own_plus_address_as_a_sender_too():
+    payload = b"From: support+0123456789abcdef@helpdesk.test\r\nSubject: x\r\n\r\nbody\r\n"
+
+    with pytest.raises(ParseError, match="our own mailbox"):
+        parse(payload, OWN)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.binary(max_size=2000)
+    | st.builds(
+        lambda headers, body: headers.encode("utf-8", "surrogatepass") + b"\r\n\r\n" + body,
+        st.text(max_size=300),
+        st.binary(max_size=500),
+    )
+)
+def test_it_only_ever_raises_parse_error_on_arbitrary_bytes(payload):
+    # _parse, not parse: the catch-all in parse() is the last line of defence; the
+    # parser itself should cope with anything.
+    try:
+        message = _parse(b"From: fuzz@example.com\r\n" + payload, OWN)
+    except ParseError:
+        return
+    assert message.sender.value
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=2000))
+def test_it_never_crashes_on_garbage_without_headers(payload):
+    with contextlib.suppress(ParseError):
+        _parse(payload, OWN)
+
+
+def test_it_turns_a_parser_crash_into_a_quarantine_error():
+    from unittest import mock
+
+    with (
+        mock.patch("channels_app.adapters.email._walk", side_effect=AttributeError("boom")),
+        pytest.raises(ParseError, match="could not be read"),
+    ):
+        parse(eml("alternative.eml"), OWN)

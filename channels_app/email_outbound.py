@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
@@ -23,6 +24,8 @@ from channels_app.models import Delivery, Mailbox, RawInbound
 from tickets.models import Channel, ContactIdentity, Direction, Message, Ticket
 
 logger = logging.getLogger(__name__)
+
+NOTIFY_REPLY_EVERY = 600  # seconds
 
 
 # --- after ingest -----------------------------------------------------------------------
@@ -50,7 +53,8 @@ def email_ingested(
         mailbox = _mailbox_of(raw) if message.channel == Channel.EMAIL else None
         if mailbox is not None:
             acknowledgement_create(ticket=ticket, inbound=stored, mailbox=mailbox)
-    elif ticket.assignee_id:
+    elif ticket.assignee_id and message.channel != Channel.CHAT:
+        # Chat is live on the agent's screen; a mail per chat line would be noise.
         agent_notify_on_commit(
             ticket_id=ticket.pk, kind="customer_reply", user_id=ticket.assignee_id
         )
@@ -133,6 +137,14 @@ def agent_notify_assigned(*, ticket: Ticket, agent: Any | None, actor: Any | Non
 
 
 def agent_notify_on_commit(*, ticket_id: int, kind: str, user_id: int) -> None:
+    """Enqueue a notification after commit. Customer-reply mails are throttled to one per
+    ticket and agent per NOTIFY_REPLY_EVERY: a customer sending five mails in a row makes
+    one notification, not five."""
+    if kind == "customer_reply" and not cache.add(
+        f"helpdesk:notify:{ticket_id}:{user_id}", 1, timeout=NOTIFY_REPLY_EVERY
+    ):
+        return
+
     def enqueue() -> None:
         from channels_app.tasks import agent_notify_task
 

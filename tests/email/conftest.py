@@ -32,6 +32,14 @@ def eml(name: str, **replace: str) -> bytes:
     return data
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # Notification throttles and poll locks live in the cache (this worktree's Redis db).
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def load_eml() -> Any:
     return eml

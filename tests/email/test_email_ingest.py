@@ -233,6 +233,36 @@ def test_it_notifies_the_assignee_when_the_customer_replies(
     assert f"#{first.ticket.number}" in sent.subject and "replied" in sent.subject
 
 
+def test_it_sends_one_notification_for_a_burst_of_replies_and_none_for_chat(
+    deliver, mailbox, agent, make_inbound, django_capture_on_commit_callbacks
+):
+    from channels_app.ingest import inbound_message_ingest
+
+    first, _ = deliver(b"From: dana@example.com\r\nSubject: Help\r\n\r\nhelp\r\n", mailbox)
+    Ticket.objects.filter(pk=first.ticket.pk).update(assignee=agent)
+    number = first.ticket.number
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            deliver(f"From: dana@example.com\r\nSubject: [#{number}]\r\n\r\n{n}\r\n".encode())
+    assert len(mail.outbox) == 1
+
+    from django.core.cache import cache
+
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_message_ingest(
+            message=make_inbound(
+                channel="chat",
+                kind="chat",
+                sender="visitor-1",
+                external_id="chat-1",
+                ticket_reference=first.ticket.reply_token,
+            )
+        )
+    assert len(mail.outbox) == 1
+
+
 def test_it_notifies_an_agent_of_an_assignment_by_someone_else(
     deliver, mailbox, agent, other_agent, django_capture_on_commit_callbacks
 ):

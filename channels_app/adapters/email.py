@@ -115,7 +115,7 @@ def _parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
 
     raw_subject = _header(msg, "Subject")
     subject = normalize_subject(raw_subject)
-    message_id = _first_id(_header(msg, "Message-ID"))
+    message_id = _message_id(_header(msg, "Message-ID"))
     hints = _thread_hints(msg)
     if body.bounce_message_id and body.bounce_message_id not in hints:
         hints = (body.bounce_message_id, *hints)
@@ -195,6 +195,14 @@ def _sender(msg: Message) -> Identity:
 def _plus_base(address: str) -> str:
     local, _, domain = address.strip().lower().partition("@")
     return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def _message_id(value: str) -> str:
+    # Some clients omit the angle brackets; the id is still the id.
+    bare = value.strip()
+    if bare and "<" not in bare and " " not in bare and "@" in bare and len(bare) < 490:
+        return f"<{bare}>"
+    return _first_id(value)
 
 
 def _first_id(value: str) -> str:

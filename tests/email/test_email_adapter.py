@@ -305,3 +305,9 @@ def test_it_turns_a_parser_crash_into_a_quarantine_error():
         pytest.raises(ParseError, match="could not be read"),
     ):
         parse(eml("alternative.eml"), OWN)
+
+
+def test_it_accepts_a_message_id_without_angle_brackets():
+    payload = b"From: a@example.com\r\nMessage-ID: abc123@mail.example\r\n\r\nbody\r\n"
+
+    assert parse(payload, OWN).external_id == "<abc123@mail.example>"

@@ -287,3 +287,19 @@ def test_it_ignores_a_tracking_event_with_forged_credentials(client, anymail):
     )
 
     assert response.status_code == 400
+
+
+def test_it_takes_raw_mime_larger_than_djangos_in_memory_limit(client, settings, mailbox):
+    settings.HELPDESK_RAW_EMAIL_SECRET = SECRET
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    big = (
+        b"From: big@example.com\r\nSubject: Big\r\nMessage-ID: <big@example.com>\r\n\r\n"
+        + b"line of text\r\n" * 200_000
+    )
+
+    response = client.post(
+        RAW_URL, data=big, content_type="message/rfc822", headers={"X-Helpdesk-Secret": SECRET}
+    )
+
+    assert response.status_code == 202
+    assert Message.objects.get().rfc_message_id == "<big@example.com>"

@@ -24,6 +24,16 @@ PAYLOADS = Path(__file__).resolve().parent.parent / "payloads" / "email"
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 MAIL_UID = 65534  # nobody: Dovecot refuses to deliver mail as root
 
+# Running as an ordinary user (CI without root): every Dovecot process runs as that user.
+UNPRIVILEGED_CONF = """
+default_internal_user = {user}
+default_internal_group = {group}
+default_login_user = {user}
+service anvil {{
+  chroot =
+}}
+"""
+
 
 def eml(name: str, **replace: str) -> bytes:
     data = (PAYLOADS / name).read_bytes()
@@ -102,8 +112,9 @@ passdb {{
 }}
 userdb {{
   driver = static
-  args = uid={uid} gid={uid} home={root}/mail/%u
+  args = uid={uid} gid={gid} home={root}/mail/%u
 }}
+{unprivileged}
 namespace inbox {{
   inbox = yes
   mailbox Processed {{
@@ -111,6 +122,7 @@ namespace inbox {{
   }}
 }}
 service imap-login {{
+  {chroot}
   inet_listener imap {{
     address = 127.0.0.1
     port = {port}
@@ -120,6 +132,7 @@ service imap-login {{
   }}
 }}
 service pop3-login {{
+  {chroot}
   inet_listener pop3 {{
     port = 0
   }}
@@ -137,10 +150,29 @@ def dovecot() -> Iterator[Dovecot]:
     root.chmod(0o755)
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir()
-    os.chown(root / "mail", MAIL_UID, MAIL_UID)
+    uid, unprivileged = MAIL_UID, ""
+    if os.geteuid() == 0:
+        os.chown(root / "mail", MAIL_UID, MAIL_UID)
+    else:
+        import grp
+        import pwd
+
+        uid = os.geteuid()
+        unprivileged = UNPRIVILEGED_CONF.format(
+            user=pwd.getpwuid(uid).pw_name, group=grp.getgrgid(os.getegid()).gr_name
+        )
     (root / "users").write_text("".join(f"user{n}:{{PLAIN}}pw::::::\n" for n in range(200)))
     port = free_port()
-    (root / "dovecot.conf").write_text(DOVECOT_CONF.format(root=root, port=port, uid=MAIL_UID))
+    (root / "dovecot.conf").write_text(
+        DOVECOT_CONF.format(
+            root=root,
+            port=port,
+            uid=uid,
+            gid=uid if uid == MAIL_UID else os.getegid(),
+            unprivileged=unprivileged,
+            chroot="chroot =" if unprivileged else "",
+        )
+    )
     process = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")])
     try:
         deadline = time.monotonic() + 20

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from channels_app.mailboxes import mailbox_for_ticket, own_addresses, ticket_reply_address
 from channels_app.models import AgentSignature, Delivery, DeliveryStatus
-from tickets.models import Message
+from tickets.models import ContactIdentity, Message
 
 logger = logging.getLogger(__name__)
 
@@ -272,6 +272,7 @@ def delivery_mark_bounced(*, message_id: str, recipient: str = "") -> int:
     if address and deliveries.filter(recipient__iexact=address).exists():
         deliveries = deliveries.filter(recipient__iexact=address)
     for_whom = f" for {address}" if address else ""
+    _email_identities_bounced(list(deliveries.values_list("recipient", flat=True)))
     return deliveries.update(
         status=DeliveryStatus.BOUNCED,
         last_error=(
@@ -280,6 +281,15 @@ def delivery_mark_bounced(*, message_id: str, recipient: str = "") -> int:
         ),
         updated_at=timezone.now(),
     )
+
+
+def _email_identities_bounced(addresses: list[str]) -> None:
+    # A hard bounce stops automatic mail (acknowledgements, follower copies) to the
+    # address until the person writes in again from it (see email_ingested).
+    if addresses:
+        ContactIdentity.objects.filter(
+            kind="email", value__in={a.strip().lower() for a in addresses}, opted_out_at=None
+        ).update(opted_out_at=timezone.now())
 
 
 # ESP tracking events (anymail's normalized event_type) that end a delivery.
@@ -302,6 +312,9 @@ def delivery_record_provider_event(
             status=DeliveryStatus.DELIVERED, updated_at=now
         )
     if event in _BOUNCE_EVENTS:
+        _email_identities_bounced(
+            list(deliveries.filter(channel="email").values_list("recipient", flat=True))
+        )
         reason = detail.strip() or "the receiving server refused it"
         return deliveries.exclude(status=DeliveryStatus.BOUNCED).update(
             status=DeliveryStatus.BOUNCED,

@@ -49,6 +49,11 @@ def email_ingested(
         )
     if message.is_automated:
         return
+    if message.channel == Channel.EMAIL and stored.author_identity_id:
+        # They wrote from this address, so it works again after an earlier bounce.
+        ContactIdentity.objects.filter(
+            pk=stored.author_identity_id, opted_out_at__isnull=False
+        ).update(opted_out_at=None)
     if created:
         mailbox = _mailbox_of(raw) if message.channel == Channel.EMAIL else None
         if mailbox is not None:

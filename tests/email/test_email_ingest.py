@@ -182,6 +182,26 @@ def test_it_marks_our_delivery_bounced_from_a_dsn(deliver, load_eml, mailbox, ag
     assert result.ticket.pk == first.ticket.pk and result.message.is_automated
 
 
+def test_it_stops_automatic_mail_to_a_bounced_address_until_it_writes_again(
+    deliver, load_eml, mailbox, agent
+):
+    from tickets.models import ContactIdentity
+
+    first, _ = deliver(b"From: nobody@customer.example\r\nSubject: Hi\r\n\r\nhi\r\n", mailbox)
+    reply = message_reply(ticket=first.ticket, author=agent, body_text="Answer")
+    bounce = load_eml(
+        "bounce_dsn.eml", **{"<OUTBOUND-ID@helpdesk.localhost>": reply.rfc_message_id}
+    )
+
+    deliver(bounce, mailbox)
+
+    identity = ContactIdentity.objects.get(value="nobody@customer.example")
+    assert identity.opted_out_at is not None
+    deliver(b"From: nobody@customer.example\r\nSubject: Back\r\n\r\nfixed\r\n", mailbox)
+    identity.refresh_from_db()
+    assert identity.opted_out_at is None
+
+
 def test_it_makes_copied_people_followers(deliver, load_eml, mailbox):
     result, _ = deliver(load_eml("cc_and_quote.eml"), mailbox)
 

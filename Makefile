@@ -13,7 +13,9 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 MYPY_TARGETS := tickets/services.py tickets/selectors.py tickets/demo.py channels_app/ingest.py \
 	channels_app/delivery.py channels_app/adapters channels_app/sms.py \
 	channels_app/chat.py channels_app/presence.py channels_app/consumers.py \
-	channels_app/demo.py tickets/sla tickets/tasks.py knowledge_base tickets/portal
+	channels_app/demo.py tickets/sla tickets/tasks.py knowledge_base tickets/portal \
+	channels_app/email_inbound.py channels_app/email_outbound.py channels_app/mailboxes.py \
+	channels_app/imap.py channels_app/email_hooks.py channels_app/display.py
 
 .PHONY: install run test lint typecheck pytest bench clean
 

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from channels_app.delivery import delivery_retry
 from channels_app.ingest import raw_inbound_process
 from channels_app.models import (
+    AgentSignature,
     ChatChannel,
     Delivery,
     DeliveryStatus,
@@ -21,11 +22,85 @@ from tickets.errors import TicketError
 from tickets.identity import normalize_phone
 
 
+class MailboxForm(forms.ModelForm):
+    # The stored password is never sent back to the browser; blank keeps it.
+    imap_password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave blank to keep the current password.",
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = (
+            "name", "address", "team", "is_active", "is_default", "imap_host", "imap_port",
+            "imap_security", "imap_username", "imap_password", "imap_folder",
+            "imap_processed_folder", "plus_addressing", "cc_followers", "send_acknowledgement",
+            "ack_subject", "ack_body",
+        )  # fmt: skip
+
+    def clean_imap_password(self) -> str:
+        value: str = self.cleaned_data.get("imap_password") or ""
+        return value or (self.instance.imap_password if self.instance.pk else "")
+
+
 @admin.register(Mailbox)
 class MailboxAdmin(admin.ModelAdmin):
-    list_display = ("address", "name", "team", "is_active", "is_default")
+    form = MailboxForm
+    list_display = (
+        "address", "name", "team", "is_active", "is_default", "imap_host", "last_success_at",
+        "has_error",
+    )  # fmt: skip
     list_filter = ("is_active",)
     search_fields = ("address", "name")
+    readonly_fields = ("last_success_at", "last_error", "last_error_at")
+    fieldsets = (
+        (None, {"fields": ("name", "address", "team", "is_active", "is_default")}),
+        (
+            "IMAP polling",
+            {
+                "fields": (
+                    "imap_host",
+                    "imap_port",
+                    "imap_security",
+                    "imap_username",
+                    "imap_password",
+                    "imap_folder",
+                    "imap_processed_folder",
+                )
+            },
+        ),
+        ("Threading and followers", {"fields": ("plus_addressing", "cc_followers")}),
+        ("Acknowledgement", {"fields": ("send_acknowledgement", "ack_subject", "ack_body")}),
+        ("Health", {"fields": ("last_success_at", "last_error", "last_error_at")}),
+    )
+
+    actions = ["poll_now"]
+
+    @admin.display(boolean=True, description="Error")
+    def has_error(self, obj: Mailbox) -> bool:
+        return bool(obj.last_error)
+
+    @admin.action(description="Fetch new mail from the selected mailboxes now")
+    def poll_now(self, request: HttpRequest, queryset: QuerySet[Mailbox]) -> None:
+        from channels_app.imap import mailbox_poll
+
+        for mailbox in queryset.exclude(imap_host=""):
+            result = mailbox_poll(mailbox_id=mailbox.pk)
+            if result.error:
+                self.message_user(request, f"{mailbox.address}: {result.error}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{mailbox.address}: {result.fetched} new message(s) stored.",
+                    messages.SUCCESS,
+                )
+
+
+@admin.register(AgentSignature)
+class AgentSignatureAdmin(admin.ModelAdmin):
+    list_display = ("user",)
+    search_fields = ("user__username", "user__email")
 
 
 @admin.register(RawInbound)

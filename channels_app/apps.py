@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class ChannelsAppConfig(AppConfig):
     name = "channels_app"
     verbose_name = "Channels"
+
+    def ready(self) -> None:
+        from anymail.signals import inbound, tracking
+
+        from channels_app.email_hooks import anymail_inbound_received, anymail_tracking_received
+
+        inbound.connect(anymail_inbound_received, dispatch_uid="helpdesk-email-inbound")
+        tracking.connect(anymail_tracking_received, dispatch_uid="helpdesk-email-tracking")

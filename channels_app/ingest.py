@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from channels_app.adapters import ADAPTERS
+from channels_app.email_outbound import email_ingested  # email channel hook (issue 3)
 from channels_app.inbound import InboundMessage, ParseError
 from channels_app.models import RawInbound, RawStatus
 from tickets.errors import TicketError, TicketErrorCode
@@ -261,6 +262,7 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
             assignee_id=ticket.assignee_id,
             kind="message",
         )
+    email_ingested(message=message, stored=stored, ticket=ticket, created=created, raw=raw)  # hook
     return IngestResult(stored, ticket, created_ticket=created, duplicate=False)
 
 

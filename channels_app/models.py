@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -9,6 +10,21 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tickets.models import Channel, Team
+
+
+class ImapSecurity(models.TextChoices):
+    SSL = "ssl", "TLS from the start (IMAPS, port 993)"
+    STARTTLS = "starttls", "STARTTLS (port 143)"
+    NONE = "none", "None (loopback and tests only)"
+
+
+DEFAULT_ACK_SUBJECT = "We received your request [#{number}]"
+DEFAULT_ACK_BODY = (
+    "Hello {name},\n\n"
+    "Thank you for writing to us. Your request “{subject}” is ticket #{number}; an agent "
+    "will answer soon. Reply to this email to add anything.\n"
+    "{portal_link}"
+)
 
 
 class Mailbox(models.Model):
@@ -23,6 +39,42 @@ class Mailbox(models.Model):
     is_default = models.BooleanField(
         default=False, help_text="Used for tickets that came in on another channel."
     )
+    # IMAP polling (optional: a mailbox fed by a pipe or webhook leaves imap_host blank).
+    imap_host = models.CharField(max_length=255, blank=True)
+    imap_port = models.PositiveIntegerField(default=993)
+    imap_security = models.CharField(
+        max_length=16, choices=ImapSecurity.choices, default=ImapSecurity.SSL
+    )
+    imap_username = models.CharField(max_length=255, blank=True)
+    imap_password = models.CharField(max_length=255, blank=True)
+    imap_folder = models.CharField(max_length=255, default="INBOX")
+    imap_processed_folder = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Move stored messages here; blank keeps them in place, marked as read.",
+    )
+    plus_addressing = models.BooleanField(
+        default=True,
+        help_text="The server delivers address+anything@domain here: replies use it to thread.",
+    )
+    cc_followers = models.BooleanField(
+        default=True, help_text="People copied on an inbound email follow the ticket."
+    )
+    send_acknowledgement = models.BooleanField(
+        default=True, help_text="Answer a new ticket's first email with the reference."
+    )
+    ack_subject = models.CharField(
+        max_length=255,
+        default=DEFAULT_ACK_SUBJECT,
+        help_text="Placeholders: {number}, {subject}, {name}, {portal_link}.",
+    )
+    ack_body = models.TextField(
+        default=DEFAULT_ACK_BODY,
+        help_text="Placeholders: {number}, {subject}, {name}, {portal_link}.",
+    )
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -194,3 +246,15 @@ class ChatChannel(models.Model):
             for line in self.allowed_domains.replace(",", "\n").splitlines()
             if line.strip()
         ]
+
+
+class AgentSignature(models.Model):
+    """The signature under an agent's email replies."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_signature"
+    )
+    text = models.TextField(blank=True, help_text="Plain text, added under every email reply.")
+
+    def __str__(self) -> str:
+        return f"Signature of {self.user}"

@@ -53,3 +53,36 @@ def chat_transcript_send_task(visitor_id: str, email: str) -> int:
     from channels_app.chat import chat_transcript_send
 
     return chat_transcript_send(visitor_id=visitor_id, email=email)
+
+
+@shared_task(acks_late=True)
+def mailbox_poll_task(mailbox_id: int) -> int:
+    from channels_app.imap import mailbox_poll
+
+    # A slow server must not get two polls of one mailbox at once (double fetches are
+    # harmless thanks to dedup, but wasteful).
+    with single_run(f"imap-poll-{mailbox_id}", ttl=600) as acquired:
+        if not acquired:
+            return 0
+        return mailbox_poll(mailbox_id=mailbox_id).fetched
+
+
+@shared_task(acks_late=True)
+def mailbox_poll_all_task() -> int:
+    """Beat, every minute: one poll task per active IMAP mailbox, and a retry of email
+    payloads a crash left unprocessed."""
+    from channels_app.email_inbound import raw_email_retry_stale
+    from channels_app.imap import mailboxes_to_poll
+
+    mailbox_ids = mailboxes_to_poll()
+    for mailbox_id in mailbox_ids:
+        mailbox_poll_task.delay(mailbox_id)
+    raw_email_retry_stale()
+    return len(mailbox_ids)
+
+
+@shared_task(acks_late=True)
+def agent_notify_task(ticket_id: int, kind: str, user_id: int) -> bool:
+    from channels_app.email_outbound import agent_notification_send
+
+    return agent_notification_send(ticket_id=ticket_id, kind=kind, user_id=user_id)

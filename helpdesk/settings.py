@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "channels",
+    "anymail",
     "tickets",
     "channels_app",
     "knowledge_base",
@@ -251,6 +252,27 @@ HELPDESK_PORTAL_LINK_RATE_PER_EMAIL = env.int("HELPDESK_PORTAL_LINK_RATE_PER_EMA
 HELPDESK_PORTAL_LINK_MAX_AGE = env.int("HELPDESK_PORTAL_LINK_MAX_AGE", default=7 * 24 * 3600)
 HELPDESK_CSAT_LINK_MAX_AGE = env.int("HELPDESK_CSAT_LINK_MAX_AGE", default=30 * 24 * 3600)
 HELPDESK_CSAT_CHANGE_WINDOW = env.int("HELPDESK_CSAT_CHANGE_WINDOW", default=7 * 24 * 3600)
+
+# --- email channel -----------------------------------------------------------------------
+# A message over this size is stored and quarantined unparsed (raise it, then reprocess).
+HELPDESK_EMAIL_MAX_BYTES = env.int("HELPDESK_EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# HTML bodies over this size are not sanitized (bounded cost): the text part, or text
+# stripped cheaply from the HTML, is kept instead; the full original stays in RawInbound.
+HELPDESK_EMAIL_MAX_HTML_BYTES = env.int("HELPDESK_EMAIL_MAX_HTML_BYTES", default=2 * 1024 * 1024)
+# Shared secret for POST /hooks/email/raw/ (header X-Helpdesk-Secret); empty disables it.
+HELPDESK_RAW_EMAIL_SECRET = env.str("HELPDESK_RAW_EMAIL_SECRET", default="")
+# New-ticket acknowledgements to any one address per rolling hour.
+HELPDESK_ACK_MAX_PER_HOUR = env.int("HELPDESK_ACK_MAX_PER_HOUR", default=3)
+# Dotted path of a function(ticket) -> str giving the customer's portal link for
+# acknowledgements ("" leaves the link out). The portal replaces the default.
+HELPDESK_PORTAL_LINK_FUNCTION = env.str(
+    "HELPDESK_PORTAL_LINK_FUNCTION", default="tickets.portal.notifications.portal_link_for_ticket"
+)
+# ESP inbound webhooks under /hooks/anymail/: basic-auth "user:password" pairs shared by
+# every ESP, plus Mailgun's HMAC signing key. An ESP without its secret is refused (403).
+ANYMAIL = {"WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[])}
+if env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""):
+    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = env.str("MAILGUN_WEBHOOK_SIGNING_KEY")
 
 # --- production hardening (DEBUG off) ---------------------------------------------------
 if not DEBUG:

@@ -15,4 +15,5 @@ urlpatterns = [
     path("kb/", include("knowledge_base.urls")),
     path("", include("tickets.portal.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("hooks/", include("channels_app.email_urls")),
 ]

@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from channels_app.email_outbound import agent_notify_assigned  # email hook (issue 3)
 from helpdesk.roles import is_agent
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.events import publish_ticket_changed
@@ -325,6 +326,7 @@ def ticket_assign(*, ticket: Ticket, agent: Any | None, actor: Any | None) -> Ti
     previous = ticket.assignee_id
     ticket.assignee = agent
     _touch(ticket, ["assignee"], kind="assigned")
+    agent_notify_assigned(ticket=ticket, agent=agent, actor=actor)  # email hook (issue 3)
     if previous:
         # The previous assignee's "Mine" queue changes too.
         publish_ticket_changed(

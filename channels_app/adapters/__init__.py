@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from channels_app.adapters import api, chat, sms, web
+from channels_app.adapters import api, chat, email, sms, web
 from channels_app.inbound import InboundMessage
 
 Parser = Callable[[bytes, dict[str, str]], InboundMessage]
@@ -12,6 +12,7 @@ ADAPTERS: dict[str, Parser] = {
     "twilio_sms": sms.parse,
     "chat": chat.parse,
     "web": web.parse,
+    "email": email.parse,
 }
 
 

@@ -1,0 +1,145 @@
+"""Email ingest on PostgreSQL: realistic MIME through the whole inbound path (store the
+raw message, parse, ingest), plus the bounded-cost cases (25 MB message, HTML with
+thousands of links).
+
+    BENCH_EMAIL_N=10000 python -m bench email     # the issue's full run (default 1000)
+    python -m bench.bench_email                   # standalone
+"""
+
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from email.message import EmailMessage
+from typing import Any
+
+from django.test import override_settings
+
+
+def _messages(count: int, run_id: str) -> list[bytes]:
+    rng = random.Random(42)
+    words = [
+        "order", "invoice", "refund", "delivery", "package", "account", "password", "login",
+        "printer", "broken", "please", "help", "thanks", "urgent", "question", "weekend",
+    ]  # fmt: skip
+    sent_ids: list[tuple[str, str]] = []  # (message id, sender) of earlier messages
+    out = []
+    for n in range(count):
+        msg = EmailMessage()
+        reply_to = sent_ids[rng.randrange(len(sent_ids))] if sent_ids and n % 5 < 2 else None
+        sender = reply_to[1] if reply_to else f"bench{n % 2000}-{run_id}@example.com"
+        msg["From"] = f"Customer {n} <{sender}>"
+        msg["To"] = "bench@helpdesk.test"
+        msg["Subject"] = ("Re: " if reply_to else "") + " ".join(rng.choices(words, k=6))
+        message_id = f"<bench-{run_id}-{n}@example.com>"
+        msg["Message-ID"] = message_id
+        msg["Date"] = "Tue, 24 Nov 2026 10:00:00 +0000"
+        if reply_to:  # 40%: replies to an earlier message of the same sender
+            msg["In-Reply-To"] = reply_to[0]
+            msg["References"] = reply_to[0]
+        size = rng.choice((20, 80, 300, 2000))  # words: mixed sizes, mostly short
+        text = " ".join(rng.choices(words, k=size))
+        msg.set_content(text)
+        if n % 3 == 0:
+            msg.add_alternative(f"<p>{text}</p><p><a href='https://x.example'>link</a></p>", "html")
+        if n % 10 == 0:  # 10%: an attachment of 20 to 300 kB
+            msg.add_attachment(
+                rng.randbytes(rng.randrange(20_000, 300_000)),
+                maintype="application",
+                subtype="pdf",
+                filename=f"invoice-{n}.pdf",
+            )
+        sent_ids.append((message_id, sender))
+        out.append(msg.as_bytes())
+    return out
+
+
+def _big_message(size_mb: int) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "big@example.com"
+    msg["Subject"] = "Large attachment"
+    msg.set_content("See attached.")
+    # Just under the limit once base64 (4/3, plus line ends) has grown it.
+    msg.add_attachment(os.urandom(int(size_mb * 1024 * 1024 * 0.73)), "application", "zip")
+    return msg.as_bytes()
+
+
+def _link_heavy_html(links: int) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "links@example.com"
+    msg["Subject"] = "Newsletter"
+    msg.set_content(
+        "".join(f'<p><a href="https://x.example/{n}">item {n}</a></p>' for n in range(links)),
+        "html",
+    )
+    return msg.as_bytes()
+
+
+def _timed(fn: Any) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def run() -> list[dict[str, Any]]:
+    from channels_app.adapters.email import parse
+    from channels_app.email_inbound import email_process, email_receive
+    from channels_app.models import Mailbox
+    from tickets.html import sanitize_html
+
+    count = int(os.environ.get("BENCH_EMAIL_N", "1000"))
+    run_id = uuid.uuid4().hex[:8]
+    payloads = _messages(count, run_id)
+    mailbox, _ = Mailbox.objects.get_or_create(
+        address="bench@helpdesk.test",
+        defaults={"name": "Bench", "send_acknowledgement": False},
+    )
+    timings: list[float] = []
+    with tempfile.TemporaryDirectory() as media, override_settings(MEDIA_ROOT=media):
+        started = time.perf_counter()
+        for payload in payloads:
+            t0 = time.perf_counter()
+            raw = email_receive(payload=payload, source="bench", mailbox=mailbox)
+            email_process(raw_id=raw.pk)
+            timings.append((time.perf_counter() - t0) * 1000)
+        total = time.perf_counter() - started
+    timings.sort()
+
+    parse_started = time.perf_counter()
+    for payload in payloads:
+        parse(payload, {})
+    parse_rate = count / (time.perf_counter() - parse_started)
+
+    big = _big_message(25)
+    big_ms = _timed(lambda: parse(big, {}))
+    html = _link_heavy_html(5000)
+    html_ms = _timed(lambda: sanitize_html(parse(html, {}).html or ""))
+    name = f"email ingest ({count} msgs)"
+    return [
+        {"benchmark": name, "metric": "messages/s", "value": count / total, "target": ">= 200"},
+        {"benchmark": name, "metric": "p50 ms", "value": statistics.median(timings)},
+        {"benchmark": name, "metric": "p95 ms", "value": timings[int(len(timings) * 0.95) - 1]},
+        {"benchmark": "email parse only (adapter)", "metric": "messages/s", "value": parse_rate},
+        {"benchmark": "email parse 25 MB", "metric": "ms", "value": big_ms, "target": "< 2000"},
+        {
+            "benchmark": "email parse+sanitize 5000 links",
+            "metric": "ms",
+            "value": html_ms,
+            "target": "< 2000",
+        },
+    ]
+
+
+if __name__ == "__main__":
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    for row in run():
+        target = row.get("target", "")
+        print(f"{row['benchmark']:<40} {row['metric']:<12} {row['value']:>10.2f}  {target}")

@@ -1,0 +1,116 @@
+"""Email in: store a message as received, process it, and react to what was ingested.
+
+Every way in (IMAP, the ingest_email pipe, ESP webhooks, the raw-MIME hook) calls
+email_receive() then email_process(). What happens after ingest (acknowledgement,
+bounces, notifications) lives in channels_app.email_outbound.email_ingested.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from email import policy
+from email.parser import BytesParser
+from email.utils import getaddresses
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels_app.ingest import IngestResult, raw_inbound_process, raw_inbound_store
+from channels_app.models import Mailbox, RawInbound, RawStatus
+from tickets.models import Channel
+
+logger = logging.getLogger(__name__)
+
+ADAPTER = "email"
+RETRY_RECEIVED_AFTER = timedelta(minutes=5)
+
+
+def mailbox_addresses() -> list[str]:
+    return [a.lower() for a in Mailbox.objects.values_list("address", flat=True)]
+
+
+def mailbox_for_payload(*, payload: bytes, recipient: str = "") -> Mailbox | None:
+    """The mailbox a message was sent to, read from its envelope or To/Cc/Delivered-To."""
+    addresses = [recipient] if recipient else []
+    try:
+        # Headers only: cheap even for a large message, and never fails on a broken body.
+        headers = BytesParser(policy=policy.compat32).parsebytes(payload[:262144], headersonly=True)
+        values = [
+            str(v)
+            for name in ("Delivered-To", "X-Original-To", "To", "Cc")
+            for v in headers.get_all(name, [])
+        ]
+        addresses += [address for _, address in getaddresses(values)]
+    except Exception:  # unreadable headers: the message is still stored, with no mailbox
+        logger.info("could not read recipient headers", exc_info=True)
+    # support+token@example.com belongs to support@example.com.
+    bases = {_plus_base(a.lower()) for a in addresses if "@" in a}
+    if not bases:
+        return None
+    return Mailbox.objects.filter(address__in=bases, is_active=True).order_by("pk").first()
+
+
+def _plus_base(address: str) -> str:
+    local, _, domain = address.strip().strip("<>").partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def email_meta(*, mailbox: Mailbox | None, recipient: str = "") -> dict[str, str]:
+    """What the email adapter needs to know about us, stored with the payload."""
+    meta = {
+        "own_addresses": ",".join(mailbox_addresses()),
+        "received_at": timezone.now().isoformat(),
+        "cc_followers": "1" if mailbox is None or mailbox.cc_followers else "0",
+    }
+    if recipient:
+        meta["recipient"] = recipient
+    if mailbox is not None:
+        meta["mailbox_id"] = str(mailbox.pk)
+        if mailbox.team_id:
+            meta["team_id"] = str(mailbox.team_id)
+    return meta
+
+
+def email_receive(
+    *, payload: bytes, source: str, mailbox: Mailbox | None = None, recipient: str = ""
+) -> RawInbound:
+    """Store one RFC 5322 message (committed on its own) before anything parses it."""
+    if mailbox is None:
+        mailbox = mailbox_for_payload(payload=payload, recipient=recipient)
+    return raw_inbound_store(
+        channel=Channel.EMAIL,
+        adapter=ADAPTER,
+        source=source,
+        payload=payload,
+        content_type="message/rfc822",
+        meta=email_meta(mailbox=mailbox, recipient=recipient),
+    )
+
+
+def email_process(*, raw_id: int) -> IngestResult | None:
+    """Parse and ingest a stored message; None when it was quarantined or already done."""
+    return raw_inbound_process(raw_id=raw_id)
+
+
+def email_process_on_commit(*, raw_id: int) -> None:
+    from channels_app.tasks import raw_inbound_process_task
+
+    transaction.on_commit(lambda: raw_inbound_process_task.delay(raw_id))
+
+
+def raw_email_retry_stale(*, now: datetime | None = None) -> int:
+    """Process again email payloads left `received` (a worker died between store and
+    process, or the database was down): nothing stored is ever left behind."""
+    current = now or timezone.now()
+    ids = list(
+        RawInbound.objects.filter(
+            status=RawStatus.RECEIVED,
+            adapter=ADAPTER,
+            received_at__lte=current - RETRY_RECEIVED_AFTER,
+            attempts__lt=10,
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:100]
+    )
+    for raw_id in ids:
+        raw_inbound_process(raw_id=raw_id)
+    return len(ids)

@@ -1,0 +1,198 @@
+"""Email out, besides agent replies: acknowledgements, agent notifications, bounces, and
+what a ticket's mail looks like (its mailbox, its reply address, the portal link).
+
+Automatic mail says so (RFC 3834 Auto-Submitted) and is never sent to our own mailboxes
+or to an automated sender, so two systems cannot answer each other forever.
+"""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from channels_app.delivery import delivery_create, delivery_mark_bounced
+from channels_app.inbound import InboundMessage
+from channels_app.mailboxes import mailbox_for_ticket, own_addresses, ticket_portal_link
+from channels_app.models import Delivery, Mailbox, RawInbound
+from tickets.models import Channel, ContactIdentity, Direction, Message, Ticket
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_REPLY_EVERY = 600  # seconds
+
+
+# --- after ingest -----------------------------------------------------------------------
+
+
+def email_ingested(
+    *,
+    message: InboundMessage,
+    stored: Message,
+    ticket: Ticket,
+    created: bool,
+    raw: RawInbound | None,
+) -> None:
+    """React to a newly stored inbound message, inside ingest's transaction: a bounce
+    marks our delivery, a new email ticket is acknowledged, the assignee hears of a
+    customer's reply. Automated mail is stored and never answered."""
+    if message.meta.get("bounce_message_id"):
+        delivery_mark_bounced(
+            message_id=message.meta["bounce_message_id"],
+            recipient=message.meta.get("bounce_recipient", ""),
+        )
+    if message.is_automated:
+        return
+    if message.channel == Channel.EMAIL and stored.author_identity_id:
+        # They wrote from this address, so it works again after an earlier bounce.
+        ContactIdentity.objects.filter(
+            pk=stored.author_identity_id, opted_out_at__isnull=False
+        ).update(opted_out_at=None)
+    if created:
+        mailbox = _mailbox_of(raw) if message.channel == Channel.EMAIL else None
+        if mailbox is not None:
+            acknowledgement_create(ticket=ticket, inbound=stored, mailbox=mailbox)
+    elif ticket.assignee_id and message.channel != Channel.CHAT:
+        # Chat is live on the agent's screen; a mail per chat line would be noise.
+        agent_notify_on_commit(
+            ticket_id=ticket.pk, kind="customer_reply", user_id=ticket.assignee_id
+        )
+
+
+def _mailbox_of(raw: RawInbound | None) -> Mailbox | None:
+    mailbox_id = str((raw.meta or {}).get("mailbox_id", "")) if raw is not None else ""
+    if not mailbox_id.isdigit():
+        return None
+    return Mailbox.objects.filter(pk=int(mailbox_id), is_active=True).first()
+
+
+# --- acknowledgements -------------------------------------------------------------------
+
+
+def _render(template: str, values: dict[str, str]) -> str:
+    # Plain replacement, not str.format: an admin's stray brace cannot break the mail.
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", value)
+    return "\n".join(line.rstrip() for line in template.splitlines()).strip() + "\n"
+
+
+def acknowledgement_create(*, ticket: Ticket, inbound: Message, mailbox: Mailbox) -> Message | None:
+    """Answer a new ticket's first email with its reference, unless the mailbox has
+    acknowledgements off, the address opted out or is ours, or it already got
+    HELPDESK_ACK_MAX_PER_HOUR acknowledgements this hour. Runs in the caller's
+    transaction; the send is enqueued on commit."""
+    from tickets.services import new_rfc_message_id  # tickets.services imports this module
+
+    if not mailbox.send_acknowledgement or inbound.author_identity_id is None:
+        return None
+    # Locking the identity serializes concurrent first mails from one address, so the
+    # hourly cap holds under parallel workers.
+    identity = ContactIdentity.objects.select_for_update().get(pk=inbound.author_identity_id)
+    address = identity.value
+    if identity.opted_out_at is not None or address in own_addresses():
+        return None
+    recent = Delivery.objects.filter(
+        channel=Channel.EMAIL,
+        recipient=address,
+        message__is_automated=True,
+        message__direction=Direction.OUTBOUND,
+        created_at__gte=timezone.now() - timedelta(hours=1),
+    ).count()
+    if recent >= settings.HELPDESK_ACK_MAX_PER_HOUR:
+        logger.info("acknowledgement to %s skipped: %s sent this hour", address, recent)
+        return None
+    customer = ticket.customer
+    values = {
+        "number": str(ticket.number),
+        "subject": ticket.subject,
+        "name": customer.first_name or customer.name or address,
+        "portal_link": ticket_portal_link(ticket=ticket),
+    }
+    references = " ".join(filter(None, [inbound.references, inbound.rfc_message_id]))
+    ack = Message.objects.create(
+        ticket=ticket,
+        channel=Channel.EMAIL,
+        direction=Direction.OUTBOUND,
+        is_automated=True,
+        subject=_render(mailbox.ack_subject, values).strip()[:255],
+        body_text=_render(mailbox.ack_body, values),
+        rfc_message_id=new_rfc_message_id(),
+        in_reply_to=inbound.rfc_message_id,
+        references=references[-20000:],
+        created_at=timezone.now(),
+    )
+    delivery_create(message=ack, channel=Channel.EMAIL, recipient=address)
+    return ack
+
+
+# --- agent notifications ----------------------------------------------------------------
+
+
+def agent_notify_assigned(*, ticket: Ticket, agent: Any | None, actor: Any | None) -> None:
+    """Tell an agent by email that a ticket was assigned to them (not when they took it)."""
+    if agent is None or (actor is not None and actor.pk == agent.pk):
+        return
+    agent_notify_on_commit(ticket_id=ticket.pk, kind="assigned", user_id=agent.pk)
+
+
+def agent_notify_on_commit(*, ticket_id: int, kind: str, user_id: int) -> None:
+    """Enqueue a notification after commit. Customer-reply mails are throttled to one per
+    ticket and agent per NOTIFY_REPLY_EVERY: a customer sending five mails in a row makes
+    one notification, not five."""
+    if kind == "customer_reply" and not cache.add(
+        f"helpdesk:notify:{ticket_id}:{user_id}", 1, timeout=NOTIFY_REPLY_EVERY
+    ):
+        return
+
+    def enqueue() -> None:
+        from channels_app.tasks import agent_notify_task
+
+        try:
+            agent_notify_task.delay(ticket_id, kind, user_id)
+        except Exception:  # broker down: a notification is a courtesy, the ticket is safe
+            logger.warning("could not enqueue %s notification for %s", kind, ticket_id)
+
+    transaction.on_commit(enqueue)
+
+
+def _agent_ticket_url(ticket: Ticket) -> str:
+    for name, kwargs in (
+        ("tickets:ticket-detail", {"number": ticket.number}),
+        ("tickets:detail", {"number": ticket.number}),
+    ):
+        try:
+            return settings.PUBLIC_BASE_URL + reverse(name, kwargs=kwargs)
+        except NoReverseMatch:
+            continue
+    return f"{settings.PUBLIC_BASE_URL}/agent/"
+
+
+def agent_notification_send(*, ticket_id: int, kind: str, user_id: int) -> bool:
+    """Send one notification email to an agent. Returns whether one was sent."""
+    ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    email = getattr(user, "email", "") if user is not None else ""
+    if ticket is None or not email:
+        return False
+    if kind == "assigned":
+        subject = f"[#{ticket.number}] Assigned to you: {ticket.subject}"
+        lead = f"Ticket #{ticket.number} from {ticket.customer} is now assigned to you."
+    else:
+        subject = f"[#{ticket.number}] {ticket.customer} replied: {ticket.subject}"
+        lead = f"{ticket.customer} replied on ticket #{ticket.number}, which is assigned to you."
+    mailbox = mailbox_for_ticket(ticket=ticket)
+    mail = EmailMessage(
+        subject=subject,
+        body=f"{lead}\n\nOpen it: {_agent_ticket_url(ticket)}\n",
+        from_email=mailbox.address if mailbox else settings.DEFAULT_FROM_EMAIL,
+        to=[email],
+        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+    )
+    get_connection(fail_silently=False).send_messages([mail])
+    return True

@@ -1,0 +1,58 @@
+"""Read one RFC 5322 message from FILE or stdin (an MTA pipe) and store it.
+
+Exit 0 once the message is stored (as a ticket message, or quarantined for an admin);
+exit 75 (EX_TEMPFAIL) when it could not be stored, so the MTA keeps it and retries.
+
+Postfix master.cf:  helpdesk unix - n n - - pipe
+  flags=Rq user=helpdesk argv=/srv/helpdesk/manage.py ingest_email --recipient ${recipient}
+"""
+
+import sys
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+
+from channels_app.email_inbound import email_process, email_receive
+
+EX_TEMPFAIL = 75
+
+
+class Command(BaseCommand):
+    help = "Store one email message from FILE or stdin and turn it into a ticket message."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("file", nargs="?", help="An .eml file; stdin when left out.")
+        parser.add_argument("--recipient", default="", help="The envelope recipient.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            if options["file"]:
+                with open(options["file"], "rb") as fh:
+                    payload = fh.read()
+            else:
+                payload = sys.stdin.buffer.read()
+        except OSError as exc:
+            raise CommandError(
+                f"Could not read the message: {exc}", returncode=EX_TEMPFAIL
+            ) from exc
+        try:
+            raw = email_receive(payload=payload, source="pipe", recipient=options["recipient"])
+        except DatabaseError as exc:
+            raise CommandError(
+                f"Could not store the message, the database said: {exc}. The mail server "
+                "will try again later.",
+                returncode=EX_TEMPFAIL,
+            ) from exc
+        try:
+            result = email_process(raw_id=raw.pk)
+        except DatabaseError as exc:
+            # Stored: the beat's retry of unprocessed payloads picks it up.
+            self.stderr.write(f"Stored as payload {raw.pk}; processing failed ({exc}), retried.")
+            return
+        if result is None:
+            raw.refresh_from_db()
+            self.stdout.write(f"Stored as payload {raw.pk} ({raw.status}): {raw.error}".strip())
+        else:
+            self.stdout.write(f"Stored on ticket #{result.ticket.number}.")

@@ -281,6 +281,7 @@ def _new_ticket(
         priority=message.priority or (follow_up_of.priority if follow_up_of else "normal"),
         team=team,
         follow_up_of=follow_up_of,
+        defer_sla=True,  # _ingest recomputes once the first message is stored
     )
 
 

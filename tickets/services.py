@@ -211,7 +211,10 @@ def ticket_create(
     assignee: Any | None = None,
     status: str = Status.NEW,
     follow_up_of: Ticket | None = None,
+    defer_sla: bool = False,
 ) -> Ticket:
+    """A new ticket. `defer_sla=True` when the caller adds the first message in the same
+    transaction and recomputes the SLA itself (ingest), so the clocks are computed once."""
     if priority not in Priority.values:
         raise TicketError(TicketErrorCode.INVALID_PRIORITY, f"Unknown priority “{priority}”.")
     if status not in Status.values:
@@ -236,7 +239,8 @@ def ticket_create(
     ticket.number = settings.HELPDESK_TICKET_NUMBER_START + ticket.pk
     ticket.save(update_fields=["number"])
     event_record(ticket=ticket, actor=actor, kind=EventKind.CREATED, data={"channel": channel})
-    sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
+    if not defer_sla:
+        sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
     publish_ticket_changed(
         ticket_id=ticket.pk, team_id=ticket.team_id, assignee_id=ticket.assignee_id, kind="created"
     )

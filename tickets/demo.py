@@ -35,6 +35,7 @@ from channels_app.models import (
 )
 from helpdesk.celery import app as celery_app
 from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
+from knowledge_base.demo import kb_demo_seed
 from tickets.demo_content import (
     FIRST_NAMES,
     FOLLOW_UP_TEXTS,
@@ -130,8 +131,12 @@ def _require_debug() -> None:
 
 @transaction.atomic
 def demo_reset() -> None:
-    """Delete every ticket, customer, organization, team, tag, mailbox, raw payload and the
-    demo users. Knowledge-base content and other users are kept."""
+    """Delete every ticket, customer, organization, team, tag, mailbox, raw payload, the
+    SLA calendars and policies, the help-centre content and the demo users. Other users
+    are kept."""
+    from knowledge_base.models import Article, Category, SearchLog, SupportCategory
+    from tickets.models import BusinessHours, SlaPolicy
+
     _require_debug()
     # Tickets first: customers are protected while tickets point at them.
     Ticket.objects.update(merged_into=None, follow_up_of=None)
@@ -146,6 +151,12 @@ def demo_reset() -> None:
     ChatChannel.objects.all().delete()
     Team.objects.all().delete()
     RawInbound.objects.all().delete()
+    SlaPolicy.objects.all().delete()
+    BusinessHours.objects.all().delete()
+    Article.objects.all().delete()  # revisions and deflections go with them
+    Category.objects.all().delete()
+    SupportCategory.objects.all().delete()
+    SearchLog.objects.all().delete()
     get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
 
 
@@ -161,6 +172,8 @@ def demo_seed(*, seed: int = 42, tickets: int = 150, customers: int = 40) -> Dem
         after: int | None = 0
         while after is not None:
             after = sla_recompute_open_batch(after_id=after)
+        # The help centre and the web form's request types (routed to the demo teams).
+        kb_demo_seed(author=seeder.admin)
     return DemoSummary(
         users=len(DEMO_USERS),
         teams=Team.objects.count(),

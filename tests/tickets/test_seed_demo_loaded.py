@@ -139,3 +139,19 @@ def test_it_replaces_the_data_with_the_same_demo_on_reset(demo):
     assert sorted(Ticket.objects.values_list("subject", flat=True)) == subjects
     assert get_user_model().objects.filter(username__in=["admin", "agent", "agent2"]).count() == 3
     assert Customer.objects.count() == 40
+
+
+def test_it_sets_up_the_help_centre_the_sla_and_the_channels(demo):
+    from channels_app.models import ChatChannel, SmsNumber
+    from knowledge_base.models import Article, SupportCategory
+    from tickets.models import SlaPolicy
+
+    assert Article.objects.filter(status="published").count() >= 20
+    assert Article.objects.filter(status="draft").exists()
+    assert SupportCategory.objects.exists()
+    assert SlaPolicy.objects.filter(active=True).exists()
+    # Open tickets carry live due times, paused ones none.
+    assert Ticket.objects.filter(status="open", sla_next_due_at__isnull=False).exists()
+    assert not Ticket.objects.filter(status="pending", sla_next_due_at__isnull=False).exists()
+    assert SmsNumber.objects.count() == 1
+    assert ChatChannel.objects.count() == 1

@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/helpdesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 MYPY_TARGETS := tickets/services.py tickets/selectors.py channels_app/ingest.py \
+	tickets/agent_selectors.py tickets/agent_services.py tickets/search.py tickets/macros.py \
+	tickets/kb.py tickets/presence.py tickets/consumers.py \
 	channels_app/delivery.py channels_app/adapters
 
 .PHONY: install run test lint typecheck pytest bench clean

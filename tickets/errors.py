@@ -14,6 +14,8 @@ class TicketErrorCode(Enum):
     EMPTY_MESSAGE = "empty_message"
     NO_RECIPIENT = "no_recipient"
     INVALID_TAG = "invalid_tag"
+    INVALID_MACRO = "invalid_macro"
+    NOT_FOUND = "not_found"
 
 
 class TicketError(DomainError):

@@ -214,7 +214,11 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
             is_internal=d["kind"] == "note",
             channel=d["channel"] or None,
             attachments=[
-                NewFile(filename=f.name or "attachment", content_type=f.content_type or "", content=f.read())
+                NewFile(
+                    filename=f.name or "attachment",
+                    content_type=f.content_type or "",
+                    content=f.read(),
+                )
                 for f in files
             ],
             set_status=d["then"] or None,

@@ -80,6 +80,6 @@
     });
     HelpdeskLive.onMessage(function (data) { if (data.type === "event") refresh(); });
   }
-  document.addEventListener("DOMContentLoaded", connect);
-  if (document.readyState !== "loading") connect();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
+  else connect();
 })();

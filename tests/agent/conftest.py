@@ -74,3 +74,90 @@ def make_ticket(customer: Any) -> Any:
         return ticket
 
     return make
+
+
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def close_executor_connections() -> None:
+    """Close the database connection of asgiref's shared sync thread, where consumers and
+    ASGI views ran: otherwise it outlives the test and blocks dropping the test database."""
+    import asyncio
+    import threading
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    worker = threading.Thread(target=lambda: asyncio.run(sync_to_async(connections.close_all)()))
+    worker.start()
+    worker.join(10)
+
+
+@pytest.fixture
+def smtp_sink() -> Any:
+    from tests.agent.live_server import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def live_url(transactional_db: None, settings: Any, smtp_sink: Any) -> Any:
+    """uvicorn serving the project (HTTP and websockets) against the test database."""
+    import os
+
+    from django.db import connections
+
+    from tests.agent.live_server import LiveServer, asgi_app
+
+    # Sync Playwright runs an event loop in this thread; the ORM calls made here between
+    # browser steps are still plain blocking calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    # Server threads must not keep connections open past a request: the test database is
+    # flushed and dropped after the test.
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
+    server = LiveServer(asgi_app()).start()
+    yield server.url
+    server.stop()
+    close_executor_connections()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def browser() -> Any:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=BROWSER_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+def login(browser: Any, live_url: str, username: str) -> Any:
+    """A fresh browser context logged in through the login form."""
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"{live_url}/agent/")
+    assert "/agent/login/" in page.url
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_url}/agent/")
+    return page

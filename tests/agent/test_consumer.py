@@ -30,10 +30,14 @@ async def _open(user: Any) -> WebsocketCommunicator:
 
 
 @pytest.fixture(autouse=True)
-def _clean_cache() -> None:
+def _clean_cache() -> Any:
     from django.core.cache import cache
 
+    from tests.agent.conftest import close_executor_connections
+
     cache.clear()
+    yield
+    close_executor_connections()
 
 
 async def test_it_refuses_anonymous_users() -> None:

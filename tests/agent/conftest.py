@@ -134,6 +134,13 @@ def live_url(transactional_db: None, settings: Any, smtp_sink: Any) -> Any:
     yield server.url
     server.stop()
     close_executor_connections()
+    # Whatever connection a finished server thread still holds is of no further use; ending
+    # it here lets pytest-django drop the test database at the end of the session.
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 

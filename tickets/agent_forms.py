@@ -6,11 +6,11 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from tickets.agent_selectors import VIEW_KEYS
+from tickets.agent_selectors import ALL_VIEW, VIEW_KEYS
 from tickets.models import Channel, IdentityKind, Priority, Status
 from tickets.selectors import SORTS, TicketFilters
 
-VIEW_CHOICES = [(k, k) for k in VIEW_KEYS]
+VIEW_CHOICES = [(k, k) for k in (*VIEW_KEYS, ALL_VIEW)]
 
 
 class QueueForm(forms.Form):

@@ -58,6 +58,8 @@ def queue_views(*, team_ids: Sequence[int]) -> list[QueueView]:
 
 
 VIEW_KEYS = ("unassigned", "mine", "teams", "open", "pending", "on_hold", "solved")
+# "all" has no count (it would count the whole table): searches and customer links use it.
+ALL_VIEW = "all"
 
 
 def agent_team_ids(*, user: Any) -> list[int]:
@@ -99,6 +101,8 @@ def queue_view_filters(
         own = TicketFilters(status=(Status.ON_HOLD,))
     elif view == "solved":
         own = TicketFilters(status=(Status.SOLVED,), solved_after=now - RECENTLY_SOLVED)
+    elif view == ALL_VIEW:
+        return base
     else:
         own = TicketFilters(status=_WORKING)
     status = [s for s in base.status if s in own.status] if base.status else list(own.status)

@@ -9,13 +9,13 @@ case-insensitive LIKE stands in, fine for the embedded default's small data.
 import contextlib
 import re
 
-from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorExact
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import Q
 
 from tickets.errors import TicketError
 from tickets.identity import normalize_email, normalize_phone
-from tickets.models import ContactIdentity, IdentityKind, Message
+from tickets.models import ContactIdentity, IdentityKind, Message, Ticket
 
 SEARCH_CONFIG = "english"
 _NUMBER = re.compile(r"^#?(\d{1,18})$")
@@ -30,13 +30,20 @@ def _customers_with(kind: str, value: str) -> Q:
 def _full_text(term: str) -> Q:
     if connection.vendor == "postgresql":
         query = SearchQuery(term, config=SEARCH_CONFIG, search_type="websearch")
-        in_subject = SearchVectorExact(SearchVector("subject", config=SEARCH_CONFIG), query)
-        bodies = (
+        # Both sides as id subqueries: each runs on its GIN index once and the ticket scan
+        # only probes two hashed sets. A condition on the ticket's own vector OR'ed with a
+        # subquery would evaluate to_tsvector(subject) on every ticket row instead.
+        in_subjects = (
+            Ticket.objects.annotate(fts=SearchVector("subject", config=SEARCH_CONFIG))
+            .filter(fts=query)
+            .values("pk")
+        )
+        in_bodies = (
             Message.objects.annotate(fts=SearchVector("body_text", config=SEARCH_CONFIG))
             .filter(fts=query)
             .values("ticket_id")
         )
-        return Q(in_subject) | Q(pk__in=bodies)
+        return Q(pk__in=in_subjects) | Q(pk__in=in_bodies)
     like = Message.objects.filter(body_text__icontains=term).values("ticket_id")
     return Q(subject__icontains=term) | Q(pk__in=like)
 

@@ -221,3 +221,10 @@ def test_it_reports_bulk_failures_per_ticket(agent_client: Client, make_ticket: 
     assert "Updated 1 ticket(s)." in text
     assert f"#{closed.number}: A closed ticket cannot change status" in text
     assert agent_client.post("/agent/bulk/", {"action": "status"}).status_code == 302
+
+
+def test_it_searches_every_status_from_the_all_view(agent_client: Client, make_ticket: Any) -> None:
+    closed = make_ticket(subject="Ancient printer saga", status="closed")
+    response = agent_client.get("/agent/", {"view": "all", "q": "printer"})
+    assert _numbers(response) == [closed.number]
+    assert _numbers(agent_client.get("/agent/", {"view": "open", "q": "printer"})) == []

@@ -1,0 +1,1 @@
+"""Benchmarks: python -m bench runs the run() of every bench/bench_*.py module."""

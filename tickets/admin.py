@@ -6,6 +6,7 @@ from tickets.models import (
     Attachment,
     ContactIdentity,
     Customer,
+    Macro,
     Message,
     Organization,
     Tag,
@@ -121,3 +122,14 @@ class TicketEventAdmin(admin.ModelAdmin):
     search_fields = ("ticket__number",)
     list_select_related = ("ticket", "actor")
     raw_id_fields = ("ticket", "actor")
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    """Shared macros (no owner) are managed here; agents keep personal ones in /agent/."""
+
+    list_display = ("name", "owner", "set_status", "set_priority", "add_tags", "is_active")
+    list_filter = ("is_active", "set_status")
+    search_fields = ("name", "body")
+    autocomplete_fields = ()
+    raw_id_fields = ("owner", "set_assignee")

@@ -7,7 +7,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import agent_selectors as sel
 from tickets import services
-from tickets.agent_forms import CustomerForm, IdentityForm, TicketFieldForm
+from tickets.agent_forms import CustomerForm, IdentityForm, MacroForm, TicketFieldForm
+from tickets.agent_services import macro_create, macro_delete
 from tickets.agent_views import agent_required, ticket_context
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.models import Customer, IdentityKind, Team, Ticket
@@ -154,3 +155,40 @@ def customer_merge(request: HttpRequest, customer_id: int) -> HttpResponse:
         "candidates": sel.customer_find(query=query, exclude_id=target.pk),
     }
     return render(request, "agent/customer_merge.html", context)
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def macros(request: HttpRequest) -> HttpResponse:
+    """The agent's personal macros (and, for admins, shared ones): list and create."""
+    form = MacroForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            macro_create(
+                actor=request.user, name=d["name"], body=d["body"], shared=d["shared"],
+                set_status=d["set_status"], set_priority=d["set_priority"],
+                add_tags=d["add_tags"],
+            )  # fmt: skip
+        except TicketError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Macro “{d['name']}” saved.")
+            return redirect("tickets:macros")
+    context = {"form": form, "macros": sel.macro_list(user=request.user)}
+    return render(request, "agent/macros.html", context, status=400 if form.errors else 200)
+
+
+@agent_required
+@require_POST
+def macro_remove(request: HttpRequest, macro_id: int) -> HttpResponse:
+    macro = sel.macro_get_for(user=request.user, macro_id=macro_id)
+    if macro is None:
+        messages.error(request, "That macro no longer exists.")
+        return redirect("tickets:macros")
+    try:
+        macro_delete(macro=macro, actor=request.user)
+        messages.success(request, f"Macro “{macro.name}” deleted.")
+    except TicketError as exc:
+        messages.error(request, exc.message)
+    return redirect("tickets:macros")

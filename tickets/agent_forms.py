@@ -119,3 +119,12 @@ class CustomerForm(forms.Form):
 class IdentityForm(forms.Form):
     kind = forms.ChoiceField(choices=IdentityKind.choices)
     value = forms.CharField(max_length=320)
+
+
+class MacroForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    body = forms.CharField(widget=forms.Textarea, max_length=20_000, required=False)
+    set_status = forms.ChoiceField(choices=[("", "—"), *Status.choices], required=False)
+    set_priority = forms.ChoiceField(choices=[("", "—"), *Priority.choices], required=False)
+    add_tags = forms.CharField(max_length=255, required=False)
+    shared = forms.BooleanField(required=False)

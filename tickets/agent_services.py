@@ -64,9 +64,22 @@ def macro_create(
         raise TicketError(TicketErrorCode.NOT_AN_AGENT, "Only admins can create shared macros.")
     if not name.strip():
         raise TicketError(TicketErrorCode.INVALID_MACRO, "Give the macro a name.")
+    from tickets.macros import macro_render_text
+
+    macro_render_text(body=body, context={})  # refuses tags and broken placeholders now
     return Macro.objects.create(
         name=name.strip()[:120], body=body, owner=None if shared else actor, **changes
     )
+
+
+@transaction.atomic
+def macro_delete(*, macro: Macro, actor: Any) -> None:
+    """An agent deletes their own macro; shared ones are admins' (here or in the admin)."""
+    from helpdesk.roles import is_admin
+
+    if macro.owner_id != actor.pk and not (macro.owner_id is None and is_admin(actor)):
+        raise TicketError(TicketErrorCode.NOT_FOUND, "You can only delete your own macros.")
+    macro.delete()
 
 
 @dataclass(frozen=True)

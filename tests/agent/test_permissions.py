@@ -32,6 +32,9 @@ def _urls(number: int, customer_id: int, macro_id: int) -> list[tuple[str, str]]
         ("get", f"{c}/merge/"),
         ("post", f"{c}/merge/"),
         ("get", "/agent/attachments/1/"),
+        ("get", "/agent/macros/"),
+        ("post", "/agent/macros/"),
+        ("post", f"/agent/macros/{macro_id}/delete/"),
     ]
 
 

@@ -10,6 +10,7 @@
   var retry = 0;
   var everOpen = false;
   var listeners = [];
+  var paused = false;
   var HelpdeskLive = {
     page: page,
     userId: parseInt(page.dataset.userId, 10),
@@ -18,6 +19,10 @@
       if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(obj));
     },
     onOpen: [],
+    // Drop the connection and stay offline until resume(): what a restarted server or
+    // Redis looks like to the page (the browser tests use it to check the resync).
+    pause: function () { paused = true; if (socket) socket.close(); },
+    resume: function () { paused = false; connect(); },
   };
   window.HelpdeskLive = HelpdeskLive;
 
@@ -40,7 +45,7 @@
     };
     socket.onclose = function (e) {
       setStatus("offline");
-      if (e.code === 4403) return;  // not an agent: retrying will not help
+      if (e.code === 4403 || paused) return;  // not an agent: retrying will not help
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 500 * Math.pow(2, retry - 1));
     };

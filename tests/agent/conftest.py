@@ -134,13 +134,6 @@ def live_url(transactional_db: None, settings: Any, smtp_sink: Any) -> Any:
     yield server.url
     server.stop()
     close_executor_connections()
-    # Whatever connection a finished server thread still holds is of no further use; ending
-    # it here lets pytest-django drop the test database at the end of the session.
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
@@ -168,3 +161,18 @@ def login(browser: Any, live_url: str, username: str) -> Any:
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_url}/agent/")
     return page
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_connections(django_db_setup: None, django_db_blocker: Any) -> Any:
+    """Browser tests run their body under sync Playwright, whose greenlet gets its own
+    context-local Django connection that pytest-django never closes; left open it blocks
+    dropping the test database. Once every test here has run, end such sessions."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

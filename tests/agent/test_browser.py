@@ -222,3 +222,30 @@ def test_it_keeps_xss_payloads_inert_on_every_agent_page(
     page.wait_for_timeout(300)
     assert dialogs == []
     assert page.locator("#timeline script, #timeline img, .ticket-side img").count() == 0
+
+
+def test_it_resyncs_what_it_missed_while_offline_without_duplicates(
+    live_url: str, browser: Any, customer: Any, agent: Any, other_agent: Any
+) -> None:
+    from tickets.services import message_reply
+
+    ticket = _ticket("Offline", "Are you there?", customer)
+    page = login(browser, live_url, "alex")
+    page.goto(f"{live_url}/agent/tickets/{ticket.number}/")
+    expect(page.locator("#live-status")).to_have_text("live")
+    page.evaluate("HelpdeskLive.pause()")
+    expect(page.locator("#live-status")).to_have_text("offline")
+    reply = off_loop(
+        message_reply, ticket=ticket, author=other_agent, body_text="Sam answered meanwhile",
+        channel="email",
+    )  # fmt: skip
+    page.wait_for_timeout(300)
+    expect(page.locator("#timeline")).not_to_contain_text("Sam answered meanwhile")
+    page.evaluate("HelpdeskLive.resume()")
+    expect(page.locator("#timeline")).to_contain_text("Sam answered meanwhile")
+    expect(page.locator("#h-status")).to_have_value("open")
+    page.evaluate("HelpdeskLive.pause()")  # a second resync over the same window...
+    page.evaluate("HelpdeskLive.resume()")
+    expect(page.locator("#live-status")).to_have_text("live")
+    page.wait_for_timeout(500)
+    assert page.locator(f"#msg-{reply.pk}").count() == 1  # ...adds nothing twice

@@ -173,7 +173,10 @@ def ticket_timeline(request: HttpRequest, number: int) -> HttpResponse:
     """Items since the page's last sync (resync after reconnect), or the header."""
     ticket = ticket_get_for_agent(user=request.user, number=number)
     ticket_read_mark(ticket=ticket, user=request.user)
-    since = parse_datetime(request.GET.get("since", "")) or ticket.created_at
+    try:
+        since = parse_datetime(request.GET.get("since", "")) or ticket.created_at
+    except ValueError:  # well-formed but impossible (month 13): resync from the start
+        since = ticket.created_at
     items = sel.ticket_timeline_since(ticket=ticket, since=since)
     response = render(request, "agent/_timeline_items.html", {"items": items, "t": ticket})
     response["X-Synced-At"] = timezone.now().isoformat()

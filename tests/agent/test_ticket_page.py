@@ -311,3 +311,13 @@ def test_it_points_from_a_merged_ticket_to_its_target(
         f"/agent/tickets/{source.number}/reply/", {"kind": "note", "body": "hello"}
     )
     assert f"merged into #{target.number}" in refused.content.decode()
+
+
+@pytest.mark.parametrize("since", ["", "garbage", "2026-13-45T99:00:00"])
+def test_it_resyncs_everything_when_the_timestamp_is_unusable(
+    agent_client: Client, make_ticket: Any, since: str
+) -> None:
+    ticket = make_ticket(body="the very first message")
+    response = agent_client.get(f"/agent/tickets/{ticket.number}/timeline/", {"since": since})
+    assert response.status_code == 200
+    assert "the very first message" in response.content.decode()

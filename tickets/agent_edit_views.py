@@ -9,7 +9,7 @@ from tickets import agent_selectors as sel
 from tickets import services
 from tickets.agent_forms import CustomerForm, IdentityForm, MacroForm, TicketFieldForm
 from tickets.agent_services import macro_create, macro_delete
-from tickets.agent_views import agent_required, ticket_context
+from tickets.agent_views import agent_required, header_context
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.models import Customer, IdentityKind, Team, Ticket
 from tickets.selectors import ticket_get_for_agent
@@ -55,8 +55,7 @@ def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
         except TicketError as exc:
             error = exc.message
     if getattr(request, "htmx", None):  # django-htmx middleware
-        ticket.refresh_from_db()
-        context = ticket_context(request, ticket, header_error=error)
+        context = header_context(request, ticket, header_error=error)
         return render(request, "agent/_ticket_header.html", context)
     if error:
         messages.error(request, error)

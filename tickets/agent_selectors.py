@@ -150,11 +150,9 @@ class TicketPage:
     last_message_id: int
 
 
-def ticket_page_get(*, ticket: Ticket, user: Any) -> TicketPage:
-    """Everything the ticket page shows besides the pickers: a fixed number of queries."""
-    from tickets.selectors import ticket_timeline
-
-    ticket = (
+def ticket_header_get(*, ticket: Ticket) -> Ticket:
+    """The ticket as its header shows it: people, team, tags and followers loaded."""
+    return (
         Ticket.objects.select_related("customer__organization", "assignee", "team", "merged_into")
         .prefetch_related(
             Prefetch("tags", queryset=Tag.objects.order_by("name")),
@@ -162,6 +160,13 @@ def ticket_page_get(*, ticket: Ticket, user: Any) -> TicketPage:
         )
         .get(pk=ticket.pk)
     )
+
+
+def ticket_page_get(*, ticket: Ticket, user: Any) -> TicketPage:
+    """Everything the ticket page shows besides the pickers: a fixed number of queries."""
+    from tickets.selectors import ticket_timeline
+
+    ticket = ticket_header_get(ticket=ticket)
     timeline = ticket_timeline(ticket=ticket)
     others = list(
         Ticket.objects.filter(customer_id=ticket.customer_id)

@@ -209,7 +209,9 @@ def seed(*, tickets: int, messages: int) -> dict[str, Any]:
         _seed_messages(new_messages, rng)
         if rebuild:
             sys.stderr.write("building the full-text index on message bodies...\n")
-            # The same expression as migration tickets 0003, so search keeps using it.
+            # The same expression as migration tickets 0003, so search keeps using it; a
+            # bigger sort memory makes the GIN build several times faster.
+            _execute("SET maintenance_work_mem = '512MB'")
             _execute(
                 "CREATE INDEX IF NOT EXISTS message_body_fts ON tickets_message USING gin "
                 "(to_tsvector('english'::regconfig, COALESCE(body_text, ''::text)))"

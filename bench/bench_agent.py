@@ -36,6 +36,10 @@ STATUSES += ["solved"] * 20 + ["closed"] * 40
 PRIORITIES = ["low"] * 2 + ["normal"] * 5 + ["high"] * 2 + ["urgent"]
 CHANNELS = ["email"] * 6 + ["web"] * 2 + ["sms", "chat"]
 CHUNK = 50_000
+# Every message also names one of these products: a search term that matches about one
+# message in SKUS, as real searches (an order number, a product) do. The common WORDS
+# each match about half the messages: the worst case, reported without a target.
+SKUS = 5000
 
 
 def _setup() -> None:
@@ -165,7 +169,8 @@ def _seed_messages(new: int, rng: random.Random) -> None:
             inbound = rng.random() < 0.55
             yield [
                 rng.randint(low, high), "email", "inbound" if inbound else "outbound",
-                "f" if inbound or rng.random() < 0.8 else "t", "", _sentence(rng, 15, 60),
+                "f" if inbound or rng.random() < 0.8 else "t", "",
+                f"{_sentence(rng, 15, 60)} sku{rng.randrange(SKUS)}",
                 "", "", "", "", "f", now - timedelta(minutes=rng.randint(0, 525_600)),
             ]  # fmt: skip
 
@@ -259,13 +264,18 @@ def run() -> list[dict[str, Any]]:
     client.force_login(get_user_model().objects.get(pk=info["agent"]))
     numbers = info["numbers"] or [0]
     filtered = f"/agent/?view=open&priority=high&channel=email&team={info['team']}&sort=priority"
-    cases: list[tuple[str, Callable[[int], Any], float]] = [
+    cases: list[tuple[str, Callable[[int], Any], float | None]] = [
         ("queue page", lambda i: client.get("/agent/?view=open", secure=True), 50),
         ("filtered queue", lambda i: client.get(filtered, secure=True), 50),
         (
-            "search",
-            lambda i: client.get(f"/agent/?view=all&q={WORDS[i % len(WORDS)]}", secure=True),
+            "search rare term",
+            lambda i: client.get(f"/agent/?view=all&q=sku{i * 7 % SKUS}", secure=True),
             200,
+        ),
+        (
+            "search common word",
+            lambda i: client.get(f"/agent/?view=all&q={WORDS[i % len(WORDS)]}", secure=True),
+            None,
         ),
         (
             "ticket page",

@@ -79,7 +79,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "form": form,
         "view": view,
         "sort": sort,
-        "view_counts": [(v, counts[v.key]) for v in views],
+        "view_counts": [(v, sel.count_label(counts[v.key])) for v in views],
         # Hints for every queue whose counts this page shows: unteamed, each team, mine.
         "live_groups": " ".join(["noteam", "mine", *(f"team.{t.pk}" for t in teams)]),
         "page": page,
@@ -128,7 +128,8 @@ def counts(request: HttpRequest) -> HttpResponse:
     team_ids = sel.agent_team_ids(user=request.user)
     views = sel.queue_views(team_ids=team_ids)
     counts = sel.queue_counts(user=request.user, team_ids=team_ids)
-    context = {"view_counts": [(v, counts[v.key]) for v in views], "view": request.GET.get("view")}
+    labels = [(v, sel.count_label(counts[v.key])) for v in views]
+    context = {"view_counts": labels, "view": request.GET.get("view")}
     return render(request, "agent/_counts.html", context)
 
 

@@ -204,6 +204,12 @@ class Ticket(models.Model):
             models.Index(fields=["team", "status", "-updated_at", "-id"], name="ticket_team"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
             models.Index(fields=["customer", "-updated_at"], name="ticket_customer"),
+            # The agent workspace's "Recently solved" view and its count.
+            models.Index(
+                fields=["-solved_at"],
+                name="ticket_recently_solved",
+                condition=Q(status="solved"),
+            ),
             models.Index(
                 fields=["sla_next_due_at"],
                 name="ticket_sla_due_open",

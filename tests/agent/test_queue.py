@@ -228,3 +228,15 @@ def test_it_searches_every_status_from_the_all_view(agent_client: Client, make_t
     response = agent_client.get("/agent/", {"view": "all", "q": "printer"})
     assert _numbers(response) == [closed.number]
     assert _numbers(agent_client.get("/agent/", {"view": "open", "q": "printer"})) == []
+
+
+def test_it_caps_big_counts(agent: Any, settings: Any, monkeypatch: Any) -> None:
+    from tickets import agent_selectors
+
+    monkeypatch.setattr(agent_selectors, "COUNT_CAP", 3)
+    for _ in range(4):
+        TicketFactory(status="open")
+    counts = queue_counts(user=agent, team_ids=[])
+    assert counts["open"] == 3
+    assert agent_selectors.count_label(counts["open"]) == "3+"
+    assert agent_selectors.count_label(2) == "2"

@@ -15,7 +15,9 @@ MYPY_TARGETS := tickets/services.py tickets/selectors.py tickets/demo.py channel
 	channels_app/chat.py channels_app/presence.py channels_app/consumers.py \
 	channels_app/demo.py tickets/sla tickets/tasks.py knowledge_base tickets/portal \
 	channels_app/email_inbound.py channels_app/email_outbound.py channels_app/mailboxes.py \
-	channels_app/imap.py channels_app/email_hooks.py channels_app/display.py
+	channels_app/imap.py channels_app/email_hooks.py channels_app/display.py \
+	tickets/agent_selectors.py tickets/agent_services.py tickets/search.py tickets/macros.py \
+	tickets/kb.py tickets/presence.py tickets/consumers.py
 
 .PHONY: install run test lint typecheck pytest bench clean
 

@@ -1,10 +1,13 @@
 from django.urls import URLPattern, URLResolver, path
 
 from channels_app.consumers import ChatConsumer
+from tickets.consumers import AgentConsumer
 
-# Agent routes (/ws/agent/) are added by the app that owns that consumer; they run behind
-# AllowedHostsOriginValidator and the session auth stack (see helpdesk/asgi.py).
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+# Agent pages run behind AllowedHostsOriginValidator and the session auth stack (see
+# helpdesk/asgi.py).
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/agent/", AgentConsumer.as_asgi()),
+]
 
 # The chat widget runs on customers' sites: ChatConsumer checks each page's origin
 # against its ChatChannel's allowed domains itself, and visitors have no session.

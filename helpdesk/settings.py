@@ -178,7 +178,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/agent/login/"
+LOGIN_REDIRECT_URL = "/agent/"
+# Dotted path of the knowledge base search the agent composer inserts articles from
+# (see tickets/kb.py for the interface); empty hides the composer's KB button.
+HELPDESK_KB_SEARCH = env.str("HELPDESK_KB_SEARCH", default="")
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

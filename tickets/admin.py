@@ -12,6 +12,7 @@ from tickets.models import (
     Attachment,
     ContactIdentity,
     Customer,
+    Macro,
     Message,
     Organization,
     SatisfactionRating,
@@ -214,3 +215,14 @@ class SatisfactionRatingAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    """Shared macros (no owner) are managed here; agents keep personal ones in /agent/."""
+
+    list_display = ("name", "owner", "set_status", "set_priority", "add_tags", "is_active")
+    list_filter = ("is_active", "set_status")
+    search_fields = ("name", "body")
+    autocomplete_fields = ()
+    raw_id_fields = ("owner", "set_assignee")

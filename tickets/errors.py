@@ -16,6 +16,8 @@ class TicketErrorCode(Enum):
     INVALID_TAG = "invalid_tag"
     INVALID_MESSAGE = "invalid_message"
     INVALID_CHANNEL = "invalid_channel"
+    INVALID_MACRO = "invalid_macro"
+    NOT_FOUND = "not_found"
 
 
 class TicketError(DomainError):

@@ -221,6 +221,12 @@ class Ticket(models.Model):
             models.Index(fields=["team", "status", "-updated_at", "-id"], name="ticket_team"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
             models.Index(fields=["customer", "-updated_at"], name="ticket_customer"),
+            # The agent workspace's "Recently solved" view and its count.
+            models.Index(
+                fields=["-solved_at"],
+                name="ticket_recently_solved",
+                condition=Q(status="solved"),
+            ),
             models.Index(
                 fields=["sla_next_due_at"],
                 name="ticket_sla_due_open",
@@ -656,3 +662,70 @@ class SatisfactionRating(models.Model):
     @property
     def is_good(self) -> bool:
         return self.score >= 4
+
+
+class TicketRead(models.Model):
+    """When an agent last looked at a ticket: a row is unread once it changed after that."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ticket_reads"
+    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="reads")
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "ticket"], name="ticket_read_user_ticket")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saw ticket {self.ticket_id} at {self.seen_at:%Y-%m-%d %H:%M}"
+
+
+class Macro(models.Model):
+    """A canned reply with placeholders ({{ customer.first_name }}) plus field changes.
+
+    Shared macros (no owner) are managed by admins; personal ones belong to one agent.
+    """
+
+    name = models.CharField(max_length=120)
+    body = models.TextField(
+        blank=True,
+        help_text="Plain text. Placeholders: {{ customer.name }}, {{ customer.first_name }}, "
+        "{{ customer.email }}, {{ ticket.number }}, {{ ticket.subject }}, {{ agent.name }}, "
+        "{{ agent.first_name }}.",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="macros",
+        help_text="Empty: shared with every agent.",
+    )
+    set_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    set_priority = models.CharField(max_length=16, choices=Priority.choices, blank=True)
+    set_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    add_tags = models.CharField(max_length=255, blank=True, help_text="Comma-separated tags.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["owner", "name"], name="macro_owner_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t.strip() for t in self.add_tags.split(",") if t.strip()]

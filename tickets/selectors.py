@@ -7,12 +7,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from helpdesk.roles import is_agent
-from tickets.models import Message, SatisfactionRating, Tag, Ticket, TicketEvent
+from tickets.models import (
+    PRIORITY_RANK,
+    Message,
+    Priority,
+    SatisfactionRating,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketRead,
+)
+from tickets.search import search_q
 
 MAX_PAGE = 100
 
@@ -29,6 +49,10 @@ class TicketFilters:
     customer_id: int | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    # Added for the agent workspace; defaults keep older callers unchanged.
+    team_ids: Sequence[int] = ()
+    solved_after: datetime | None = None
+    search: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,17 +109,87 @@ def _filtered(filters: TicketFilters) -> QuerySet[Ticket]:
         qs = qs.filter(created_at__gte=filters.created_after)
     if filters.created_before is not None:
         qs = qs.filter(created_at__lt=filters.created_before)
+    if filters.team_ids:
+        qs = qs.filter(team_id__in=list(filters.team_ids))
+    if filters.solved_after is not None:
+        qs = qs.filter(solved_at__gte=filters.solved_after)
+    if filters.search.strip():
+        qs = qs.filter(search_q(filters.search))
     return qs
 
 
-def ticket_list(
-    *, filters: TicketFilters = TicketFilters(), cursor: str | None = None, limit: int = 50
-) -> Page:
-    """Tickets by last update, newest first, keyset-paginated on (updated_at, id).
+SORTS = ("updated", "priority", "created")
 
-    Two queries whatever the page size: the tickets with customer/assignee/team and the
-    last public message preview (subqueries), then their tags. Raises InvalidCursor for a
-    cursor this function did not make."""
+
+def _priority_rank() -> Case:
+    return Case(
+        *(When(priority=value, then=Value(rank)) for value, rank in PRIORITY_RANK.items()),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def _sort_key(ticket: Ticket, sort: str) -> list[str]:
+    if sort == "priority":
+        return [str(PRIORITY_RANK.get(Priority(ticket.priority), 0)), ticket.updated_at.isoformat()]
+    if sort == "created":
+        return [ticket.created_at.isoformat()]
+    return [ticket.updated_at.isoformat()]
+
+
+def _encode_sorted_cursor(ticket: Ticket, sort: str) -> str:
+    if sort == "updated":
+        return encode_cursor(ticket)  # the original format, still understood by old links
+    raw = "|".join([sort, *_sort_key(ticket, sort), str(ticket.pk)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _keyset(qs: QuerySet[Ticket], cursor: str, sort: str) -> QuerySet[Ticket]:
+    if sort == "updated":
+        updated_at, pk = decode_cursor(cursor)
+        # The redundant `updated_at <= x` is what lets PostgreSQL start the index scan at
+        # the cursor; with the OR alone it walks and discards every row of earlier pages.
+        return qs.filter(
+            Q(updated_at__lte=updated_at)
+            & (Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, pk__lt=pk))
+        )
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        parts = raw.split("|")
+        if parts[0] != sort:
+            raise ValueError(parts[0])
+        pk = int(parts[-1])
+        rank = int(parts[1]) if sort == "priority" else 0
+        when = parse_datetime(parts[2] if sort == "priority" else parts[1])
+        if when is None:
+            raise ValueError(raw)
+    except (ValueError, IndexError, UnicodeDecodeError, binascii.Error) as exc:
+        raise InvalidCursor(
+            "That page link is no longer valid. Start from the first page."
+        ) from exc
+    if sort == "created":
+        return qs.filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=pk))
+    return qs.filter(
+        Q(priority_rank__lt=rank)
+        | Q(priority_rank=rank, updated_at__lt=when)
+        | Q(priority_rank=rank, updated_at=when, pk__lt=pk)
+    )
+
+
+def ticket_list(
+    *,
+    filters: TicketFilters = TicketFilters(),
+    cursor: str | None = None,
+    limit: int = 50,
+    sort: str = "updated",
+    viewer: Any | None = None,
+) -> Page:
+    """Tickets in `sort` order (last update, priority then last update, or created; newest
+    first), keyset-paginated. Three queries whatever the page size: the tickets with
+    customer/assignee/team, the last public message preview and the viewer's read mark;
+    their tags."""
+    if sort not in SORTS:
+        raise InvalidCursor(f"Unknown sort “{sort}”. Use one of: {', '.join(SORTS)}.")
     limit = max(1, min(limit, MAX_PAGE))
     last_message = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
         "-created_at", "-id"
@@ -108,23 +202,35 @@ def ticket_list(
             last_message_direction=Subquery(last_message.values("direction")[:1]),
         )
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
-        .order_by("-updated_at", "-id")
     )
-    if cursor:
-        updated_at, pk = decode_cursor(cursor)
-        # The redundant `updated_at <= x` is what lets PostgreSQL start the index scan at
-        # the cursor; with the OR alone it walks and discards every row of earlier pages.
-        qs = qs.filter(
-            Q(updated_at__lte=updated_at)
-            & (Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, pk__lt=pk))
+    if viewer is not None:
+        seen = TicketRead.objects.filter(ticket=OuterRef("pk"), user=viewer).values("seen_at")
+        qs = qs.annotate(seen_at=Subquery(seen[:1]))
+    if sort == "priority":
+        qs = qs.annotate(priority_rank=_priority_rank()).order_by(
+            "-priority_rank", "-updated_at", "-id"
         )
+    elif sort == "created":
+        qs = qs.order_by("-created_at", "-id")
+    else:
+        qs = qs.order_by("-updated_at", "-id")
+    if cursor:
+        qs = _keyset(qs, cursor, sort)  # type: ignore[assignment]
     items = list(qs[: limit + 1])
     has_more = len(items) > limit
     items = items[:limit]
     for ticket in items:
         text = getattr(ticket, "last_message_text", None) or ""
         ticket.preview = " ".join(text.split())[:140]  # type: ignore[attr-defined]
-    return Page(items=items, next_cursor=encode_cursor(items[-1]) if has_more and items else None)
+        if viewer is not None:
+            seen_at = getattr(ticket, "seen_at", None)
+            ticket.unread = seen_at is None or ticket.updated_at > seen_at  # type: ignore[attr-defined]
+    next_cursor = _encode_sorted_cursor(items[-1], sort) if has_more and items else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def ticket_count(*, filters: TicketFilters) -> int:
+    return _filtered(filters).count()
 
 
 def ticket_get_for_agent(*, user: Any, number: int) -> Ticket:

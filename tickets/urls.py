@@ -1,13 +1,48 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from tickets import views
+from tickets import agent_edit_views as edit
+from tickets import agent_views as views
+from tickets import views as file_views
 
 app_name = "tickets"
 
 urlpatterns = [
     path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="agent/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page="tickets:login"), name="logout"),
+    path("", views.queue, name="queue"),
+    path("counts/", views.counts, name="counts"),
+    path("bulk/", views.bulk, name="bulk"),
+    path("kb/search/", views.kb_search, name="kb-search"),
+    path("macros/", edit.macros, name="macros"),
+    path("macros/<int:macro_id>/delete/", edit.macro_remove, name="macro-delete"),
+    path("tickets/<int:number>/", views.ticket_detail, name="ticket"),
+    path("tickets/<int:number>/timeline/", views.ticket_timeline, name="ticket-timeline"),
+    path("tickets/<int:number>/header/", views.ticket_header, name="ticket-header"),
+    path("tickets/<int:number>/reply/", views.ticket_reply, name="ticket-reply"),
+    path("tickets/<int:number>/update/", edit.ticket_update, name="ticket-update"),
+    path("tickets/<int:number>/merge/", edit.ticket_merge, name="ticket-merge"),
+    path(
+        "tickets/<int:number>/macros/<int:macro_id>/",
+        views.macro_preview,
+        name="macro-preview",
+    ),
+    path("customers/<int:customer_id>/edit/", edit.customer_edit, name="customer-edit"),
+    path(
+        "customers/<int:customer_id>/identities/",
+        edit.customer_identity_add,
+        name="customer-identity-add",
+    ),
+    path("customers/<int:customer_id>/merge/", edit.customer_merge, name="customer-merge"),
+    path(
         "attachments/<int:attachment_id>/",
-        views.agent_attachment_download,
+        views.agent_required(file_views.agent_attachment_download),
         name="attachment-download",
     ),
 ]

@@ -1,0 +1,242 @@
+"""Queue views, filters, sorts with keyset pagination, search, unread marks, bulk actions."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.factories import CustomerFactory, IdentityFactory, TeamFactory, TicketFactory
+from tickets.agent_selectors import agent_team_ids, queue_counts, queue_view_filters
+from tickets.models import Channel, IdentityKind, Message, Tag, Ticket, TicketEvent
+from tickets.selectors import InvalidCursor, TicketFilters, ticket_list
+
+pytestmark = pytest.mark.django_db
+
+
+def _numbers(response: Any) -> list[int]:
+    return [t.number for t in response.context["page"].items]
+
+
+def _view(agent: Any, view: str, **base: Any) -> list[Ticket]:
+    filters = queue_view_filters(
+        view=view,
+        user=agent,
+        team_ids=agent_team_ids(user=agent),
+        base=TicketFilters(**base),
+        now=timezone.now(),
+    )
+    return list(ticket_list(filters=filters, limit=100).items)
+
+
+def test_it_puts_tickets_in_the_built_in_views_and_counts_them(
+    agent: Any, other_agent: Any
+) -> None:
+    team, other_team = TeamFactory(), TeamFactory()
+    team.members.add(agent)
+    new = TicketFactory(status="new")
+    mine = TicketFactory(status="open", assignee=agent)
+    theirs = TicketFactory(status="open", assignee=other_agent, team=other_team)
+    teamed = TicketFactory(status="pending", team=team)
+    held = TicketFactory(status="on_hold")
+    solved = TicketFactory(status="solved", solved_at=timezone.now())
+    TicketFactory(status="solved", solved_at=timezone.now() - timedelta(days=30))
+    TicketFactory(status="closed")
+    expect = {
+        "unassigned": {new},
+        "mine": {mine},
+        "teams": {teamed},
+        "open": {new, mine, theirs},
+        "pending": {teamed},
+        "on_hold": {held},
+        "solved": {solved},
+    }
+    for view, tickets in expect.items():
+        assert set(_view(agent, view)) == tickets, view
+    counts = queue_counts(user=agent, team_ids=[team.pk])
+    assert counts == {view: len(tickets) for view, tickets in expect.items()}
+
+
+def test_it_filters_by_every_field(agent: Any, agent_client: Client) -> None:
+    team = TeamFactory()
+    customer = CustomerFactory()
+    hit = TicketFactory(
+        status="open",
+        priority="high",
+        channel=Channel.SMS,
+        assignee=agent,
+        team=team,
+        customer=customer,
+    )
+    hit.tags.add(Tag.objects.create(name="vip"))
+    TicketFactory(status="open", priority="high", channel=Channel.SMS, assignee=agent, team=team)
+    TicketFactory(status="open", priority="low", channel=Channel.EMAIL)
+    params = {
+        "view": "open",
+        "status": "open",
+        "priority": "high",
+        "channel": "sms",
+        "assignee": agent.pk,
+        "team": team.pk,
+        "tag": "vip",
+        "customer": customer.pk,
+        "created_after": timezone.now().date().isoformat(),
+        "created_before": timezone.now().date().isoformat(),
+    }
+    assert _numbers(agent_client.get("/agent/", params)) == [hit.number]
+    yesterday = (timezone.now() - timedelta(days=1)).date().isoformat()
+    assert _numbers(agent_client.get("/agent/", {**params, "created_before": yesterday})) == []
+    unassigned = agent_client.get("/agent/", {"view": "open", "assignee": "none"})
+    assert _numbers(unassigned) == [Ticket.objects.get(priority="low").number]
+
+
+def test_it_narrows_a_view_by_status_without_escaping_it(agent: Any) -> None:
+    TicketFactory(status="pending", assignee=agent)
+    assert _view(agent, "open", status=["pending"]) == []
+
+
+def test_it_reports_bad_filter_input_and_still_shows_the_page(agent_client: Client) -> None:
+    response = agent_client.get("/agent/", {"assignee": "bob", "created_after": "not-a-date"})
+    assert response.status_code == 200
+    assert b"Pick an agent from the list" in response.content
+
+
+@pytest.mark.parametrize("sort", ["updated", "priority", "created"])
+def test_it_pages_through_every_sort_without_gaps_or_repeats(sort: str) -> None:
+    now = timezone.now()
+    tickets = []
+    for i in range(23):
+        # Shared timestamps and priorities force the id tiebreaker to do its job.
+        stamp = now - timedelta(minutes=i // 3)
+        tickets.append(
+            TicketFactory(
+                status="open",
+                priority=["low", "normal", "high", "urgent"][i % 4],
+                updated_at=stamp,
+                created_at=stamp,
+            )
+        )
+    seen: list[int] = []
+    cursor = None
+    while True:
+        page = ticket_list(
+            filters=TicketFilters(status=["open"]), cursor=cursor, limit=5, sort=sort
+        )
+        seen.extend(t.pk for t in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    everything = ticket_list(filters=TicketFilters(status=["open"]), limit=100, sort=sort)
+    assert seen == [t.pk for t in everything.items]
+    assert sorted(seen) == sorted(t.pk for t in tickets)
+    if sort == "priority":
+        ranks = [t.priority for t in everything.items]
+        assert ranks[:6] == ["urgent"] * 6 or ranks[0] == "urgent"
+        assert ranks[-1] == "low"
+
+
+def test_it_rejects_a_tampered_cursor_with_a_clear_message(agent_client: Client) -> None:
+    with pytest.raises(InvalidCursor):
+        ticket_list(cursor="bm9wZQ", sort="priority")
+    response = agent_client.get("/agent/", {"cursor": "garbage!!", "sort": "created"})
+    assert response.status_code == 200
+    assert b"no longer valid" in response.content
+
+
+def test_it_finds_tickets_by_number_email_phone_and_words(
+    agent_client: Client, make_ticket: Any
+) -> None:
+    by_words = make_ticket(subject="Printer jammed", body="The paper keeps jamming in tray two")
+    other = CustomerFactory(name="Pat")
+    IdentityFactory(customer=other, kind=IdentityKind.PHONE, value="+14155550123")
+    IdentityFactory(customer=other, kind=IdentityKind.EMAIL, value="pat@example.org")
+    by_contact = TicketFactory(customer=other, status="open")
+    TicketFactory(subject="Unrelated", status="open")
+
+    def search(q: str) -> list[int]:
+        return _numbers(agent_client.get("/agent/", {"view": "open", "q": q}))
+
+    assert search(f"#{by_contact.number}") == [by_contact.number]
+    assert search("PAT@example.org") == [by_contact.number]
+    assert search("(415) 555-0123") == [by_contact.number]
+    assert search("printers") == [by_words.number]  # stemmed, in the subject
+    assert search("tray jam") == [by_words.number]  # stemmed, in a message body
+    assert search("nothing-like-this") == []
+
+
+def test_it_marks_tickets_unread_until_the_agent_opens_them(
+    agent_client: Client, make_ticket: Any
+) -> None:
+    ticket = make_ticket(status="open")
+    row = agent_client.get("/agent/").context["page"].items[0]
+    assert row.unread is True
+    agent_client.get(f"/agent/tickets/{ticket.number}/")
+    assert agent_client.get("/agent/").context["page"].items[0].unread is False
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now() + timedelta(seconds=1))
+    assert agent_client.get("/agent/").context["page"].items[0].unread is True
+
+
+def test_it_shows_row_details(agent_client: Client, make_ticket: Any, agent: Any) -> None:
+    ticket = make_ticket(status="open", assignee=agent, body="Latest words from Dana")
+    html = agent_client.get("/agent/").content.decode()
+    assert f"#{ticket.number}" in html
+    assert "Latest words from Dana" in html
+    assert 'class="ch ch-email"' in html
+    assert "unread-dot" in html
+
+
+def test_it_applies_bulk_actions_through_services(
+    agent_client: Client, agent: Any, make_ticket: Any
+) -> None:
+    a, b = make_ticket(status="open"), make_ticket(status="open")
+    ids = [a.pk, b.pk]
+    for action, extra in [
+        ("assign", {"assignee": agent.pk}),
+        ("status", {"status": "pending"}),
+        ("priority", {"priority": "urgent"}),
+        ("tag", {"tag": "billing"}),
+    ]:
+        response = agent_client.post("/agent/bulk/", {"ids": ids, "action": action, **extra})
+        assert response.status_code == 302
+    for ticket in (a, b):
+        ticket.refresh_from_db()
+        assert (ticket.assignee, ticket.status, ticket.priority) == (agent, "pending", "urgent")
+        assert list(ticket.tags.values_list("name", flat=True)) == ["billing"]
+    assert TicketEvent.objects.filter(ticket=a).count() == 4
+    agent_client.post("/agent/bulk/", {"ids": ids, "action": "merge", "merge_into": ""})
+    b.refresh_from_db()
+    assert b.merged_into == a
+    assert Message.objects.filter(ticket=a).count() == 2
+
+
+def test_it_reports_bulk_failures_per_ticket(agent_client: Client, make_ticket: Any) -> None:
+    closed, fine = make_ticket(status="closed"), make_ticket(status="open")
+    response = agent_client.post(
+        "/agent/bulk/",
+        {"ids": [closed.pk, fine.pk], "action": "status", "status": "solved"},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "Updated 1 ticket(s)." in text
+    assert f"#{closed.number}: A closed ticket cannot change status" in text
+    assert agent_client.post("/agent/bulk/", {"action": "status"}).status_code == 302
+
+
+def test_it_searches_every_status_from_the_all_view(agent_client: Client, make_ticket: Any) -> None:
+    closed = make_ticket(subject="Ancient printer saga", status="closed")
+    response = agent_client.get("/agent/", {"view": "all", "q": "printer"})
+    assert _numbers(response) == [closed.number]
+    assert _numbers(agent_client.get("/agent/", {"view": "open", "q": "printer"})) == []
+
+
+def test_it_caps_big_counts(agent: Any, settings: Any, monkeypatch: Any) -> None:
+    from tickets import agent_selectors
+
+    monkeypatch.setattr(agent_selectors, "COUNT_CAP", 3)
+    for _ in range(4):
+        TicketFactory(status="open")
+    counts = queue_counts(user=agent, team_ids=[])
+    assert counts["open"] == 3
+    assert agent_selectors.count_label(counts["open"]) == "3+"
+    assert agent_selectors.count_label(2) == "2"

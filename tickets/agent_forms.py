@@ -1,0 +1,130 @@
+"""Typed input for the agent workspace views."""
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from tickets.agent_selectors import ALL_VIEW, VIEW_KEYS
+from tickets.models import Channel, IdentityKind, Priority, Status
+from tickets.selectors import SORTS, TicketFilters
+
+VIEW_CHOICES = [(k, k) for k in (*VIEW_KEYS, ALL_VIEW)]
+
+
+class QueueForm(forms.Form):
+    view = forms.ChoiceField(choices=VIEW_CHOICES, required=False)
+    q = forms.CharField(required=False, max_length=200)
+    status = forms.MultipleChoiceField(choices=Status.choices, required=False)
+    priority = forms.MultipleChoiceField(choices=Priority.choices, required=False)
+    channel = forms.MultipleChoiceField(choices=Channel.choices, required=False)
+    assignee = forms.CharField(required=False, max_length=20)
+    team = forms.IntegerField(required=False, min_value=1)
+    tag = forms.CharField(required=False, max_length=50)
+    customer = forms.IntegerField(required=False, min_value=1)
+    created_after = forms.DateField(required=False)
+    created_before = forms.DateField(required=False)
+    sort = forms.ChoiceField(choices=[(s, s) for s in SORTS], required=False)
+    cursor = forms.CharField(required=False, max_length=200)
+
+    def clean_assignee(self) -> str:
+        value = self.cleaned_data["assignee"].strip()
+        if value and value != "none" and not value.isdigit():
+            raise forms.ValidationError("Pick an agent from the list, or “Unassigned”.")
+        return value
+
+    def filters(self) -> TicketFilters:
+        data = self.cleaned_data
+        tz = timezone.get_current_timezone()
+
+        def day(value: Any) -> datetime | None:
+            return datetime.combine(value, time.min, tzinfo=tz) if value else None
+
+        after = day(data.get("created_after"))
+        before = day(data.get("created_before"))
+        assignee = data.get("assignee") or ""
+        return TicketFilters(
+            status=data.get("status") or (),
+            priority=data.get("priority") or (),
+            channel=data.get("channel") or (),
+            assignee_id=int(assignee) if assignee.isdigit() else None,
+            unassigned=assignee == "none",
+            team_id=data.get("team"),
+            tag=(data.get("tag") or "").strip().lower() or None,
+            customer_id=data.get("customer"),
+            created_after=after,
+            # The "to" date is inclusive: everything before the next midnight.
+            created_before=before + timedelta(days=1) if before else None,
+            search=data.get("q") or "",
+        )
+
+
+class BulkForm(forms.Form):
+    ids = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=True)
+    action = forms.ChoiceField(
+        choices=[(a, a) for a in ("assign", "status", "priority", "tag", "merge")]
+    )
+    assignee = forms.CharField(required=False, max_length=20)
+    status = forms.ChoiceField(choices=Status.choices, required=False)
+    priority = forms.ChoiceField(choices=Priority.choices, required=False)
+    tag = forms.CharField(required=False, max_length=50)
+    merge_into = forms.CharField(required=False, max_length=20)
+    next = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Any id is accepted here; the view loads only tickets that exist.
+        self.fields["ids"].valid_value = lambda value: str(value).isdigit()  # type: ignore[attr-defined]
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(required=False, max_length=100_000, widget=forms.Textarea)
+    kind = forms.ChoiceField(choices=[("reply", "Public reply"), ("note", "Internal note")])
+    channel = forms.ChoiceField(
+        choices=[(Channel.EMAIL, "Email"), (Channel.SMS, "SMS"), (Channel.CHAT, "Chat")],
+        required=False,
+    )
+    then = forms.ChoiceField(
+        choices=[("", "Send"), (Status.PENDING, "pending"), (Status.SOLVED, "solved")],
+        required=False,
+    )
+    macro = forms.IntegerField(required=False, min_value=1)
+    last_message_id = forms.IntegerField(required=False, min_value=0)
+    confirm_collision = forms.BooleanField(required=False)
+
+
+TICKET_FIELDS = (
+    "subject",
+    "status",
+    "priority",
+    "assignee",
+    "team",
+    "tag_add",
+    "tag_remove",
+    "follower_add",
+)
+
+
+class TicketFieldForm(forms.Form):
+    field = forms.ChoiceField(choices=[(f, f) for f in TICKET_FIELDS])
+    value = forms.CharField(required=False, max_length=255)
+
+
+class CustomerForm(forms.Form):
+    name = forms.CharField(max_length=200, required=False)
+    notes = forms.CharField(required=False, widget=forms.Textarea, max_length=10_000)
+
+
+class IdentityForm(forms.Form):
+    kind = forms.ChoiceField(choices=IdentityKind.choices)
+    value = forms.CharField(max_length=320)
+
+
+class MacroForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    body = forms.CharField(widget=forms.Textarea, max_length=20_000, required=False)
+    set_status = forms.ChoiceField(choices=[("", "—"), *Status.choices], required=False)
+    set_priority = forms.ChoiceField(choices=[("", "—"), *Priority.choices], required=False)
+    add_tags = forms.CharField(max_length=255, required=False)
+    shared = forms.BooleanField(required=False)

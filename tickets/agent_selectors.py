@@ -1,0 +1,282 @@
+"""Reads for the agent workspace: queue views and their counts, the ticket page, resync.
+
+Every function here runs a fixed number of queries whatever the number of rows, messages
+or identities (tests/agent/test_query_counts.py holds them to it).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
+from tickets.models import (
+    ACTIVE_STATUSES,
+    ContactIdentity,
+    Macro,
+    Message,
+    Status,
+    Tag,
+    Team,
+    Ticket,
+    TicketEvent,
+)
+from tickets.selectors import TicketFilters
+
+RECENTLY_SOLVED = timedelta(days=7)
+# A message committed a little after a later one must still reach a page that resyncs
+# from a timestamp: the window re-reads recent items and the page drops ones it has.
+RESYNC_GRACE = timedelta(minutes=2)
+_ACTIVE = tuple(sorted(ACTIVE_STATUSES))
+_WORKING = (Status.NEW, Status.OPEN)
+
+
+@dataclass(frozen=True)
+class QueueView:
+    key: str
+    label: str
+    # Channels groups whose hints can change this view (tickets.events names).
+    groups: tuple[str, ...]
+
+
+def queue_views(*, team_ids: Sequence[int]) -> list[QueueView]:
+    team_groups = tuple(f"queue.team.{t}" for t in team_ids)
+    everywhere = ("queue.noteam", *team_groups)
+    return [
+        QueueView("unassigned", "Unassigned", everywhere),
+        QueueView("mine", "Mine", ("queue.agent.me",)),
+        QueueView("teams", "My teams", team_groups),
+        QueueView("open", "All open", everywhere),
+        QueueView("pending", "Pending", everywhere),
+        QueueView("on_hold", "On hold", everywhere),
+        QueueView("solved", "Recently solved", everywhere),
+    ]
+
+
+VIEW_KEYS = ("unassigned", "mine", "teams", "open", "pending", "on_hold", "solved")
+# "all" has no count (it would count the whole table): searches and customer links use it.
+ALL_VIEW = "all"
+
+
+def agent_team_ids(*, user: Any) -> list[int]:
+    return list(Team.objects.filter(members=user).values_list("pk", flat=True))
+
+
+def _view_q(view: str, *, user: Any, team_ids: Sequence[int], now: datetime) -> Q:
+    if view == "unassigned":
+        return Q(status__in=_WORKING, assignee__isnull=True)
+    if view == "mine":
+        return Q(status__in=_ACTIVE, assignee_id=user.pk)
+    if view == "teams":
+        return Q(status__in=_ACTIVE, team_id__in=list(team_ids)) if team_ids else Q(pk__in=[])
+    if view == "pending":
+        return Q(status=Status.PENDING)
+    if view == "on_hold":
+        return Q(status=Status.ON_HOLD)
+    if view == "solved":
+        return Q(status=Status.SOLVED, solved_at__gte=now - RECENTLY_SOLVED)
+    return Q(status__in=_WORKING)
+
+
+def queue_view_filters(
+    *, view: str, user: Any, team_ids: Sequence[int], base: TicketFilters, now: datetime
+) -> TicketFilters:
+    """The view's own conditions on top of the filters the agent chose.
+
+    An explicit status filter from the agent narrows within the view's statuses.
+    """
+    if view == "unassigned":
+        own = TicketFilters(status=_WORKING, unassigned=True)
+    elif view == "mine":
+        own = TicketFilters(status=_ACTIVE, assignee_id=user.pk)
+    elif view == "teams":
+        own = TicketFilters(status=_ACTIVE, team_ids=list(team_ids) or [0])
+    elif view == "pending":
+        own = TicketFilters(status=(Status.PENDING,))
+    elif view == "on_hold":
+        own = TicketFilters(status=(Status.ON_HOLD,))
+    elif view == "solved":
+        own = TicketFilters(status=(Status.SOLVED,), solved_after=now - RECENTLY_SOLVED)
+    elif view == ALL_VIEW:
+        return base
+    else:
+        own = TicketFilters(status=_WORKING)
+    status = [s for s in base.status if s in own.status] if base.status else list(own.status)
+    return replace(
+        base,
+        status=status or ["-none-"],
+        unassigned=own.unassigned or base.unassigned,
+        assignee_id=own.assignee_id if own.assignee_id is not None else base.assignee_id,
+        team_ids=own.team_ids or base.team_ids,
+        solved_after=own.solved_after or base.solved_after,
+    )
+
+
+# Counts stop here and show as "1000+": counting a 50,000-ticket queue exactly costs a
+# scan of all of it on every page load and every live refresh, and nobody acts on the
+# difference between 50,000 and 50,001.
+COUNT_CAP = 1000
+
+
+def queue_counts(*, user: Any, team_ids: Sequence[int], now: datetime | None = None) -> dict:
+    """Every built-in view's count, capped at COUNT_CAP: one small query per view, each
+    stopping after COUNT_CAP index entries."""
+    now = now or timezone.now()
+    return {
+        view: Ticket.objects.filter(_view_q(view, user=user, team_ids=team_ids, now=now))
+        .values("pk")[:COUNT_CAP]
+        .count()
+        for view in VIEW_KEYS
+    }
+
+
+def count_label(count: int) -> str:
+    return f"{COUNT_CAP}+" if count >= COUNT_CAP else str(count)
+
+
+def agent_choices() -> QuerySet:
+    User = get_user_model()
+    return (
+        User.objects.filter(
+            Q(is_superuser=True) | Q(groups__name__in=[AGENTS_GROUP, ADMINS_GROUP]),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("first_name", "username")
+    )
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    ticket: Ticket
+    timeline: list[Message | TicketEvent]
+    other_tickets: list[Ticket]
+    identities: list[ContactIdentity]
+    macros: list[Macro]
+    last_message_id: int
+
+
+def ticket_header_get(*, ticket: Ticket) -> Ticket:
+    """The ticket as its header shows it: people, team, tags and followers loaded."""
+    return (
+        Ticket.objects.select_related("customer__organization", "assignee", "team", "merged_into")
+        .prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.order_by("name")),
+            Prefetch("followers", queryset=ContactIdentity.objects.order_by("value")),
+        )
+        .get(pk=ticket.pk)
+    )
+
+
+def ticket_page_get(*, ticket: Ticket, user: Any) -> TicketPage:
+    """Everything the ticket page shows besides the pickers: a fixed number of queries."""
+    from tickets.selectors import ticket_timeline
+
+    ticket = ticket_header_get(ticket=ticket)
+    timeline = ticket_timeline(ticket=ticket)
+    others = list(
+        Ticket.objects.filter(customer_id=ticket.customer_id)
+        .exclude(pk=ticket.pk)
+        .order_by("-updated_at", "-id")[:10]
+    )
+    identities = list(
+        ContactIdentity.objects.filter(customer_id=ticket.customer_id).order_by("kind", "value")
+    )
+    last_id = max((i.pk for i in timeline if isinstance(i, Message)), default=0)
+    return TicketPage(
+        ticket=ticket,
+        timeline=timeline,
+        other_tickets=others,
+        identities=identities,
+        macros=macro_list(user=user),
+        last_message_id=last_id,
+    )
+
+
+def ticket_timeline_since(*, ticket: Ticket, since: datetime) -> list[Message | TicketEvent]:
+    """Timeline items created after `since` (less a grace window): the page's resync."""
+    after = since - RESYNC_GRACE
+    messages = list(
+        Message.objects.filter(ticket=ticket, created_at__gt=after)
+        .select_related("author_user", "author_identity")
+        .prefetch_related("attachments", "deliveries")
+    )
+    events = list(
+        TicketEvent.objects.filter(ticket=ticket, created_at__gt=after).select_related("actor")
+    )
+    merged: list[Message | TicketEvent] = [*messages, *events]
+    merged.sort(key=lambda item: (item.created_at, 0 if isinstance(item, TicketEvent) else 1))
+    return merged
+
+
+def messages_colliding(*, ticket: Ticket, user: Any, after_id: int) -> list[Message]:
+    """Public messages the composer's author has not seen: the customer's or other agents'."""
+    return list(
+        Message.objects.filter(ticket=ticket, pk__gt=after_id, is_internal=False)
+        .exclude(author_user=user)
+        .select_related("author_user", "author_identity")
+        .order_by("created_at", "id")
+    )
+
+
+def macro_list(*, user: Any) -> list[Macro]:
+    return list(
+        Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True).order_by(
+            "name", "id"
+        )
+    )
+
+
+def macro_get_for(*, user: Any, macro_id: int) -> Macro | None:
+    return (
+        Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True, pk=macro_id)
+        .select_related("set_team", "set_assignee")
+        .first()
+    )
+
+
+def ticket_merge_candidates(*, ticket: Ticket, query: str, limit: int = 10) -> list[Ticket]:
+    """Tickets this one could merge into: by number or subject words; never itself."""
+    term = query.strip().lstrip("#")
+    if not term:
+        return []
+    qs = Ticket.objects.exclude(pk=ticket.pk).filter(merged_into__isnull=True)
+    qs = qs.exclude(status=Status.CLOSED).select_related("customer")
+    if term.isdigit():
+        qs = qs.filter(Q(number=int(term)) | Q(subject__icontains=term))
+    else:
+        qs = qs.filter(subject__icontains=term[:200])
+    return list(qs.order_by("-updated_at", "-id")[:limit])
+
+
+def ticket_merge_preview(*, number: int) -> tuple[Ticket, int] | None:
+    target = (
+        Ticket.objects.select_related("customer")
+        .annotate(message_count=Count("messages"))
+        .filter(number=number)
+        .first()
+    )
+    if target is None:
+        return None
+    return target, target.message_count
+
+
+def customer_find(*, query: str, exclude_id: int) -> list[Any]:
+    """Customers matching an email, phone or name, for the customer merge picker."""
+    from tickets.models import Customer
+
+    term = query.strip()[:200]
+    if not term:
+        return []
+    return list(
+        Customer.objects.filter(merged_into__isnull=True)
+        .exclude(pk=exclude_id)
+        .filter(Q(name__icontains=term) | Q(identities__value__icontains=term.lower()))
+        .distinct()
+        .prefetch_related("identities")
+        .order_by("name", "id")[:10]
+    )

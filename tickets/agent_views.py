@@ -1,0 +1,282 @@
+"""The agent workspace pages (/agent/): thin views over agent_selectors and services.
+
+Every view requires an agent: anonymous visitors are sent to the login page, signed-in
+users without the agent role get 403.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from helpdesk.roles import is_agent
+from tickets import agent_selectors as sel
+from tickets import kb
+from tickets.agent_forms import BulkForm, QueueForm, ReplyForm
+from tickets.agent_services import BULK_ACTIONS, reply_send, ticket_bulk_update, ticket_read_mark
+from tickets.errors import TicketError
+from tickets.macros import macro_render
+from tickets.models import Status, Team, Ticket
+from tickets.presence import presence_list
+from tickets.selectors import InvalidCursor, Page, TicketFilters, ticket_get_for_agent, ticket_list
+from tickets.services import NewFile, reply_channel_default
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_agent(request.user):
+            raise PermissionDenied("The agent workspace is for agents. Ask an admin for access.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _back(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER") or fallback
+    ok = url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    return target if ok else fallback
+
+
+@agent_required
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    form = QueueForm(request.GET)
+    valid = form.is_valid()
+    data = form.cleaned_data if valid else {}
+    view, sort = data.get("view") or "open", data.get("sort") or "updated"
+    team_ids = sel.agent_team_ids(user=request.user)
+    now = timezone.now()
+    base = form.filters() if valid else TicketFilters()
+    filters = sel.queue_view_filters(
+        view=view, user=request.user, team_ids=team_ids, base=base, now=now
+    )
+    try:
+        page = ticket_list(
+            filters=filters, cursor=data.get("cursor"), sort=sort, viewer=request.user
+        )
+    except InvalidCursor as exc:
+        messages.error(request, str(exc))
+        page = Page(items=[], next_cursor=None)
+    views = sel.queue_views(team_ids=team_ids)
+    counts = sel.queue_counts(user=request.user, team_ids=team_ids, now=now)
+    teams = list(Team.objects.order_by("name"))
+    context = {
+        "form": form,
+        "view": view,
+        "sort": sort,
+        "view_counts": [(v, sel.count_label(counts[v.key])) for v in views],
+        # Hints for every queue whose counts this page shows: unteamed, each team, mine.
+        "live_groups": " ".join(["noteam", "mine", *(f"team.{t.pk}" for t in teams)]),
+        "page": page,
+        "agents": sel.agent_choices(),
+        "teams": teams,
+        "statuses": Status.choices,
+        "bulk_actions": BULK_ACTIONS,
+    }
+    htmx = getattr(request, "htmx", None)  # set by django-htmx middleware
+    live = htmx is not None and bool(htmx) and htmx.target == "queue-live"
+    return render(request, "agent/_queue_live.html" if live else "agent/queue.html", context)
+
+
+@agent_required
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    form = BulkForm(request.POST)
+    back = _back(request, reverse("tickets:queue"))
+    if not form.is_valid():
+        messages.error(request, "Select at least one ticket and an action, then try again.")
+        return redirect(back)
+    d = form.cleaned_data
+    tickets = list(Ticket.objects.filter(pk__in=d["ids"]).order_by("pk"))
+    agent = None
+    if d["action"] == "assign" and d["assignee"].isdigit():
+        agent = sel.agent_choices().filter(pk=int(d["assignee"])).first()
+    value = {"status": d["status"], "priority": d["priority"], "tag": d["tag"]}.get(
+        d["action"], d["merge_into"]
+    )
+    try:
+        result = ticket_bulk_update(
+            tickets=tickets, actor=request.user, action=d["action"], value=value or "", agent=agent
+        )
+    except TicketError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    messages.success(request, f"Updated {result.changed} ticket(s).")
+    for error in result.errors:
+        messages.error(request, error)
+    return redirect(back)
+
+
+@agent_required
+@require_GET
+def counts(request: HttpRequest) -> HttpResponse:
+    team_ids = sel.agent_team_ids(user=request.user)
+    views = sel.queue_views(team_ids=team_ids)
+    counts = sel.queue_counts(user=request.user, team_ids=team_ids)
+    labels = [(v, sel.count_label(counts[v.key])) for v in views]
+    context = {"view_counts": labels, "view": request.GET.get("view")}
+    return render(request, "agent/_counts.html", context)
+
+
+def header_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    """What the header fragment needs, without the timeline: live refreshes stay cheap."""
+    return {
+        "t": sel.ticket_header_get(ticket=ticket),
+        "agents": sel.agent_choices(),
+        "teams": Team.objects.order_by("name"),
+        "statuses": Status.choices,
+        **extra,
+    }
+
+
+def ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    page = sel.ticket_page_get(ticket=ticket, user=request.user)
+    return {
+        "p": page,
+        "t": page.ticket,
+        "agents": sel.agent_choices(),
+        "teams": Team.objects.order_by("name"),
+        "statuses": Status.choices,
+        "reply_channel": reply_channel_default(ticket=page.ticket),
+        "presence": presence_list(ticket_id=page.ticket.pk),
+        "kb_enabled": kb.kb_provider() is not None,
+        "synced_at": timezone.now().isoformat(),
+        **extra,
+    }
+
+
+@agent_required
+@require_GET
+def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket_read_mark(ticket=ticket, user=request.user)
+    draft = ""
+    macro_id = request.GET.get("macro", "")
+    if macro_id.isdigit():
+        macro = sel.macro_get_for(user=request.user, macro_id=int(macro_id))
+        if macro is not None:
+            try:
+                draft = macro_render(macro=macro, ticket=ticket, agent=request.user)
+            except TicketError as exc:
+                messages.error(request, exc.message)
+                macro_id = ""
+    context = ticket_context(request, ticket, draft=draft, draft_macro=macro_id)
+    return render(request, "agent/ticket.html", context)
+
+
+@agent_required
+@require_GET
+def ticket_timeline(request: HttpRequest, number: int) -> HttpResponse:
+    """Items since the page's last sync (resync after reconnect), or the header."""
+    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket_read_mark(ticket=ticket, user=request.user)
+    try:
+        since = parse_datetime(request.GET.get("since", "")) or ticket.created_at
+    except ValueError:  # well-formed but impossible (month 13): resync from the start
+        since = ticket.created_at
+    items = sel.ticket_timeline_since(ticket=ticket, since=since)
+    response = render(request, "agent/_timeline_items.html", {"items": items, "t": ticket})
+    response["X-Synced-At"] = timezone.now().isoformat()
+    return response
+
+
+@agent_required
+@require_GET
+def ticket_header(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = ticket_get_for_agent(user=request.user, number=number)
+    return render(request, "agent/_ticket_header.html", header_context(request, ticket))
+
+
+@agent_required
+@require_POST
+def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = ticket_get_for_agent(user=request.user, number=number)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The reply form was incomplete. Check it and send again.")
+        return redirect("tickets:ticket", number=number)
+    d = form.cleaned_data
+    files = request.FILES.getlist("attachments")
+    if sum(f.size or 0 for f in files) > MAX_UPLOAD_BYTES:
+        return _composer_error(request, ticket, d, "Attachments exceed 20 MB. Send fewer.")
+    colliding = sel.messages_colliding(
+        ticket=ticket, user=request.user, after_id=d["last_message_id"] or 0
+    )
+    if colliding and not d["confirm_collision"]:
+        note = "New messages arrived while you wrote. Read them, then send again to confirm."
+        return _composer_error(request, ticket, d, note, colliding=colliding)
+    macro = sel.macro_get_for(user=request.user, macro_id=d["macro"]) if d["macro"] else None
+    try:
+        reply_send(
+            ticket=ticket,
+            author=request.user,
+            body_text=d["body"],
+            is_internal=d["kind"] == "note",
+            channel=d["channel"] or None,
+            attachments=[
+                NewFile(
+                    filename=f.name or "attachment",
+                    content_type=f.content_type or "",
+                    content=f.read(),
+                )
+                for f in files
+            ],
+            set_status=d["then"] or None,
+            macro=macro,
+        )
+    except TicketError as exc:
+        return _composer_error(request, ticket, d, exc.message)
+    messages.success(request, "Note added." if d["kind"] == "note" else "Reply sent.")
+    return redirect("tickets:ticket", number=number)
+
+
+def _composer_error(
+    request: HttpRequest, ticket: Ticket, d: dict, error: str, colliding: Any = ()
+) -> HttpResponse:
+    """Show the page again with the draft intact: a refused send loses nothing."""
+    context = ticket_context(
+        request,
+        ticket,
+        draft=d.get("body", ""),
+        draft_kind=d.get("kind", "reply"),
+        draft_macro=d.get("macro") or "",
+        composer_error=error,
+        colliding=colliding,
+    )
+    return render(request, "agent/ticket.html", context, status=409 if colliding else 400)
+
+
+@agent_required
+@require_GET
+def macro_preview(request: HttpRequest, number: int, macro_id: int) -> JsonResponse:
+    ticket = ticket_get_for_agent(user=request.user, number=number)
+    macro = sel.macro_get_for(user=request.user, macro_id=macro_id)
+    if macro is None:
+        return JsonResponse({"error": "That macro does not exist or is not yours."}, status=404)
+    try:
+        body = macro_render(macro=macro, ticket=ticket, agent=request.user)
+    except TicketError as exc:
+        return JsonResponse({"error": exc.message}, status=400)
+    return JsonResponse({"macro": macro.pk, "body": body})
+
+
+@agent_required
+@require_GET
+def kb_search(request: HttpRequest) -> HttpResponse:
+    results = kb.kb_search(query=request.GET.get("q", ""))
+    return render(request, "agent/_kb_results.html", {"results": results})

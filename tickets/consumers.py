@@ -1,0 +1,127 @@
+"""The agent websocket (/ws/agent/): change hints and presence for open agent pages.
+
+A page says what it shows ({"action": "subscribe", "ticket": id} or {"queue": "noteam" |
+"team.<id>" | "mine"}) and receives hints ({"type": "event", "payload": {...}}) for it;
+it then fetches the changed fragment over HTTP. Hints are not the record: a page that
+reconnects resyncs over HTTP, so nothing here needs to be durable.
+"""
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from helpdesk.roles import is_agent
+from tickets import presence
+from tickets.events import agent_queue_group, team_queue_group, ticket_group
+from tickets.models import Team, Ticket
+
+MAX_GROUPS = 64
+CLOSE_FORBIDDEN = 4403
+
+
+def _display_name(user: Any) -> str:
+    return (user.get_full_name() or user.first_name or user.get_username()).strip()
+
+
+class AgentConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        allowed = await database_sync_to_async(is_agent)(user)
+        if not allowed:
+            # Refused before the handshake completes: anonymous users and non-agents.
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.user = user
+        self.name = _display_name(user)
+        self.groups_joined: set[str] = set()
+        self.presence_tickets: set[int] = set()
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", set()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for ticket_id in getattr(self, "presence_tickets", set()):
+            agents = await sync_to_async(presence.presence_clear)(
+                ticket_id=ticket_id, user_id=self.user.pk
+            )
+            await self._broadcast_presence(ticket_id, agents)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict):
+            await self._error("Send a JSON object with an action.")
+            return
+        action = content.get("action")
+        if action in ("subscribe", "unsubscribe"):
+            group = await self._group_for(content)
+            if group is None:
+                await self._error("Unknown ticket or queue: nothing subscribed.")
+                return
+            if action == "subscribe":
+                if group not in self.groups_joined and len(self.groups_joined) >= MAX_GROUPS:
+                    await self._error(f"At most {MAX_GROUPS} subscriptions per page.")
+                    return
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.add(group)
+            else:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                self.groups_joined.discard(group)
+            await self.send_json({"type": action + "d", "group": group})
+        elif action == "presence":
+            await self._presence(content)
+        else:
+            await self._error(f"Unknown action {action!r}.")
+
+    async def _presence(self, content: dict) -> None:
+        ticket_id, state = content.get("ticket"), content.get("state")
+        if not isinstance(ticket_id, int) or ticket_group(ticket_id) not in self.groups_joined:
+            await self._error("Subscribe to the ticket before announcing presence on it.")
+            return
+        if state == "gone":
+            agents = await sync_to_async(presence.presence_clear)(
+                ticket_id=ticket_id, user_id=self.user.pk
+            )
+            self.presence_tickets.discard(ticket_id)
+        elif state in presence.STATES:
+            agents = await sync_to_async(presence.presence_set)(
+                ticket_id=ticket_id, user_id=self.user.pk, name=self.name, state=state
+            )
+            self.presence_tickets.add(ticket_id)
+        else:
+            await self._error("Presence is viewing, replying or gone.")
+            return
+        await self._broadcast_presence(ticket_id, agents)
+
+    async def _broadcast_presence(self, ticket_id: int, agents: list[dict]) -> None:
+        await self.channel_layer.group_send(
+            ticket_group(ticket_id),
+            {"type": "helpdesk.presence", "ticket_id": ticket_id, "agents": agents},
+        )
+
+    async def _group_for(self, content: dict) -> str | None:
+        ticket_id, queue = content.get("ticket"), content.get("queue")
+        if isinstance(ticket_id, int):
+            exists = await database_sync_to_async(Ticket.objects.filter(pk=ticket_id).exists)()
+            return ticket_group(ticket_id) if exists else None
+        if queue == "mine":
+            return agent_queue_group(self.user.pk)
+        if queue == "noteam":
+            return team_queue_group(None)
+        if isinstance(queue, str) and queue.startswith("team."):
+            raw = queue.removeprefix("team.")
+            if raw.isdigit():
+                exists = await database_sync_to_async(Team.objects.filter(pk=int(raw)).exists)()
+                return team_queue_group(int(raw)) if exists else None
+        return None
+
+    async def _error(self, message: str) -> None:
+        await self.send_json({"type": "error", "message": message})
+
+    async def helpdesk_event(self, event: dict) -> None:
+        await self.send_json({"type": "event", "payload": event["payload"]})
+
+    async def helpdesk_presence(self, event: dict) -> None:
+        await self.send_json(
+            {"type": "presence", "ticket_id": event["ticket_id"], "agents": event["agents"]}
+        )

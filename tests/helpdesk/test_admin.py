@@ -7,6 +7,8 @@ from tests.factories import AgentFactory
 pytestmark = pytest.mark.django_db
 
 OUR_APPS = ("tickets", "channels_app")
+# Per-agent read marks: written by page views, nothing an admin configures or inspects.
+BOOKKEEPING = {"TicketRead"}
 
 
 def test_it_registers_every_model_of_ours_in_the_admin():
@@ -20,7 +22,9 @@ def test_it_registers_every_model_of_ours_in_the_admin():
         model.__name__
         for app in OUR_APPS
         for model in apps.get_app_config(app).get_models()
-        if model not in admin.site._registry and model not in inlined
+        if model not in admin.site._registry
+        and model not in inlined
+        and model.__name__ not in BOOKKEEPING
     ]
 
     assert missing == []

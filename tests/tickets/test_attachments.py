@@ -71,9 +71,13 @@ def test_it_hides_attachments_from_anonymous_visitors_and_non_agents(
 ):
     attachment = stored("report.csv", "text/csv", b"secret")
 
-    assert _download(Client(), attachment).status_code == 404
+    anonymous = _download(Client(), attachment)
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith("/agent/login/")
     client.force_login(django_user_model.objects.create_user("outsider"))
-    assert _download(client, attachment).status_code == 404
+    refused = _download(client, attachment)
+    assert refused.status_code == 403
+    assert b"secret" not in refused.content
 
 
 def test_it_answers_404_when_the_file_is_gone(client, agent, stored):

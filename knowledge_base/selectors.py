@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
+from django.conf import settings
 from django.contrib.postgres.search import (
     SearchHeadline,
     SearchQuery,
@@ -273,4 +274,13 @@ def search_no_results_report(*, days: int = 30, limit: int = 100) -> list[Unansw
             query=row["normalized"], searches=row["searches"], last_searched_at=row["last"]
         )
         for row in rows
+    ]
+
+
+def kb_search_for_composer(*, query: str, limit: int) -> list[dict[str, str]]:
+    """The agent composer's KB provider (settings.HELPDESK_KB_SEARCH; see tickets/kb.py):
+    published articles with absolute links, since the reply leaves the site."""
+    return [
+        {"title": hit.title, "url": f"{settings.PUBLIC_BASE_URL}{hit.url}", "excerpt": hit.excerpt}
+        for hit in kb_search(query=query, limit=limit)
     ]

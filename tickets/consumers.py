@@ -12,6 +12,8 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from channels_app.chat import chat_agent_typing
+from channels_app.presence import agent_presence_connect, agent_presence_disconnect
 from helpdesk.roles import is_agent
 from tickets import presence
 from tickets.events import agent_queue_group, team_queue_group, ticket_group
@@ -19,6 +21,10 @@ from tickets.models import Team, Ticket
 
 MAX_GROUPS = 64
 CLOSE_FORBIDDEN = 4403
+
+
+def _team_ids(user: Any) -> list[int]:
+    return list(Team.objects.filter(members=user).values_list("pk", flat=True))
 
 
 def _display_name(user: Any) -> str:
@@ -37,9 +43,17 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.name = _display_name(user)
         self.groups_joined: set[str] = set()
         self.presence_tickets: set[int] = set()
+        self.replying_on: set[int] = set()
+        # Counted per team so the chat widget knows whether anyone can answer it.
+        self.team_ids: list[int] = await database_sync_to_async(_team_ids)(user)
         await self.accept()
+        await database_sync_to_async(agent_presence_connect)(team_ids=self.team_ids)
 
     async def disconnect(self, code: int) -> None:
+        if hasattr(self, "team_ids"):
+            await database_sync_to_async(agent_presence_disconnect)(team_ids=self.team_ids)
+        for ticket_id in list(getattr(self, "replying_on", set())):
+            await self._chat_typing(ticket_id, typing=False)
         for group in getattr(self, "groups_joined", set()):
             await self.channel_layer.group_discard(group, self.channel_name)
         for ticket_id in getattr(self, "presence_tickets", set()):
@@ -92,6 +106,20 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self._error("Presence is viewing, replying or gone.")
             return
         await self._broadcast_presence(ticket_id, agents)
+        # A chat visitor sees "<agent> is typing…" while an agent writes the reply.
+        if state == "replying" and ticket_id not in self.replying_on:
+            await self._chat_typing(ticket_id, typing=True)
+        elif state != "replying" and ticket_id in self.replying_on:
+            await self._chat_typing(ticket_id, typing=False)
+
+    async def _chat_typing(self, ticket_id: int, *, typing: bool) -> None:
+        if typing:
+            self.replying_on.add(ticket_id)
+        else:
+            self.replying_on.discard(ticket_id)
+        await database_sync_to_async(chat_agent_typing)(
+            ticket_id=ticket_id, agent_name=self.name, typing=typing
+        )
 
     async def _broadcast_presence(self, ticket_id: int, agents: list[dict]) -> None:
         await self.channel_layer.group_send(

@@ -282,6 +282,7 @@ def test_it_offers_kb_articles_through_the_configured_provider(
     agent_client: Client, make_ticket: Any, settings: Any
 ) -> None:
     ticket = make_ticket()
+    settings.HELPDESK_KB_SEARCH = ""
     page = agent_client.get(f"/agent/tickets/{ticket.number}/").content.decode()
     assert 'id="kb-search"' not in page  # no provider: no button that finds nothing
     settings.HELPDESK_KB_SEARCH = "tests.agent.kb_provider.search"
@@ -321,3 +322,29 @@ def test_it_resyncs_everything_when_the_timestamp_is_unusable(
     response = agent_client.get(f"/agent/tickets/{ticket.number}/timeline/", {"since": since})
     assert response.status_code == 200
     assert "the very first message" in response.content.decode()
+
+
+def test_it_inserts_published_help_centre_articles_with_absolute_links(
+    agent_client: Client, make_ticket: Any, settings: Any
+) -> None:
+    from knowledge_base.services import article_create, category_create
+
+    settings.PUBLIC_BASE_URL = "https://help.example.com"
+    category = category_create(name="Account")
+    article_create(
+        title="Resetting your password",
+        category=category,
+        body="Open **Settings**, then choose *Reset password*.",
+        excerpt="How to reset a forgotten password.",
+        status="published",
+    )
+    article_create(title="Password policy draft", category=category, body="Draft password text")
+    ticket = make_ticket()
+
+    page = agent_client.get(f"/agent/tickets/{ticket.number}/").content.decode()
+    results = agent_client.get("/agent/kb/search/", {"q": "password"}).content.decode()
+
+    assert 'id="kb-search"' in page  # the help centre is the default provider
+    assert "Resetting your password" in results
+    assert "https://help.example.com/kb/article/resetting-your-password/" in results
+    assert "Password policy draft" not in results  # drafts never leave the help centre

@@ -19,6 +19,7 @@ from tickets.models import (
     ContactIdentity,
     Macro,
     Message,
+    SatisfactionRating,
     Status,
     Tag,
     Team,
@@ -26,6 +27,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.selectors import TicketFilters
+from tickets.sla.selectors import sla_at_risk_q
 
 RECENTLY_SOLVED = timedelta(days=7)
 # A message committed a little after a later one must still reach a page that resyncs
@@ -54,10 +56,13 @@ def queue_views(*, team_ids: Sequence[int]) -> list[QueueView]:
         QueueView("pending", "Pending", everywhere),
         QueueView("on_hold", "On hold", everywhere),
         QueueView("solved", "Recently solved", everywhere),
+        QueueView("at_risk", "SLA at risk", everywhere),
     ]
 
 
-VIEW_KEYS = ("unassigned", "mine", "teams", "open", "pending", "on_hold", "solved")
+VIEW_KEYS = ("unassigned", "mine", "teams", "open", "pending", "on_hold", "solved", "at_risk")
+# Views with their own natural order when the agent picks none.
+DEFAULT_SORT = {"at_risk": "sla"}
 # "all" has no count (it would count the whole table): searches and customer links use it.
 ALL_VIEW = "all"
 
@@ -79,6 +84,8 @@ def _view_q(view: str, *, user: Any, team_ids: Sequence[int], now: datetime) -> 
         return Q(status=Status.ON_HOLD)
     if view == "solved":
         return Q(status=Status.SOLVED, solved_at__gte=now - RECENTLY_SOLVED)
+    if view == "at_risk":
+        return sla_at_risk_q(now=now)
     return Q(status__in=_WORKING)
 
 
@@ -101,6 +108,8 @@ def queue_view_filters(
         own = TicketFilters(status=(Status.ON_HOLD,))
     elif view == "solved":
         own = TicketFilters(status=(Status.SOLVED,), solved_after=now - RECENTLY_SOLVED)
+    elif view == "at_risk":
+        own = TicketFilters(status=_WORKING, sla_at_risk=True)
     elif view == ALL_VIEW:
         return base
     else:
@@ -113,6 +122,7 @@ def queue_view_filters(
         assignee_id=own.assignee_id if own.assignee_id is not None else base.assignee_id,
         team_ids=own.team_ids or base.team_ids,
         solved_after=own.solved_after or base.solved_after,
+        sla_at_risk=own.sla_at_risk or base.sla_at_risk,
     )
 
 
@@ -279,4 +289,13 @@ def customer_find(*, query: str, exclude_id: int) -> list[Any]:
         .distinct()
         .prefetch_related("identities")
         .order_by("name", "id")[:10]
+    )
+
+
+def customer_ratings(*, customer_id: int, limit: int = 10) -> list[SatisfactionRating]:
+    """The customer's satisfaction ratings, newest first, for the sidebar's CSAT history."""
+    return list(
+        SatisfactionRating.objects.filter(ticket__customer_id=customer_id)
+        .select_related("ticket")
+        .order_by("-updated_at", "-id")[:limit]
     )

@@ -30,6 +30,7 @@ from tickets.models import Status, Team, Ticket
 from tickets.presence import presence_list
 from tickets.selectors import InvalidCursor, Page, TicketFilters, ticket_get_for_agent, ticket_list
 from tickets.services import NewFile, reply_channel_default
+from tickets.sla.selectors import sla_state
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -58,7 +59,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     form = QueueForm(request.GET)
     valid = form.is_valid()
     data = form.cleaned_data if valid else {}
-    view, sort = data.get("view") or "open", data.get("sort") or "updated"
+    view = data.get("view") or "open"
+    sort = data.get("sort") or sel.DEFAULT_SORT.get(view, "updated")
     team_ids = sel.agent_team_ids(user=request.user)
     now = timezone.now()
     base = form.filters() if valid else TicketFilters()
@@ -67,7 +69,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
     try:
         page = ticket_list(
-            filters=filters, cursor=data.get("cursor"), sort=sort, viewer=request.user
+            filters=filters,
+            cursor=data.get("cursor"),
+            sort=sort,
+            viewer=request.user,
+            with_sla=True,
         )
     except InvalidCursor as exc:
         messages.error(request, str(exc))
@@ -135,8 +141,10 @@ def counts(request: HttpRequest) -> HttpResponse:
 
 def header_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
     """What the header fragment needs, without the timeline: live refreshes stay cheap."""
+    header = sel.ticket_header_get(ticket=ticket)
     return {
-        "t": sel.ticket_header_get(ticket=ticket),
+        "t": header,
+        "sla": sla_state(ticket=header),
         "agents": sel.agent_choices(),
         "teams": Team.objects.order_by("name"),
         "statuses": Status.choices,
@@ -149,6 +157,8 @@ def ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[s
     return {
         "p": page,
         "t": page.ticket,
+        "sla": sla_state(ticket=page.ticket),
+        "ratings": sel.customer_ratings(customer_id=page.ticket.customer_id),
         "agents": sel.agent_choices(),
         "teams": Team.objects.order_by("name"),
         "statuses": Status.choices,

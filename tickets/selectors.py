@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import (
     Case,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -19,6 +20,7 @@ from django.db.models import (
     When,
 )
 from django.http import Http404
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from helpdesk.roles import is_agent
@@ -53,6 +55,8 @@ class TicketFilters:
     team_ids: Sequence[int] = ()
     solved_after: datetime | None = None
     search: str = ""
+    # Only tickets whose SLA has warned or breached (the "SLA at risk" queue).
+    sla_at_risk: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,10 +119,15 @@ def _filtered(filters: TicketFilters) -> QuerySet[Ticket]:
         qs = qs.filter(solved_at__gte=filters.solved_after)
     if filters.search.strip():
         qs = qs.filter(search_q(filters.search))
+    if filters.sla_at_risk:
+        from tickets.sla.selectors import sla_at_risk_q
+
+        qs = qs.filter(sla_at_risk_q(now=timezone.now()))
     return qs
 
 
-SORTS = ("updated", "priority", "created")
+# "sla": the earliest SLA due time first, tickets without a clock last.
+SORTS = ("updated", "priority", "created", "sla")
 
 
 def _priority_rank() -> Case:
@@ -134,6 +143,9 @@ def _sort_key(ticket: Ticket, sort: str) -> list[str]:
         return [str(PRIORITY_RANK.get(Priority(ticket.priority), 0)), ticket.updated_at.isoformat()]
     if sort == "created":
         return [ticket.created_at.isoformat()]
+    if sort == "sla":
+        due = ticket.sla_next_due_at
+        return [due.isoformat() if due else "none"]
     return [ticket.updated_at.isoformat()]
 
 
@@ -159,6 +171,8 @@ def _keyset(qs: QuerySet[Ticket], cursor: str, sort: str) -> QuerySet[Ticket]:
         if parts[0] != sort:
             raise ValueError(parts[0])
         pk = int(parts[-1])
+        if sort == "sla":
+            return _sla_keyset(qs, parts[1], pk)
         rank = int(parts[1]) if sort == "priority" else 0
         when = parse_datetime(parts[2] if sort == "priority" else parts[1])
         if when is None:
@@ -176,6 +190,20 @@ def _keyset(qs: QuerySet[Ticket], cursor: str, sort: str) -> QuerySet[Ticket]:
     )
 
 
+def _sla_keyset(qs: QuerySet[Ticket], due_text: str, pk: int) -> QuerySet[Ticket]:
+    # Ascending due time, then id; tickets without a clock come after all others.
+    if due_text == "none":
+        return qs.filter(sla_next_due_at__isnull=True, pk__gt=pk)
+    due = parse_datetime(due_text)
+    if due is None:
+        raise ValueError(due_text)
+    return qs.filter(
+        Q(sla_next_due_at__gt=due)
+        | Q(sla_next_due_at=due, pk__gt=pk)
+        | Q(sla_next_due_at__isnull=True)
+    )
+
+
 def ticket_list(
     *,
     filters: TicketFilters = TicketFilters(),
@@ -183,6 +211,7 @@ def ticket_list(
     limit: int = 50,
     sort: str = "updated",
     viewer: Any | None = None,
+    with_sla: bool = False,
 ) -> Page:
     """Tickets in `sort` order (last update, priority then last update, or created; newest
     first), keyset-paginated. Three queries whatever the page size: the tickets with
@@ -212,8 +241,14 @@ def ticket_list(
         )
     elif sort == "created":
         qs = qs.order_by("-created_at", "-id")
+    elif sort == "sla":
+        qs = qs.order_by(F("sla_next_due_at").asc(nulls_last=True), "id")
     else:
         qs = qs.order_by("-updated_at", "-id")
+    if with_sla:
+        from tickets.sla.selectors import sla_state_prefetch
+
+        qs = sla_state_prefetch(qs)  # type: ignore[assignment]
     if cursor:
         qs = _keyset(qs, cursor, sort)  # type: ignore[assignment]
     items = list(qs[: limit + 1])
@@ -225,6 +260,12 @@ def ticket_list(
         if viewer is not None:
             seen_at = getattr(ticket, "seen_at", None)
             ticket.unread = seen_at is None or ticket.updated_at > seen_at  # type: ignore[attr-defined]
+    if with_sla:
+        from tickets.sla.selectors import sla_state
+
+        now = timezone.now()
+        for ticket in items:
+            ticket.sla = sla_state(ticket=ticket, now=now)  # type: ignore[attr-defined]
     next_cursor = _encode_sorted_cursor(items[-1], sort) if has_more and items else None
     return Page(items=items, next_cursor=next_cursor)
 

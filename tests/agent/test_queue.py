@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests.factories import CustomerFactory, IdentityFactory, TeamFactory, TicketFactory
 from tickets.agent_selectors import agent_team_ids, queue_counts, queue_view_filters
-from tickets.models import Channel, IdentityKind, Message, Tag, Ticket, TicketEvent
+from tickets.models import Channel, IdentityKind, Message, SlaRecord, Tag, Ticket, TicketEvent
 from tickets.selectors import InvalidCursor, TicketFilters, ticket_list
 
 pytestmark = pytest.mark.django_db
@@ -43,14 +43,32 @@ def test_it_puts_tickets_in_the_built_in_views_and_counts_them(
     solved = TicketFactory(status="solved", solved_at=timezone.now())
     TicketFactory(status="solved", solved_at=timezone.now() - timedelta(days=30))
     TicketFactory(status="closed")
+    now = timezone.now()
+    late = TicketFactory(
+        status="open",
+        assignee=other_agent,
+        team=other_team,
+        sla_next_due_at=now - timedelta(hours=1),
+    )
+    SlaRecord.objects.create(
+        ticket=late,
+        kind="first_response",
+        priority="normal",
+        target_minutes=60,
+        state="running",
+        started_at=now - timedelta(hours=2),
+        due_at=now - timedelta(hours=1),
+        breached_at=now - timedelta(hours=1),
+    )
     expect = {
         "unassigned": {new},
         "mine": {mine},
         "teams": {teamed},
-        "open": {new, mine, theirs},
+        "open": {new, mine, theirs, late},
         "pending": {teamed},
         "on_hold": {held},
         "solved": {solved},
+        "at_risk": {late},
     }
     for view, tickets in expect.items():
         assert set(_view(agent, view)) == tickets, view

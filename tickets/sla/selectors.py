@@ -73,19 +73,25 @@ def sla_state(*, ticket: Ticket, now: datetime | None = None) -> SlaState | None
     return SlaState(record.kind, record.due_at, state, left)
 
 
+def sla_at_risk_q(*, now: datetime) -> Q:
+    """The condition for "SLA at risk": an active ticket with a running clock that has
+    warned, breached or passed its due time (for queue filters and counts)."""
+    at_risk = SlaRecord.objects.filter(state=SlaRecordState.RUNNING).filter(
+        Q(warned_at__isnull=False) | Q(breached_at__isnull=False) | Q(due_at__lte=now)
+    )
+    return Q(
+        status__in=["new", "open"],
+        sla_next_due_at__isnull=False,
+        pk__in=at_risk.values("ticket_id"),
+    )
+
+
 def sla_at_risk(*, now: datetime | None = None) -> QuerySet[Ticket]:
     """Active tickets with a warned or breached running clock, most urgent (earliest due)
     first. Served by the partial index ticket_sla_due_open on sla_next_due_at."""
     now = now or timezone.now()
-    at_risk = SlaRecord.objects.filter(state=SlaRecordState.RUNNING).filter(
-        Q(warned_at__isnull=False) | Q(breached_at__isnull=False) | Q(due_at__lte=now)
-    )
     return (
-        Ticket.objects.filter(
-            status__in=["new", "open"],
-            sla_next_due_at__isnull=False,
-            pk__in=at_risk.values("ticket_id"),
-        )
+        Ticket.objects.filter(sla_at_risk_q(now=now))
         .select_related("customer", "assignee", "team", "sla_policy")
         .order_by("sla_next_due_at", "id")
     )

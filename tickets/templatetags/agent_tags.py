@@ -1,5 +1,7 @@
 """Small helpers for agent templates that render once per row (an include costs more)."""
 
+from typing import Any
+
 from django import template
 from django.utils.html import format_html
 
@@ -21,4 +23,45 @@ def channel_icon(channel: str) -> str:
         '<span class="ch ch-{0}" title="{0}" aria-label="{0}">{1}</span>',
         channel,
         CHANNEL_ICONS.get(channel, "•"),
+    )
+
+
+SLA_TARGETS = {
+    "first_response": "First reply",
+    "next_response": "Next reply",
+    "resolution": "Resolution",
+}
+
+
+def _duration(minutes: int) -> str:
+    minutes = abs(minutes)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {mins}m"
+    return f"{mins}m"
+
+
+@register.simple_tag
+def sla_badge(state: Any) -> str:
+    """The next SLA target, its state and the business time left (or over)."""
+    if state is None:
+        return format_html('<span class="sla sla-none muted" title="No SLA applies">—</span>')
+    target = SLA_TARGETS.get(state.target, state.target)
+    due = f", due {state.due_at:%Y-%m-%d %H:%M} UTC" if state.due_at else ""
+    if state.state == "paused":
+        text = f"{target} paused ({_duration(state.business_minutes_left)} left)"
+    elif state.state == "breached":
+        text = f"{target} overdue {_duration(state.business_minutes_left)}"
+    else:
+        text = f"{target} in {_duration(state.business_minutes_left)}"
+    return format_html(
+        '<span class="sla sla-{0}" title="{1} ({2} business time{3})">{4}</span>',
+        state.state,
+        target,
+        state.state,
+        due,
+        text,
     )

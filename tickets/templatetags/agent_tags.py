@@ -4,6 +4,7 @@ from typing import Any
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -48,7 +49,7 @@ def _duration(minutes: int) -> str:
 def sla_badge(state: Any) -> str:
     """The next SLA target, its state and the business time left (or over)."""
     if state is None:
-        return format_html('<span class="sla sla-none muted" title="No SLA applies">—</span>')
+        return mark_safe('<span class="sla sla-none muted" title="No SLA applies">—</span>')
     target = SLA_TARGETS.get(state.target, state.target)
     due = f", due {state.due_at:%Y-%m-%d %H:%M} UTC" if state.due_at else ""
     if state.state == "paused":

@@ -34,6 +34,9 @@ def _apply_field(ticket: Ticket, field: str, value: str, actor: object) -> None:
         tags = [t for t in value.replace(",", " ").split() if t]
         key = "add" if field == "tag_add" else "remove"
         services.ticket_tags_change(ticket=ticket, actor=actor, **{key: tags})
+    elif field == "follower_remove":  # the identity id of a current follower
+        ids = [int(value)] if value.isdigit() else []
+        services.ticket_followers_remove(ticket=ticket, identity_ids=ids, actor=actor)
     else:  # follower_add: an email address, added as a CC'd contact
         identity = services.identity_resolve(kind=IdentityKind.EMAIL, value=value)
         services.ticket_followers_add(ticket=ticket, identities=[identity], actor=actor)

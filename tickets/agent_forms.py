@@ -103,6 +103,7 @@ TICKET_FIELDS = (
     "tag_add",
     "tag_remove",
     "follower_add",
+    "follower_remove",
 )
 
 

@@ -432,6 +432,25 @@ def ticket_followers_add(
 
 
 @transaction.atomic
+def ticket_followers_remove(
+    *, ticket: Ticket, identity_ids: Sequence[int], actor: Any | None
+) -> Ticket:
+    """Stop copying these contacts on replies. Unknown or non-following ids are ignored."""
+    removed = list(ticket.followers.filter(pk__in=list(identity_ids)))
+    if not removed:
+        return ticket
+    ticket.followers.remove(*removed)
+    event_record(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.FOLLOWERS,
+        data={"removed": [i.value for i in removed]},
+    )
+    _touch(ticket, [], kind="followers")
+    return ticket
+
+
+@transaction.atomic
 def ticket_merge(*, source: Ticket, target: Ticket, actor: Any) -> Ticket:
     """Move source's messages, events, followers and tags into target; close source.
 

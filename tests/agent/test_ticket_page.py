@@ -348,3 +348,21 @@ def test_it_inserts_published_help_centre_articles_with_absolute_links(
     assert "Resetting your password" in results
     assert "https://help.example.com/kb/article/resetting-your-password/" in results
     assert "Password policy draft" not in results  # drafts never leave the help centre
+
+
+def test_it_stops_copying_a_follower_and_records_who_did_it(
+    agent_client: Client, agent: Any, make_ticket: Any
+) -> None:
+    from tickets.models import EventKind, TicketEvent
+
+    ticket = make_ticket()
+    url = f"/agent/tickets/{ticket.number}/update/"
+    agent_client.post(url, {"field": "follower_add", "value": "boss@example.org"})
+    follower = ticket.followers.get()
+
+    agent_client.post(url, {"field": "follower_remove", "value": str(follower.pk)})
+    agent_client.post(url, {"field": "follower_remove", "value": "not-an-id"})
+
+    assert not ticket.followers.exists()
+    event = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.FOLLOWERS).last()
+    assert event.data == {"removed": ["boss@example.org"]} and event.actor == agent

@@ -17,14 +17,19 @@ def asgi_app() -> Any:
     from channels.routing import ProtocolTypeRouter, URLRouter
     from django.core.asgi import get_asgi_application
 
-    from helpdesk.routing import websocket_urlpatterns
+    from helpdesk.asgi import CHAT_PREFIX
+    from helpdesk.routing import chat_websocket_urlpatterns, websocket_urlpatterns
 
-    return ProtocolTypeRouter(
-        {
-            "http": get_asgi_application(),
-            "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
-        }
-    )
+    agent_websockets = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+    # As in helpdesk/asgi.py: the chat widget's socket has no session and checks origins
+    # itself, so the end-to-end chat test can talk to the same server as the agent pages.
+    chat_websockets = URLRouter(chat_websocket_urlpatterns)
+
+    async def websocket_app(scope: Any, receive: Any, send: Any) -> None:
+        app = chat_websockets if scope["path"].startswith(CHAT_PREFIX) else agent_websockets
+        await app(scope, receive, send)
+
+    return ProtocolTypeRouter({"http": get_asgi_application(), "websocket": websocket_app})
 
 
 class LiveServer:

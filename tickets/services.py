@@ -8,6 +8,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,7 +200,6 @@ def customer_merge(*, source: Customer, target: Customer, actor: Any) -> Custome
 # --- tickets ----------------------------------------------------------------------------
 
 
-@transaction.atomic
 def ticket_create(
     *,
     customer: Customer,
@@ -221,6 +221,37 @@ def ticket_create(
         raise TicketError(TicketErrorCode.INVALID_STATUS, f"Unknown status “{status}”.")
     if assignee is not None:
         _require_agent(assignee, what="be assigned tickets")
+    # Inside a caller's transaction (ingest) its savepoint already covers these writes; a
+    # savepoint of our own would only cost two round trips per ticket.
+    nested = transaction.get_connection().in_atomic_block
+    with nullcontext() if nested else transaction.atomic():
+        return _ticket_insert(
+            customer=customer,
+            subject=subject,
+            channel=channel,
+            actor=actor,
+            priority=priority,
+            team=team,
+            assignee=assignee,
+            status=status,
+            follow_up_of=follow_up_of,
+            defer_sla=defer_sla,
+        )
+
+
+def _ticket_insert(
+    *,
+    customer: Customer,
+    subject: str,
+    channel: str,
+    actor: Any | None,
+    priority: str,
+    team: Team | None,
+    assignee: Any | None,
+    status: str,
+    follow_up_of: Ticket | None,
+    defer_sla: bool,
+) -> Ticket:
     now = timezone.now()
     ticket = Ticket.objects.create(
         subject=(subject.strip() or "(no subject)")[:255],

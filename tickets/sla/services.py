@@ -8,6 +8,7 @@ ticket service can call it after its own change without knowing why the SLA care
 import logging
 import math
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -109,13 +110,17 @@ def _active_policies() -> list[SlaPolicy]:
     )
 
 
-def _facts(ticket: Ticket) -> TicketFacts:
+def _facts(ticket: Ticket, policies: list[SlaPolicy]) -> TicketFacts:
+    # The organization and the tags cost a query each: read them only when a policy has
+    # such a condition (a condition-less field is never compared, see policy_matches).
+    needs_org = any(policy.organization_id is not None for policy in policies)
+    needs_tags = any(policy.tag_id is not None for policy in policies)
     return TicketFacts(
         priority=ticket.priority,
         team_id=ticket.team_id,
         channel=ticket.channel,
-        organization_id=ticket.customer.organization_id,
-        tag_ids=frozenset(ticket.tags.values_list("pk", flat=True)),
+        organization_id=ticket.customer.organization_id if needs_org else None,
+        tag_ids=frozenset(ticket.tags.values_list("pk", flat=True)) if needs_tags else frozenset(),
     )
 
 
@@ -123,8 +128,11 @@ def sla_policy_for(
     *, ticket: Ticket, policies: Iterable[SlaPolicy] | None = None
 ) -> SlaPolicy | None:
     """The first active policy, by order, whose conditions the ticket meets."""
-    facts = _facts(ticket)
-    for policy in policies if policies is not None else _active_policies():
+    candidates = list(policies) if policies is not None else _active_policies()
+    if not candidates:
+        return None
+    facts = _facts(ticket, candidates)
+    for policy in candidates:
         if policy_matches(policy=policy, facts=facts):
             return policy
     return None
@@ -253,20 +261,30 @@ TICKET_SLA_FIELDS = [
 
 
 def sla_recompute(
-    *, ticket: Ticket, now: datetime | None = None, policies: list[SlaPolicy] | None = None
+    *,
+    ticket: Ticket,
+    now: datetime | None = None,
+    policies: list[SlaPolicy] | None = None,
+    ticket_locked: bool = False,
 ) -> Ticket:
     """Bring the ticket's clocks and due times in line with its current state.
 
     Precondition: the ticket's own change is saved (or about to be, in this transaction).
-    Locks the ticket row, so the timer never fires on a clock being changed here.
+    Locks the ticket row, so the timer never fires on a clock being changed here;
+    `ticket_locked=True` says the caller holds that lock already in this transaction (or
+    created the ticket in it), which saves the query.
     """
     now = now or timezone.now()
     try:
-        with transaction.atomic():
-            _recompute(ticket, now, policies)
+        # No savepoint inside a caller's transaction: _recompute reads and computes
+        # everything (where a CalendarError can arise) before its first write, so a broken
+        # calendar leaves nothing to undo. Outside one it needs a transaction for its locks.
+        nested = transaction.get_connection().in_atomic_block
+        with nullcontext() if nested else transaction.atomic():
+            _recompute(ticket, now, policies, ticket_locked=ticket_locked)
     except CalendarError as exc:
-        # A broken calendar must not stop tickets from being created or answered; the
-        # savepoint rolled back this ticket's SLA changes only.
+        # A broken calendar must not stop tickets from being created or answered: this
+        # ticket's SLA is left as it was.
         logger.error(
             "SLA: unusable business hours for ticket %s (%s); it keeps its old due times. "
             "Fix the calendar in the admin.",
@@ -276,8 +294,11 @@ def sla_recompute(
     return ticket
 
 
-def _recompute(ticket: Ticket, now: datetime, policies: list[SlaPolicy] | None) -> None:
-    Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").first()
+def _recompute(
+    ticket: Ticket, now: datetime, policies: list[SlaPolicy] | None, *, ticket_locked: bool
+) -> None:
+    if not ticket_locked:
+        Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").first()
     policy = sla_policy_for(ticket=ticket, policies=policies)
     target = _target_for(policy, ticket.priority) if policy is not None else None
     if ticket.merged_into_id is not None:

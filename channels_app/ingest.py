@@ -256,13 +256,16 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
                 logger.info("ignored unreadable cc %r on ticket %s", cc.value, ticket.pk)
         ticket_followers_add(ticket=ticket, identities=followers, actor=None)
 
+    # A ticket created in this transaction a moment ago already has its updated_at and
+    # last_inbound_at (ticket_create): rewriting the row would only move updated_at by
+    # milliseconds, so only an existing ticket is updated here.
     fields = ["updated_at"]
-    now = timezone.now()
-    ticket.updated_at = now
-    if not message.is_automated:
+    if not created:
+        ticket.updated_at = timezone.now()
+    if not message.is_automated and not created:
         ticket.last_inbound_at = message.received_at
         fields.append("last_inbound_at")
-        if not created and ticket.status in REOPENABLE_STATUSES:
+        if ticket.status in REOPENABLE_STATUSES:
             event_record(
                 ticket=ticket,
                 actor=None,
@@ -272,10 +275,11 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
             ticket.status = Status.OPEN
             ticket.solved_at = None
             fields += ["status", "solved_at"]
-    ticket.save(update_fields=fields)
+    if not created:
+        ticket.save(update_fields=fields)
     # SLA engine: next response / resume after a customer message. The row is ours already:
     # locked above, or created in this transaction.
-    sla_recompute(ticket=ticket, ticket_locked=True)
+    sla_recompute(ticket=ticket, ticket_locked=True, new_ticket=created)
     if not created:  # ticket_create already announced a new ticket
         publish_ticket_changed(
             ticket_id=ticket.pk,
@@ -303,6 +307,7 @@ def _new_ticket(
         team=team,
         follow_up_of=follow_up_of,
         defer_sla=True,  # _ingest recomputes once the first message is stored
+        last_inbound_at=None if message.is_automated else message.received_at,
     )
 
 

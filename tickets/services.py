@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -212,9 +213,11 @@ def ticket_create(
     status: str = Status.NEW,
     follow_up_of: Ticket | None = None,
     defer_sla: bool = False,
+    last_inbound_at: datetime | None = None,
 ) -> Ticket:
     """A new ticket. `defer_sla=True` when the caller adds the first message in the same
-    transaction and recomputes the SLA itself (ingest), so the clocks are computed once."""
+    transaction and recomputes the SLA itself (ingest), so the clocks are computed once;
+    `last_inbound_at` when that first message is the customer's (saves ingest an update)."""
     if priority not in Priority.values:
         raise TicketError(TicketErrorCode.INVALID_PRIORITY, f"Unknown priority “{priority}”.")
     if status not in Status.values:
@@ -236,6 +239,7 @@ def ticket_create(
             status=status,
             follow_up_of=follow_up_of,
             defer_sla=defer_sla,
+            last_inbound_at=last_inbound_at,
         )
 
 
@@ -251,6 +255,7 @@ def _ticket_insert(
     status: str,
     follow_up_of: Ticket | None,
     defer_sla: bool,
+    last_inbound_at: datetime | None,
 ) -> Ticket:
     now = timezone.now()
     ticket = Ticket.objects.create(
@@ -262,6 +267,7 @@ def _ticket_insert(
         assignee=assignee,
         status=status,
         follow_up_of=follow_up_of,
+        last_inbound_at=last_inbound_at,
         created_at=now,
         updated_at=now,
     )

@@ -203,7 +203,7 @@ class _Wanted:
 
 
 def _wanted_clocks(
-    ticket: Ticket, existing: dict[str, SlaRecord], now: datetime
+    ticket: Ticket, existing: dict[str, SlaRecord], now: datetime, *, new: bool = False
 ) -> dict[str, _Wanted | None]:
     """For each kind: the clock it should have (None: no clock), from the ticket alone."""
     finished = ticket.status not in ACTIVE_STATUSES or ticket.merged_into_id is not None
@@ -234,7 +234,8 @@ def _wanted_clocks(
     wanted[SlaTargetKind.RESOLUTION] = None
     if not finished:
         ran_before = (
-            SlaTargetKind.RESOLUTION not in existing
+            not new
+            and SlaTargetKind.RESOLUTION not in existing
             and SlaRecord.objects.filter(ticket=ticket, kind=SlaTargetKind.RESOLUTION).exists()
         )
         wanted[SlaTargetKind.RESOLUTION] = _Wanted(now if ran_before else ticket.created_at)
@@ -266,13 +267,15 @@ def sla_recompute(
     now: datetime | None = None,
     policies: list[SlaPolicy] | None = None,
     ticket_locked: bool = False,
+    new_ticket: bool = False,
 ) -> Ticket:
     """Bring the ticket's clocks and due times in line with its current state.
 
     Precondition: the ticket's own change is saved (or about to be, in this transaction).
     Locks the ticket row, so the timer never fires on a clock being changed here;
     `ticket_locked=True` says the caller holds that lock already in this transaction (or
-    created the ticket in it), which saves the query.
+    created the ticket in it), which saves the query. `new_ticket=True` says the ticket
+    was created in this transaction, so it has no clocks yet and none ran before.
     """
     now = now or timezone.now()
     try:
@@ -281,7 +284,9 @@ def sla_recompute(
         # calendar leaves nothing to undo. Outside one it needs a transaction for its locks.
         nested = transaction.get_connection().in_atomic_block
         with nullcontext() if nested else transaction.atomic():
-            _recompute(ticket, now, policies, ticket_locked=ticket_locked)
+            _recompute(
+                ticket, now, policies, ticket_locked=ticket_locked or new_ticket, new=new_ticket
+            )
     except CalendarError as exc:
         # A broken calendar must not stop tickets from being created or answered: this
         # ticket's SLA is left as it was.
@@ -295,7 +300,12 @@ def sla_recompute(
 
 
 def _recompute(
-    ticket: Ticket, now: datetime, policies: list[SlaPolicy] | None, *, ticket_locked: bool
+    ticket: Ticket,
+    now: datetime,
+    policies: list[SlaPolicy] | None,
+    *,
+    ticket_locked: bool,
+    new: bool,
 ) -> None:
     if not ticket_locked:
         Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").first()
@@ -304,11 +314,15 @@ def _recompute(
     if ticket.merged_into_id is not None:
         target = None  # its history lives on the target ticket: nothing to measure here
     calendar = calendar_build(business_hours=policy.business_hours if policy else None)
-    records = list(
-        SlaRecord.objects.select_for_update().filter(ticket=ticket, state__in=OPEN_SLA_STATES)
+    records = (
+        []
+        if new
+        else list(
+            SlaRecord.objects.select_for_update().filter(ticket=ticket, state__in=OPEN_SLA_STATES)
+        )
     )
     existing = {record.kind: record for record in records}
-    wanted = _wanted_clocks(ticket, existing, now) if target is not None else {}
+    wanted = _wanted_clocks(ticket, existing, now, new=new) if target is not None else {}
     paused = ticket.status in PAUSED_STATUSES
     changed: list[SlaRecord] = []
     created: list[SlaRecord] = []

@@ -49,11 +49,14 @@ def email_ingested(
         )
     if message.is_automated:
         return
-    if message.channel == Channel.EMAIL and stored.author_identity_id:
+    identity = stored.author_identity if stored.author_identity_id else None
+    # The identity was read by this ingest's transaction: only one marked opted out (by an
+    # earlier bounce) needs the write.
+    if message.channel == Channel.EMAIL and identity is not None and identity.opted_out_at:
         # They wrote from this address, so it works again after an earlier bounce.
-        ContactIdentity.objects.filter(
-            pk=stored.author_identity_id, opted_out_at__isnull=False
-        ).update(opted_out_at=None)
+        ContactIdentity.objects.filter(pk=identity.pk, opted_out_at__isnull=False).update(
+            opted_out_at=None
+        )
     if created:
         mailbox = _mailbox_of(raw) if message.channel == Channel.EMAIL else None
         if mailbox is not None:

@@ -74,15 +74,20 @@ def raw_inbound_store(
     ingesting can roll it back. Inside a caller's transaction it can only be a savepoint
     of it, and is kept only if the caller commits.
     """
-    with transaction.atomic(durable=not transaction.get_connection().in_atomic_block):
-        return RawInbound.objects.create(
-            channel=channel,
-            adapter=adapter,
-            source=source[:100],
-            payload=payload,
-            content_type=content_type[:100],
-            meta=meta or {},
-        )
+    fields = {
+        "channel": channel,
+        "adapter": adapter,
+        "source": source[:100],
+        "payload": payload,
+        "content_type": content_type[:100],
+        "meta": meta or {},
+    }
+    if not transaction.get_connection().in_atomic_block:
+        # Autocommit: the single INSERT is committed when it returns, exactly as durable as
+        # a transaction of its own, without the BEGIN/COMMIT round trips.
+        return RawInbound.objects.create(**fields)
+    with transaction.atomic():
+        return RawInbound.objects.create(**fields)
 
 
 def raw_inbound_process(*, raw_id: int) -> IngestResult | None:
@@ -97,8 +102,9 @@ def raw_inbound_process(*, raw_id: int) -> IngestResult | None:
         raw = RawInbound.objects.select_for_update().get(pk=raw_id)
         if raw.status == RawStatus.PROCESSED:
             return None
+        # Counted with the final status update (or the quarantine) in this transaction: it
+        # commits or rolls back with them, as a separate update here would.
         raw.attempts += 1
-        RawInbound.objects.filter(pk=raw.pk).update(attempts=F("attempts") + 1)
         parser = ADAPTERS.get(raw.adapter)
         try:
             if parser is None:
@@ -111,13 +117,16 @@ def raw_inbound_process(*, raw_id: int) -> IngestResult | None:
             _quarantine(raw, exc)
             return None
         try:
-            with transaction.atomic():
-                result = inbound_message_ingest(message=message, raw=raw)
+            # Its own savepoint undoes a failed ingest, so the quarantine below can write.
+            result = inbound_message_ingest(message=message, raw=raw)
         except (TicketError, ValueError, UnicodeError, LookupError, DataError) as exc:
             _quarantine(raw, exc)
             return None
         RawInbound.objects.filter(pk=raw.pk).update(
-            status=RawStatus.PROCESSED, error="", processed_at=timezone.now()
+            status=RawStatus.PROCESSED,
+            error="",
+            processed_at=timezone.now(),
+            attempts=F("attempts") + 1,
         )
         return result
 
@@ -126,27 +135,34 @@ def _quarantine(raw: RawInbound, exc: Exception) -> None:
     error = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
     logger.warning("quarantined raw inbound %s (%s): %s", raw.pk, raw.adapter, error)
     RawInbound.objects.filter(pk=raw.pk).update(
-        status=RawStatus.QUARANTINED, error=f"{exc.__class__.__name__}: {error}"[:5000]
+        status=RawStatus.QUARANTINED,
+        error=f"{exc.__class__.__name__}: {error}"[:5000],
+        attempts=F("attempts") + 1,
     )
 
 
 def inbound_message_ingest(
     *, message: InboundMessage, raw: RawInbound | None = None
 ) -> IngestResult:
-    """Append `message` to the customer's history. Idempotent on (channel, external_id)."""
-    with transaction.atomic():
-        duplicate = _find_duplicate(message)
-        if duplicate is not None:
-            return _duplicate(duplicate)
-        try:
-            with transaction.atomic():
-                return _ingest(message, raw)
-        except IntegrityError:
-            # Another worker stored the same provider id between our check and insert.
+    """Append `message` to the customer's history. Idempotent on (channel, external_id).
+
+    Everything happens in one block: a transaction of its own in autocommit, a savepoint
+    inside a caller's transaction. Either way a failure leaves nothing behind and the
+    caller's transaction stays usable (raw_inbound_process quarantines in it).
+    """
+    try:
+        with transaction.atomic():
             duplicate = _find_duplicate(message)
-            if duplicate is None:
-                raise
-            return _duplicate(duplicate)
+            if duplicate is not None:
+                return _duplicate(duplicate)
+            return _ingest(message, raw)
+    except IntegrityError:
+        # Another worker stored the same provider id between our check and insert; the
+        # block above was rolled back, and its commit is visible now.
+        duplicate = _find_duplicate(message)
+        if duplicate is None:
+            raise
+        return _duplicate(duplicate)
 
 
 def _duplicate(message: Message) -> IngestResult:
@@ -200,7 +216,10 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
     elif ticket is None:
         ticket = _new_ticket(message, identity, follow_up_of=None)
         created = True
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if not created:
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    # else: a ticket created in this transaction is invisible to every other one until we
+    # commit, so it needs no lock and no fresh read.
 
     hints = [hint.strip() for hint in message.thread_hints if hint and hint.strip()]
     html = sanitize_html(message.html or "")
@@ -237,13 +256,16 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
                 logger.info("ignored unreadable cc %r on ticket %s", cc.value, ticket.pk)
         ticket_followers_add(ticket=ticket, identities=followers, actor=None)
 
+    # A ticket created in this transaction a moment ago already has its updated_at and
+    # last_inbound_at (ticket_create): rewriting the row would only move updated_at by
+    # milliseconds, so only an existing ticket is updated here.
     fields = ["updated_at"]
-    now = timezone.now()
-    ticket.updated_at = now
-    if not message.is_automated:
+    if not created:
+        ticket.updated_at = timezone.now()
+    if not message.is_automated and not created:
         ticket.last_inbound_at = message.received_at
         fields.append("last_inbound_at")
-        if not created and ticket.status in REOPENABLE_STATUSES:
+        if ticket.status in REOPENABLE_STATUSES:
             event_record(
                 ticket=ticket,
                 actor=None,
@@ -253,8 +275,11 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
             ticket.status = Status.OPEN
             ticket.solved_at = None
             fields += ["status", "solved_at"]
-    ticket.save(update_fields=fields)
-    sla_recompute(ticket=ticket)  # SLA engine: next response / resume after a customer message
+    if not created:
+        ticket.save(update_fields=fields)
+    # SLA engine: next response / resume after a customer message. The row is ours already:
+    # locked above, or created in this transaction.
+    sla_recompute(ticket=ticket, ticket_locked=True, new_ticket=created)
     if not created:  # ticket_create already announced a new ticket
         publish_ticket_changed(
             ticket_id=ticket.pk,
@@ -282,6 +307,7 @@ def _new_ticket(
         team=team,
         follow_up_of=follow_up_of,
         defer_sla=True,  # _ingest recomputes once the first message is stored
+        last_inbound_at=None if message.is_automated else message.received_at,
     )
 
 

@@ -8,7 +8,9 @@ import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -199,7 +201,6 @@ def customer_merge(*, source: Customer, target: Customer, actor: Any) -> Custome
 # --- tickets ----------------------------------------------------------------------------
 
 
-@transaction.atomic
 def ticket_create(
     *,
     customer: Customer,
@@ -212,15 +213,50 @@ def ticket_create(
     status: str = Status.NEW,
     follow_up_of: Ticket | None = None,
     defer_sla: bool = False,
+    last_inbound_at: datetime | None = None,
 ) -> Ticket:
     """A new ticket. `defer_sla=True` when the caller adds the first message in the same
-    transaction and recomputes the SLA itself (ingest), so the clocks are computed once."""
+    transaction and recomputes the SLA itself (ingest), so the clocks are computed once;
+    `last_inbound_at` when that first message is the customer's (saves ingest an update)."""
     if priority not in Priority.values:
         raise TicketError(TicketErrorCode.INVALID_PRIORITY, f"Unknown priority “{priority}”.")
     if status not in Status.values:
         raise TicketError(TicketErrorCode.INVALID_STATUS, f"Unknown status “{status}”.")
     if assignee is not None:
         _require_agent(assignee, what="be assigned tickets")
+    # Inside a caller's transaction (ingest) its savepoint already covers these writes; a
+    # savepoint of our own would only cost two round trips per ticket.
+    nested = transaction.get_connection().in_atomic_block
+    with nullcontext() if nested else transaction.atomic():
+        return _ticket_insert(
+            customer=customer,
+            subject=subject,
+            channel=channel,
+            actor=actor,
+            priority=priority,
+            team=team,
+            assignee=assignee,
+            status=status,
+            follow_up_of=follow_up_of,
+            defer_sla=defer_sla,
+            last_inbound_at=last_inbound_at,
+        )
+
+
+def _ticket_insert(
+    *,
+    customer: Customer,
+    subject: str,
+    channel: str,
+    actor: Any | None,
+    priority: str,
+    team: Team | None,
+    assignee: Any | None,
+    status: str,
+    follow_up_of: Ticket | None,
+    defer_sla: bool,
+    last_inbound_at: datetime | None,
+) -> Ticket:
     now = timezone.now()
     ticket = Ticket.objects.create(
         subject=(subject.strip() or "(no subject)")[:255],
@@ -231,6 +267,7 @@ def ticket_create(
         assignee=assignee,
         status=status,
         follow_up_of=follow_up_of,
+        last_inbound_at=last_inbound_at,
         created_at=now,
         updated_at=now,
     )

@@ -8,6 +8,7 @@ ticket service can call it after its own change without knowing why the SLA care
 import logging
 import math
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -109,13 +110,17 @@ def _active_policies() -> list[SlaPolicy]:
     )
 
 
-def _facts(ticket: Ticket) -> TicketFacts:
+def _facts(ticket: Ticket, policies: list[SlaPolicy]) -> TicketFacts:
+    # The organization and the tags cost a query each: read them only when a policy has
+    # such a condition (a condition-less field is never compared, see policy_matches).
+    needs_org = any(policy.organization_id is not None for policy in policies)
+    needs_tags = any(policy.tag_id is not None for policy in policies)
     return TicketFacts(
         priority=ticket.priority,
         team_id=ticket.team_id,
         channel=ticket.channel,
-        organization_id=ticket.customer.organization_id,
-        tag_ids=frozenset(ticket.tags.values_list("pk", flat=True)),
+        organization_id=ticket.customer.organization_id if needs_org else None,
+        tag_ids=frozenset(ticket.tags.values_list("pk", flat=True)) if needs_tags else frozenset(),
     )
 
 
@@ -123,8 +128,11 @@ def sla_policy_for(
     *, ticket: Ticket, policies: Iterable[SlaPolicy] | None = None
 ) -> SlaPolicy | None:
     """The first active policy, by order, whose conditions the ticket meets."""
-    facts = _facts(ticket)
-    for policy in policies if policies is not None else _active_policies():
+    candidates = list(policies) if policies is not None else _active_policies()
+    if not candidates:
+        return None
+    facts = _facts(ticket, candidates)
+    for policy in candidates:
         if policy_matches(policy=policy, facts=facts):
             return policy
     return None
@@ -195,7 +203,7 @@ class _Wanted:
 
 
 def _wanted_clocks(
-    ticket: Ticket, existing: dict[str, SlaRecord], now: datetime
+    ticket: Ticket, existing: dict[str, SlaRecord], now: datetime, *, new: bool = False
 ) -> dict[str, _Wanted | None]:
     """For each kind: the clock it should have (None: no clock), from the ticket alone."""
     finished = ticket.status not in ACTIVE_STATUSES or ticket.merged_into_id is not None
@@ -226,7 +234,8 @@ def _wanted_clocks(
     wanted[SlaTargetKind.RESOLUTION] = None
     if not finished:
         ran_before = (
-            SlaTargetKind.RESOLUTION not in existing
+            not new
+            and SlaTargetKind.RESOLUTION not in existing
             and SlaRecord.objects.filter(ticket=ticket, kind=SlaTargetKind.RESOLUTION).exists()
         )
         wanted[SlaTargetKind.RESOLUTION] = _Wanted(now if ran_before else ticket.created_at)
@@ -253,20 +262,34 @@ TICKET_SLA_FIELDS = [
 
 
 def sla_recompute(
-    *, ticket: Ticket, now: datetime | None = None, policies: list[SlaPolicy] | None = None
+    *,
+    ticket: Ticket,
+    now: datetime | None = None,
+    policies: list[SlaPolicy] | None = None,
+    ticket_locked: bool = False,
+    new_ticket: bool = False,
 ) -> Ticket:
     """Bring the ticket's clocks and due times in line with its current state.
 
     Precondition: the ticket's own change is saved (or about to be, in this transaction).
-    Locks the ticket row, so the timer never fires on a clock being changed here.
+    Locks the ticket row, so the timer never fires on a clock being changed here;
+    `ticket_locked=True` says the caller holds that lock already in this transaction (or
+    created the ticket in it), which saves the query. `new_ticket=True` says the ticket
+    was created in this transaction, so it has no clocks yet and none ran before.
     """
     now = now or timezone.now()
     try:
-        with transaction.atomic():
-            _recompute(ticket, now, policies)
+        # No savepoint inside a caller's transaction: _recompute reads and computes
+        # everything (where a CalendarError can arise) before its first write, so a broken
+        # calendar leaves nothing to undo. Outside one it needs a transaction for its locks.
+        nested = transaction.get_connection().in_atomic_block
+        with nullcontext() if nested else transaction.atomic():
+            _recompute(
+                ticket, now, policies, ticket_locked=ticket_locked or new_ticket, new=new_ticket
+            )
     except CalendarError as exc:
-        # A broken calendar must not stop tickets from being created or answered; the
-        # savepoint rolled back this ticket's SLA changes only.
+        # A broken calendar must not stop tickets from being created or answered: this
+        # ticket's SLA is left as it was.
         logger.error(
             "SLA: unusable business hours for ticket %s (%s); it keeps its old due times. "
             "Fix the calendar in the admin.",
@@ -276,18 +299,30 @@ def sla_recompute(
     return ticket
 
 
-def _recompute(ticket: Ticket, now: datetime, policies: list[SlaPolicy] | None) -> None:
-    Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").first()
+def _recompute(
+    ticket: Ticket,
+    now: datetime,
+    policies: list[SlaPolicy] | None,
+    *,
+    ticket_locked: bool,
+    new: bool,
+) -> None:
+    if not ticket_locked:
+        Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").first()
     policy = sla_policy_for(ticket=ticket, policies=policies)
     target = _target_for(policy, ticket.priority) if policy is not None else None
     if ticket.merged_into_id is not None:
         target = None  # its history lives on the target ticket: nothing to measure here
     calendar = calendar_build(business_hours=policy.business_hours if policy else None)
-    records = list(
-        SlaRecord.objects.select_for_update().filter(ticket=ticket, state__in=OPEN_SLA_STATES)
+    records = (
+        []
+        if new
+        else list(
+            SlaRecord.objects.select_for_update().filter(ticket=ticket, state__in=OPEN_SLA_STATES)
+        )
     )
     existing = {record.kind: record for record in records}
-    wanted = _wanted_clocks(ticket, existing, now) if target is not None else {}
+    wanted = _wanted_clocks(ticket, existing, now, new=new) if target is not None else {}
     paused = ticket.status in PAUSED_STATUSES
     changed: list[SlaRecord] = []
     created: list[SlaRecord] = []

@@ -210,16 +210,26 @@ def kb_search(*, query: str, limit: int = 10) -> list[ArticleHit]:
         return []
     limit = max(1, min(limit, MAX_RESULTS))
     if connection.vendor == "postgresql":
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             # The planner prices `search_vector @@ query` per row far too low, so on a few
             # thousand articles it walks the table (or a btree index) and detoasts every
             # vector (40-100 ms at 10,000) instead of a bitmap scan of the GIN indexes
-            # (a few ms). Steer it for this transaction only.
+            # (a few ms). Steer it for these queries only, then put the settings back so
+            # a caller's transaction plans as before.
             cursor.execute(
-                "SELECT set_config('enable_seqscan', 'off', true), "
-                "set_config('enable_indexscan', 'off', true)"
+                "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan'),"
+                " set_config('enable_seqscan', 'off', true),"
+                " set_config('enable_indexscan', 'off', true)"
             )
-            return _postgres_search(query, words, limit)
+            seqscan, indexscan = cursor.fetchone()[:2]
+            try:
+                return _postgres_search(query, words, limit)
+            finally:
+                cursor.execute(
+                    "SELECT set_config('enable_seqscan', %s, true),"
+                    " set_config('enable_indexscan', %s, true)",
+                    [seqscan, indexscan],
+                )
     return _substring_search(words, limit)
 
 

@@ -52,13 +52,14 @@ def test_it_reports_searches_without_results_most_frequent_first():
 
 
 def test_it_searches_in_two_queries_however_many_articles_match(publish, django_assert_num_queries):
+    # Two queries search; two more steer the planner to the GIN index and back.
     publish("Refund one", "refund")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(4):
         assert len(kb_search(query="refund")) == 1
     for i in range(15):
         publish(f"Refund {i}", "refund")
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(4):
         assert len(kb_search(query="refund", limit=10)) == 10
 
 
@@ -77,3 +78,17 @@ def test_it_shows_the_home_page_in_constant_queries(
         client.get("/kb/")
 
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_it_leaves_the_callers_planner_settings_as_they_were(publish):
+    from django.db import connection
+
+    publish("Refund one", "refund")
+    kb_search(query="refund")
+    kb_search(query="pasword")  # through the typo fallback too
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')"
+        )
+        assert cursor.fetchone() == ("on", "on")

@@ -3,9 +3,7 @@ in their own Chromium context; neither page is ever reloaded."""
 
 import re
 import shutil
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from playwright.sync_api import expect
 
 from channels_app.models import ChatChannel, Delivery, DeliveryStatus
 from tests.agent.conftest import login
+from tests.smschat.shop import shop_site
 from tickets.models import Channel, Direction, Message, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -28,37 +27,8 @@ if not shutil.which("/usr/bin/chromium"):
 @pytest.fixture
 def shop(live_url: str) -> Iterator[tuple[str, Callable[[str], None]]]:
     """The customer's site, on its own origin, embedding the widget with its one tag."""
-    html = {"page": ""}
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            if self.path == "/widget.js":
-                body, kind = WIDGET.read_bytes(), "application/javascript"
-            else:
-                body, kind = html["page"].encode(), "text/html; charset=utf-8"
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def embed(channel_key: str) -> None:
-        html["page"] = (
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            "<title>Shop</title></head><body><h1>Our shop</h1>"
-            f'<script src="/widget.js" data-channel="{channel_key}" '
-            f'data-server="{live_url}" async></script></body></html>'
-        )
-
-    yield f"http://127.0.0.1:{server.server_address[1]}", embed
-    server.shutdown()
-    server.server_close()
+    with shop_site(live_url) as site:
+        yield site
 
 
 def test_it_lets_a_visitor_and_an_agent_on_the_ticket_page_chat_live(

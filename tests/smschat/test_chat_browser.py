@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +21,7 @@ from django.db import connections
 from channels_app.chat import chat_agent_typing
 from channels_app.models import ChatChannel, Delivery, DeliveryStatus
 from channels_app.presence import agent_presence_connect
+from tests.smschat.shop import shop_site
 from tickets.models import Channel, Message, Ticket
 from tickets.services import message_reply
 
@@ -58,40 +58,8 @@ def asgi_server() -> Iterator[str]:
 @pytest.fixture
 def shop_page(asgi_server: str) -> Iterator[tuple[str, Callable[[str], None]]]:
     """A customer's site on another origin, embedding the widget with its one tag."""
-    page = {"html": ""}
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            if self.path == "/widget.js":
-                body, kind = WIDGET.read_bytes(), "application/javascript"
-            else:
-                body, kind = page["html"].encode(), "text/html; charset=utf-8"
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
-
-    def embed(channel_key: str) -> None:
-        page["html"] = (
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            "<title>Shop</title></head><body><h1>Our shop</h1>"
-            f'<script src="/widget.js" data-channel="{channel_key}" '
-            f'data-server="{asgi_server}" data-color="#0a7d38" async></script>'
-            "</body></html>"
-        )
-
-    yield origin, embed
-    server.shutdown()
-    server.server_close()
+    with shop_site(asgi_server, extra_attrs=' data-color="#0a7d38"') as site:
+        yield site
 
 
 @pytest.fixture

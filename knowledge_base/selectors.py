@@ -65,7 +65,13 @@ def _hits(ids_and_ranks: list[tuple[int, float]], query: SearchQuery | None) -> 
     """Load the ranked articles (one query), with a highlighted snippet for each."""
     if not ids_and_ranks:
         return []
-    qs = Article.objects.filter(pk__in=[pk for pk, _ in ids_and_ranks]).select_related("category")
+    # Only what a hit shows: the bodies stay in the database (the headline reads them
+    # there), which keeps ten wide rows off the wire.
+    qs = (
+        Article.objects.filter(pk__in=[pk for pk, _ in ids_and_ranks])
+        .select_related("category")
+        .only("pk", "title", "slug", "excerpt", "category__name")
+    )
     if query is not None:
         qs = qs.annotate(
             # Bounded: a snippet never costs more than the first few pages of text.

@@ -46,18 +46,22 @@ def _duration(minutes: int) -> str:
 
 
 @register.simple_tag
-def sla_badge(state: Any) -> str:
-    """The next SLA target, its state and the business time left (or over)."""
+def sla_badge(state: Any, compact: bool = False) -> str:
+    """The next SLA target, its state and the business time left (or over). `compact`
+    (queue rows) leaves the target's name to the tooltip."""
     if state is None:
         return mark_safe('<span class="sla sla-none muted" title="No SLA applies">—</span>')
     target = SLA_TARGETS.get(state.target, state.target)
     due = f", due {state.due_at:%Y-%m-%d %H:%M} UTC" if state.due_at else ""
+    label = "" if compact else f"{target} "
     if state.state == "paused":
-        text = f"{target} paused ({_duration(state.business_minutes_left)} left)"
+        text = f"{label}paused ({_duration(state.business_minutes_left)} left)"
     elif state.state == "breached":
-        text = f"{target} overdue {_duration(state.business_minutes_left)}"
+        text = f"{label}overdue {_duration(state.business_minutes_left)}"
     else:
-        text = f"{target} in {_duration(state.business_minutes_left)}"
+        text = f"{label}in {_duration(state.business_minutes_left)}"
+    if compact:
+        text = text[0].upper() + text[1:]
     return format_html(
         '<span class="sla sla-{0}" title="{1} ({2} business time{3})">{4}</span>',
         state.state,

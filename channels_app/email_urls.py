@@ -3,40 +3,30 @@
 from anymail.webhooks.mailgun import MailgunInboundWebhookView, MailgunTrackingWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView, PostmarkTrackingWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView, SendGridTrackingWebhookView
-from django.urls import path, re_path
+from django.urls import URLPattern, path, re_path
 
 from channels_app.email_hooks import anymail_guard, raw_email_hook
 
+# (ESP, webhook kind, anymail view, the ANYMAIL setting that must be set to accept posts)
+ESP_WEBHOOKS = (
+    ("mailgun", "inbound", MailgunInboundWebhookView, "MAILGUN_WEBHOOK_SIGNING_KEY"),
+    ("postmark", "inbound", PostmarkInboundWebhookView, "WEBHOOK_SECRET"),
+    ("sendgrid", "inbound", SendGridInboundWebhookView, "WEBHOOK_SECRET"),
+    ("mailgun", "tracking", MailgunTrackingWebhookView, "MAILGUN_WEBHOOK_SIGNING_KEY"),
+    ("postmark", "tracking", PostmarkTrackingWebhookView, "WEBHOOK_SECRET"),
+    ("sendgrid", "tracking", SendGridTrackingWebhookView, "WEBHOOK_SECRET"),
+)
+
+
+def _esp_route(esp: str, kind: str, view: type, setting: str) -> URLPattern:
+    guarded = anymail_guard(view.as_view(), setting=setting)
+    name = f"anymail-{esp}-{kind}"
+    if (esp, kind) == ("mailgun", "inbound"):  # Mailgun posts parsed or raw MIME
+        return re_path(r"^anymail/mailgun/inbound(_mime)?/$", guarded, name=name)
+    return path(f"anymail/{esp}/{kind}/", guarded, name=name)
+
+
 urlpatterns = [
     path("email/raw/", raw_email_hook, name="email-raw-hook"),
-    re_path(
-        r"^anymail/mailgun/inbound(_mime)?/$",
-        anymail_guard(MailgunInboundWebhookView.as_view(), setting="MAILGUN_WEBHOOK_SIGNING_KEY"),
-        name="anymail-mailgun-inbound",
-    ),
-    path(
-        "anymail/postmark/inbound/",
-        anymail_guard(PostmarkInboundWebhookView.as_view(), setting="WEBHOOK_SECRET"),
-        name="anymail-postmark-inbound",
-    ),
-    path(
-        "anymail/sendgrid/inbound/",
-        anymail_guard(SendGridInboundWebhookView.as_view(), setting="WEBHOOK_SECRET"),
-        name="anymail-sendgrid-inbound",
-    ),
-    path(
-        "anymail/mailgun/tracking/",
-        anymail_guard(MailgunTrackingWebhookView.as_view(), setting="MAILGUN_WEBHOOK_SIGNING_KEY"),
-        name="anymail-mailgun-tracking",
-    ),
-    path(
-        "anymail/postmark/tracking/",
-        anymail_guard(PostmarkTrackingWebhookView.as_view(), setting="WEBHOOK_SECRET"),
-        name="anymail-postmark-tracking",
-    ),
-    path(
-        "anymail/sendgrid/tracking/",
-        anymail_guard(SendGridTrackingWebhookView.as_view(), setting="WEBHOOK_SECRET"),
-        name="anymail-sendgrid-tracking",
-    ),
+    *(_esp_route(*webhook) for webhook in ESP_WEBHOOKS),
 ]

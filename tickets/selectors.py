@@ -245,10 +245,6 @@ def ticket_list(
         qs = qs.order_by(F("sla_next_due_at").asc(nulls_last=True), "id")
     else:
         qs = qs.order_by("-updated_at", "-id")
-    if with_sla:
-        from tickets.sla.selectors import sla_state_prefetch
-
-        qs = sla_state_prefetch(qs)  # type: ignore[assignment]
     if cursor:
         qs = _keyset(qs, cursor, sort)  # type: ignore[assignment]
     items = list(qs[: limit + 1])
@@ -261,11 +257,11 @@ def ticket_list(
             seen_at = getattr(ticket, "seen_at", None)
             ticket.unread = seen_at is None or ticket.updated_at > seen_at  # type: ignore[attr-defined]
     if with_sla:
-        from tickets.sla.selectors import sla_state
+        from tickets.sla.selectors import sla_states
 
-        now = timezone.now()
+        states = sla_states(tickets=items)
         for ticket in items:
-            ticket.sla = sla_state(ticket=ticket, now=now)  # type: ignore[attr-defined]
+            ticket.sla = states[ticket.pk]  # type: ignore[attr-defined]
     next_cursor = _encode_sorted_cursor(items[-1], sort) if has_more and items else None
     return Page(items=items, next_cursor=next_cursor)
 

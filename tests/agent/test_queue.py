@@ -4,7 +4,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import CustomerFactory, IdentityFactory, TeamFactory, TicketFactory
@@ -72,8 +74,12 @@ def test_it_puts_tickets_in_the_built_in_views_and_counts_them(
     }
     for view, tickets in expect.items():
         assert set(_view(agent, view)) == tickets, view
-    counts = queue_counts(user=agent, team_ids=[team.pk])
+    with CaptureQueriesContext(connection) as ctx:
+        counts = queue_counts(user=agent, team_ids=[team.pk])
     assert counts == {view: len(tickets) for view, tickets in expect.items()}
+    assert len(ctx.captured_queries) == 1  # every view's capped count in one statement
+    # An agent in no team: "My teams" cannot match and is 0 without asking.
+    assert queue_counts(user=agent, team_ids=[])["teams"] == 0
 
 
 def test_it_filters_by_every_field(agent: Any, agent_client: Client) -> None:
@@ -256,5 +262,6 @@ def test_it_caps_big_counts(agent: Any, settings: Any, monkeypatch: Any) -> None
         TicketFactory(status="open")
     counts = queue_counts(user=agent, team_ids=[])
     assert counts["open"] == 3
+    assert counts["unassigned"] == 3  # every view is capped, not only the first
     assert agent_selectors.count_label(counts["open"]) == "3+"
     assert agent_selectors.count_label(2) == "2"

@@ -138,6 +138,55 @@ def test_it_reads_sla_state_for_a_list_in_constant_queries(
     assert [s.state for s in states] == ["ok"] * count
 
 
+def test_it_reads_sla_states_for_a_page_like_sla_state_in_constant_queries(
+    customer, make_policy, office, agent, clock, django_assert_num_queries
+) -> None:
+    """sla_states (the queue's batch read) agrees with sla_state ticket by ticket: ok,
+    warning, breached, paused, no SLA, and a second policy on its own 24/7 calendar."""
+    from tickets.models import BusinessHours, Holiday, Ticket
+    from tickets.sla.selectors import sla_states
+
+    Holiday.objects.create(calendar=office, date=berlin(2026, 3, 3).date())
+    make_policy(name="Office")
+    make_policy(
+        name="Urgent around the clock",
+        order=1,
+        first=30,
+        priorities=("urgent",),
+        priority="urgent",
+        business_hours=BusinessHours.objects.create(name="Always", always_open=True),
+    )
+
+    def page() -> list[Any]:
+        return list(Ticket.objects.order_by("pk"))
+
+    def states_one_by_one() -> list[Any]:
+        return [sla_state(ticket=t) for t in page()]
+
+    ok = new_ticket(customer)
+    tickets = page()
+    with django_assert_num_queries(4):  # clocks, policies, intervals, holidays
+        few = sla_states(tickets=tickets)
+    assert list(few.values()) == states_one_by_one()
+    new_ticket(customer, priority="urgent")
+    clock(berlin(2026, 3, 2, 10, 50))
+    sla_process_due()
+    warned = new_ticket(customer)
+    message_reply(ticket=warned, author=agent, body_text="Wait", set_status=Status.PENDING)
+    clock(berlin(2026, 3, 2, 11, 5))
+    sla_process_due()
+    Ticket.objects.filter(pk=ok.pk).update(sla_policy=None)  # its policy was deleted
+    for _ in range(3):
+        new_ticket(customer)
+    tickets = page()
+    with django_assert_num_queries(4):
+        many = sla_states(tickets=tickets)
+    assert list(many.values()) == states_one_by_one()
+    assert {s.state for s in many.values() if s} == {"ok", "breached", "paused"}
+    with django_assert_num_queries(0):
+        assert sla_states(tickets=[]) == {}
+
+
 def test_it_lists_the_beat_schedule_in_the_admin(client, admin_user) -> None:
     from helpdesk.setup import periodic_tasks_ensure
 

@@ -50,20 +50,30 @@ RECOMPUTE_BATCH = 200
 # --- calendars and policies ----------------------------------------------------------------
 
 
-def calendar_build(*, business_hours: BusinessHours | None) -> Calendar:
+def calendar_build(
+    *,
+    business_hours: BusinessHours | None,
+    intervals: Iterable[BusinessInterval] | None = None,
+    holidays: Iterable[Holiday] | None = None,
+) -> Calendar:
     """The pure Calendar for a BusinessHours row (24/7 when there is none).
 
-    Reads intervals and holidays through the prefetch cache when the caller prefetched.
+    Reads intervals and holidays through the prefetch cache when the caller prefetched,
+    or takes them as given (lists read for several calendars at once).
     """
     if business_hours is None:
         return ALWAYS_OPEN
     if business_hours.always_open:
         return Calendar(tz=business_hours.timezone, always_open=True)
     week: list[list[tuple[int, int]]] = [[] for _ in range(7)]
-    for interval in business_hours.intervals.all():
+    if intervals is None:
+        intervals = business_hours.intervals.all()
+    if holidays is None:
+        holidays = business_hours.holidays.all()
+    for interval in intervals:
         week[interval.weekday].append(interval.minutes)
     one_off, yearly = set(), set()
-    for holiday in business_hours.holidays.all():
+    for holiday in holidays:
         if holiday.recurring:
             yearly.add((holiday.date.month, holiday.date.day))
         else:

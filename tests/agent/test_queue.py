@@ -265,3 +265,42 @@ def test_it_caps_big_counts(agent: Any, settings: Any, monkeypatch: Any) -> None
     assert counts["unassigned"] == 3  # every view is capped, not only the first
     assert agent_selectors.count_label(counts["open"]) == "3+"
     assert agent_selectors.count_label(2) == "2"
+
+
+def test_a_queue_row_shows_every_field_escaped(agent: Any, agent_client: Client) -> None:
+    team = TeamFactory(name="Billing & Co")
+    customer = CustomerFactory(name="Ann <Admin>")
+    ticket = TicketFactory(
+        subject="<script>alert(1)</script> refund",
+        status="pending",
+        priority="urgent",
+        channel=Channel.SMS,
+        assignee=agent,
+        team=team,
+        customer=customer,
+    )
+    ticket.tags.add(Tag.objects.create(name="vip"))
+    Message.objects.create(
+        ticket=ticket,
+        channel=Channel.SMS,
+        direction="outbound",
+        body_text="We   sent\nit <today>",
+    )
+    html = agent_client.get("/agent/", {"view": "pending"}).content.decode()
+    row = html[html.index(f'data-ticket-id="{ticket.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert "<script>" not in row
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; refund" in row
+    assert f'href="/agent/tickets/{ticket.number}/"' in row
+    assert '<div class="preview muted">↩ We sent it &lt;today&gt;</div>' in row
+    assert '<span class="tag">vip</span>' in row
+    assert "<td>Ann &lt;Admin&gt;</td>" in row
+    assert '<span class="badge badge-pending">Pending</span>' in row
+    assert '<span class="prio prio-urgent">Urgent</span>' in row
+    assert '<span class="ch ch-sms"' in row
+    assert f"<td>{agent.first_name}" in row and "Billing &amp; Co" in row
+    assert 'class="unread-dot"' in row  # the agent never opened it
+    agent_client.get(f"/agent/tickets/{ticket.number}/")
+    html = agent_client.get("/agent/", {"view": "pending"}).content.decode()
+    row = html[html.index(f'data-ticket-id="{ticket.pk}"') :]
+    assert 'class="unread-dot"' not in row[: row.index("</tr>")]

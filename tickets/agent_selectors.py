@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Value
 from django.utils import timezone
 
 from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
@@ -29,7 +29,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.selectors import TicketFilters
-from tickets.sla.selectors import sla_at_risk_q
+from tickets.sla.selectors import sla_at_risk_parts, sla_at_risk_q
 
 RECENTLY_SOLVED = timedelta(days=7)
 # A message committed a little after a later one must still reach a page that resyncs
@@ -134,27 +134,52 @@ def queue_view_filters(
 COUNT_CAP = 1000
 
 
+def _count_parts(view: str, *, user: Any, team_ids: Sequence[int], now: datetime) -> list[Q]:
+    """The view's condition as disjoint parts whose counts add up: one for most views, two
+    index-friendly ones for "SLA at risk" (see sla_at_risk_parts)."""
+    if view == "at_risk":
+        return list(sla_at_risk_parts(now=now))
+    return [_view_q(view, user=user, team_ids=team_ids, now=now)]
+
+
 def queue_counts(*, user: Any, team_ids: Sequence[int], now: datetime | None = None) -> dict:
     """Every built-in view's count, capped at COUNT_CAP, in one query: a capped count per
     view, each a subquery that stops after COUNT_CAP matching rows."""
     now = now or timezone.now()
-    parts: list[str] = []
+    columns: list[str] = []
     params: list[Any] = []
     for view in VIEW_KEYS:
-        # No ORDER BY: any index may serve the first COUNT_CAP matches.
-        capped = Ticket.objects.filter(_view_q(view, user=user, team_ids=team_ids, now=now))
-        try:
-            sql, view_params = capped.order_by().values("pk")[:COUNT_CAP].query.sql_with_params()
-        except EmptyResultSet:  # a view that cannot match (no teams): nothing to ask
-            parts.append("0")
-            continue
-        # The SQL is the ORM's own, with its values kept apart as parameters.
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) capped_{view})")  # noqa: S608
-        params.extend(view_params)
+        counts: list[tuple[str, list[Any]]] = []
+        for i, condition in enumerate(_count_parts(view, user=user, team_ids=team_ids, now=now)):
+            # No ORDER BY: any index may serve the first COUNT_CAP matches; a constant
+            # column lets an index that holds the conditions' columns answer alone.
+            capped = Ticket.objects.filter(condition).order_by().values(one=Value(1))
+            try:
+                sql, part_params = capped[:COUNT_CAP].query.sql_with_params()
+            except EmptyResultSet:  # a view that cannot match (no teams): nothing to ask
+                continue
+            # The SQL is the ORM's own, with its values kept apart as parameters.
+            counts.append((f"(SELECT COUNT(*) FROM ({sql}) capped_{view}_{i})", list(part_params)))  # noqa: S608
+        column, column_params = _capped_sum(counts)
+        columns.append(column)
+        params.extend(column_params)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        cursor.execute(f"SELECT {', '.join(columns)}", params)
         row = cursor.fetchone()
     return dict(zip(VIEW_KEYS, (int(n) for n in row), strict=True))
+
+
+def _capped_sum(counts: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    """SQL (and its parameters) adding capped counts up to COUNT_CAP; a later count runs
+    only while the ones before it stay under the cap (PostgreSQL evaluates each subquery
+    when its value is first needed)."""
+    if not counts:
+        return "0", []
+    total, params = counts[0]
+    for count, count_params in counts[1:]:
+        total = f"CASE WHEN {total} >= {COUNT_CAP} THEN {COUNT_CAP} ELSE {total} + {count} END"
+        params = [*params, *params, *count_params]
+    return f"LEAST({total}, {COUNT_CAP})", params
 
 
 def count_label(count: int) -> str:

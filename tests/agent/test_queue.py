@@ -304,3 +304,50 @@ def test_a_queue_row_shows_every_field_escaped(agent: Any, agent_client: Client)
     html = agent_client.get("/agent/", {"view": "pending"}).content.decode()
     row = html[html.index(f'data-ticket-id="{ticket.pk}"') :]
     assert 'class="unread-dot"' not in row[: row.index("</tr>")]
+
+
+def _clock(ticket: Ticket, due: Any, **fields: Any) -> None:
+    SlaRecord.objects.create(
+        ticket=ticket,
+        kind=fields.pop("kind", "first_response"),
+        priority="normal",
+        target_minutes=60,
+        started_at=due - timedelta(hours=1),
+        due_at=due,
+        **{"state": "running", **fields},
+    )
+
+
+def test_sla_at_risk_is_past_due_or_warned_or_breached_and_counted_so(
+    agent: Any, monkeypatch: Any
+) -> None:
+    """The at-risk view and count read past-due tickets from the ticket's own due time
+    and the others from warned or breached running clocks: every case, and the cap."""
+    from tickets import agent_selectors
+
+    now = timezone.now()
+    soon, later, past = now + timedelta(minutes=10), now + timedelta(hours=5), now - timedelta(1)
+
+    def ticket(due: Any, status: str = "open") -> Ticket:
+        return TicketFactory(status=status, sla_next_due_at=due)
+
+    overdue = ticket(past)
+    _clock(overdue, past)  # past due, the timer has not marked it yet
+    warned = ticket(soon)
+    _clock(warned, soon, warned_at=now - timedelta(minutes=2))
+    _clock(warned, later, kind="resolution", warned_at=now)  # two alerted clocks: one row
+    breached_moved = ticket(later)  # breached, then its due time moved later
+    _clock(breached_moved, later, breached_at=now - timedelta(minutes=5))
+    calm = ticket(later)
+    _clock(calm, later)
+    paused_warned = ticket(later)
+    _clock(paused_warned, later, state="paused", warned_at=now)
+    pending = ticket(past, status="pending")  # not worked on: never at risk
+    _clock(pending, past)
+    expect = {overdue, warned, breached_moved}
+    assert set(_view(agent, "at_risk")) == expect
+    assert queue_counts(user=agent, team_ids=[])["at_risk"] == 3
+    monkeypatch.setattr(agent_selectors, "COUNT_CAP", 2)
+    assert queue_counts(user=agent, team_ids=[])["at_risk"] == 2  # past due reach no cap
+    monkeypatch.setattr(agent_selectors, "COUNT_CAP", 1)
+    assert queue_counts(user=agent, team_ids=[])["at_risk"] == 1  # past due alone reach it

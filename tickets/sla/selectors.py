@@ -146,17 +146,34 @@ def _state_of(records: list[SlaRecord], calendar: Calendar, now: datetime) -> Sl
     return SlaState(record.kind, record.due_at, state, left)
 
 
+def sla_at_risk_parts(*, now: datetime) -> tuple[Q, Q]:
+    """ "SLA at risk" as two disjoint conditions, each served by its own small index:
+    past due, and warned or breached but not yet due.
+
+    A ticket's sla_next_due_at is the earliest due time of its running clocks
+    (sla_recompute keeps it so), so "a running clock is past its due time" is
+    `sla_next_due_at <= now`: a range of the partial index ticket_sla_due_open. Clocks
+    that warned (or breached) before their due time are a short window before each due
+    time: the partial index sla_record_alerted holds only warned or breached running
+    clocks, keyed by due time.
+    """
+    active = Q(status__in=["new", "open"], sla_next_due_at__isnull=False)
+    alerted = SlaRecord.objects.filter(
+        Q(warned_at__isnull=False) | Q(breached_at__isnull=False),
+        state=SlaRecordState.RUNNING,
+        due_at__gt=now,
+    )
+    return (
+        active & Q(sla_next_due_at__lte=now),
+        active & Q(sla_next_due_at__gt=now, pk__in=alerted.values("ticket_id")),
+    )
+
+
 def sla_at_risk_q(*, now: datetime) -> Q:
     """The condition for "SLA at risk": an active ticket with a running clock that has
     warned, breached or passed its due time (for queue filters and counts)."""
-    at_risk = SlaRecord.objects.filter(state=SlaRecordState.RUNNING).filter(
-        Q(warned_at__isnull=False) | Q(breached_at__isnull=False) | Q(due_at__lte=now)
-    )
-    return Q(
-        status__in=["new", "open"],
-        sla_next_due_at__isnull=False,
-        pk__in=at_risk.values("ticket_id"),
-    )
+    past_due, alerted = sla_at_risk_parts(now=now)
+    return past_due | alerted
 
 
 def sla_at_risk(*, now: datetime | None = None) -> QuerySet[Ticket]:

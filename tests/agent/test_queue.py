@@ -351,3 +351,41 @@ def test_sla_at_risk_is_past_due_or_warned_or_breached_and_counted_so(
     assert queue_counts(user=agent, team_ids=[])["at_risk"] == 2  # past due reach no cap
     monkeypatch.setattr(agent_selectors, "COUNT_CAP", 1)
     assert queue_counts(user=agent, team_ids=[])["at_risk"] == 1  # past due alone reach it
+
+
+@pytest.mark.parametrize("id_limit", [5000, 2])
+def test_it_finds_words_the_same_whether_rare_or_common(
+    agent: Any, monkeypatch: Any, id_limit: int
+) -> None:
+    """Few matches come from the GIN indexes as a list of ids; more than
+    FULL_TEXT_ID_LIMIT are tested ticket by ticket in the list's order: same results,
+    same order, the same number of queries for 1 or 30 matches."""
+    from tickets import search
+
+    monkeypatch.setattr(search, "FULL_TEXT_ID_LIMIT", id_limit)
+    now = timezone.now()
+
+    def ticket(subject: str, body: str, minutes_ago: int, **fields: Any) -> Ticket:
+        updated_at = now - timedelta(minutes=minutes_ago)
+        t = TicketFactory(subject=subject, updated_at=updated_at, **fields)
+        Message.objects.create(ticket=t, channel=Channel.EMAIL, direction="inbound", body_text=body)
+        return t
+
+    in_subject = ticket("Printer jammed", "Help please", 3, status="open")
+    in_body = ticket("Hello", "my printers are broken", 1, status="open")
+    closed = ticket("Old", "printer from last year", 2, status="closed")
+    ticket("Unrelated", "nothing to see", 0, status="open")
+
+    def found(**base: Any) -> list[Ticket]:
+        return list(ticket_list(filters=TicketFilters(search="printer", **base)).items)
+
+    assert found() == [in_body, closed, in_subject]
+    assert found(status=["open"]) == [in_body, in_subject]
+    assert list(ticket_list(filters=TicketFilters(search="zebra")).items) == []
+    with CaptureQueriesContext(connection) as few:
+        found()
+    for i in range(27):
+        ticket(f"Printer {i}", "x", 10 + i, status="open")
+    with CaptureQueriesContext(connection) as many:
+        assert len(found()) == 30
+    assert len(many.captured_queries) == len(few.captured_queries)

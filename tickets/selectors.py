@@ -226,9 +226,10 @@ def ticket_list(
     with_sla: bool = False,
 ) -> Page:
     """Tickets in `sort` order (last update, priority then last update, or created; newest
-    first), keyset-paginated. Three queries whatever the page size: the tickets with
+    first), keyset-paginated. Two queries whatever the page size: the tickets with
     customer/assignee/team, the last public message preview and the viewer's read mark;
-    their tags."""
+    their tags. A word search first reads its matches (tickets.search); `with_sla` adds
+    each ticket's SLA state (tickets.sla.selectors.sla_states: one to four queries)."""
     if sort not in SORTS:
         raise InvalidCursor(f"Unknown sort “{sort}”. Use one of: {', '.join(SORTS)}.")
     limit = max(1, min(limit, MAX_PAGE))

@@ -3,7 +3,7 @@
 import base64
 import binascii
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +34,7 @@ from tickets.models import (
     TicketEvent,
     TicketRead,
 )
-from tickets.search import search_q
+from tickets.search import SearchPlan, search_plan
 
 MAX_PAGE = 100
 
@@ -91,7 +91,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         ) from exc
 
 
-def _filtered(filters: TicketFilters) -> QuerySet[Ticket]:
+def _filtered(filters: TicketFilters, search: SearchPlan | None = None) -> QuerySet[Ticket]:
+    """The tickets the filters select; `search`, when given, is filters.search's plan."""
     qs = Ticket.objects.all()
     if filters.status:
         qs = qs.filter(status__in=list(filters.status))
@@ -118,7 +119,7 @@ def _filtered(filters: TicketFilters) -> QuerySet[Ticket]:
     if filters.solved_after is not None:
         qs = qs.filter(solved_at__gte=filters.solved_after)
     if filters.search.strip():
-        qs = qs.filter(search_q(filters.search))
+        qs = qs.filter((search or search_plan(filters.search)).q)
     if filters.sla_at_risk:
         from tickets.sla.selectors import sla_at_risk_q
 
@@ -216,6 +217,33 @@ def _sorted(qs: QuerySet[Ticket], sort: str) -> QuerySet[Ticket]:
     return qs.order_by("-updated_at", "-id")
 
 
+# A common word is tested on the newest tickets the other filters select, first this
+# many, then SEARCH_WINDOWS[1]: when they hold a page of matches it is the page.
+SEARCH_WINDOWS = (64, 512)
+
+
+def _common_word_page(
+    filters: TicketFilters, per_ticket: Q, cursor: str | None, sort: str, limit: int
+) -> list[int] | None:
+    """The page's ids for a search whose term is too common for a list of ids, read from
+    the newest candidates ticket by ticket; None when the windows hold too few matches
+    (then the exact search runs over all matches).
+
+    The newest `limit + 1` matches among the newest N candidates are the newest overall:
+    every candidate outside the window sorts after all of it.
+    """
+    candidates = _sorted(_filtered(replace(filters, search="")), sort)
+    if cursor:
+        candidates = _keyset(candidates, cursor, sort)
+    for size in SEARCH_WINDOWS:
+        window = list(candidates.values_list("pk", flat=True)[:size])
+        matched = set(Ticket.objects.filter(per_ticket, pk__in=window).values_list("pk", flat=True))
+        page = [pk for pk in window if pk in matched][: limit + 1]
+        if len(page) > limit or len(window) < size:
+            return page
+    return None
+
+
 def ticket_list(
     *,
     filters: TicketFilters = TicketFilters(),
@@ -228,22 +256,29 @@ def ticket_list(
     """Tickets in `sort` order (last update, priority then last update, or created; newest
     first), keyset-paginated. Two queries whatever the page size: the tickets with
     customer/assignee/team, the last public message preview and the viewer's read mark;
-    their tags. A word search first reads its matches (tickets.search); `with_sla` adds
-    each ticket's SLA state (tickets.sla.selectors.sla_states: one to four queries)."""
+    their tags. A word search first reads its matches (tickets.search), and a common
+    word up to four more to test the newest candidates (_common_word_page); `with_sla`
+    adds each ticket's SLA state (tickets.sla.selectors.sla_states: one to four)."""
     if sort not in SORTS:
         raise InvalidCursor(f"Unknown sort “{sort}”. Use one of: {', '.join(SORTS)}.")
     limit = max(1, min(limit, MAX_PAGE))
+    search = search_plan(filters.search) if filters.search.strip() else None
     # The page's ids first, in a subquery that reads only the ticket's own columns (often
     # from an index alone); the joins and per-row subqueries below then run for the page's
     # rows only, not for every row the filters match before the sort picks the page.
-    page_ids = _sorted(_filtered(filters), sort)
+    ordered = _sorted(_filtered(filters, search), sort)
     if cursor:
-        page_ids = _keyset(page_ids, cursor, sort)
+        ordered = _keyset(ordered, cursor, sort)
+    page_ids: Any = Subquery(ordered.values("pk")[: limit + 1])
+    if search is not None and search.per_ticket is not None:
+        common = _common_word_page(filters, search.per_ticket, cursor, sort, limit)
+        if common is not None:
+            page_ids = common
     last_message = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
         "-created_at", "-id"
     )
     qs = (
-        Ticket.objects.filter(pk__in=Subquery(page_ids.values("pk")[: limit + 1]))
+        Ticket.objects.filter(pk__in=page_ids)
         .select_related("customer", "assignee", "team")
         .annotate(
             last_message_text=Subquery(last_message.values("body_text")[:1]),

@@ -353,16 +353,31 @@ def test_sla_at_risk_is_past_due_or_warned_or_breached_and_counted_so(
     assert queue_counts(user=agent, team_ids=[])["at_risk"] == 1  # past due alone reach it
 
 
-@pytest.mark.parametrize("id_limit", [5000, 2])
+@pytest.mark.parametrize(
+    ("id_limit", "windows"),
+    [(5000, (64, 512)), (2, (64, 512)), (2, (1, 2))],
+    ids=["rare", "common-window", "common-exhaustive"],
+)
 def test_it_finds_words_the_same_whether_rare_or_common(
-    agent: Any, monkeypatch: Any, id_limit: int
+    agent: Any, monkeypatch: Any, id_limit: int, windows: tuple[int, int]
 ) -> None:
     """Few matches come from the GIN indexes as a list of ids; more than
-    FULL_TEXT_ID_LIMIT are tested ticket by ticket in the list's order: same results,
-    same order, the same number of queries for 1 or 30 matches."""
-    from tickets import search
+    FULL_TEXT_ID_LIMIT are tested ticket by ticket on the newest candidates, or, when
+    those hold too few, searched in full: same results, same order, pages that join up,
+    the same number of queries for 3 or 30 matches."""
+    from tickets import search, selectors
 
     monkeypatch.setattr(search, "FULL_TEXT_ID_LIMIT", id_limit)
+    monkeypatch.setattr(selectors, "SEARCH_WINDOWS", windows)
+    paths: list[str] = []
+    by_window = selectors._common_word_page
+
+    def spy(*args: Any) -> Any:
+        page = by_window(*args)
+        paths.append("exhaustive" if page is None else "window")
+        return page
+
+    monkeypatch.setattr(selectors, "_common_word_page", spy)
     now = timezone.now()
 
     def ticket(subject: str, body: str, minutes_ago: int, **fields: Any) -> Ticket:
@@ -381,6 +396,14 @@ def test_it_finds_words_the_same_whether_rare_or_common(
 
     assert found() == [in_body, closed, in_subject]
     assert found(status=["open"]) == [in_body, in_subject]
+    pages, cursor = [], None
+    for _ in range(4):
+        page = ticket_list(filters=TicketFilters(search="printer"), limit=1, cursor=cursor)
+        pages += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert pages == [in_body, closed, in_subject]
     assert list(ticket_list(filters=TicketFilters(search="zebra")).items) == []
     with CaptureQueriesContext(connection) as few:
         found()
@@ -389,3 +412,9 @@ def test_it_finds_words_the_same_whether_rare_or_common(
     with CaptureQueriesContext(connection) as many:
         assert len(found()) == 30
     assert len(many.captured_queries) == len(few.captured_queries)
+    if id_limit > 2:
+        assert paths == []  # a list of ids
+    elif windows[0] > 2:
+        assert set(paths) == {"window"}  # every window holds all candidates
+    else:
+        assert "exhaustive" in paths  # windows of one and two tickets hold too few

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tickets.errors import TicketError
 from tickets.identity import normalize_email, normalize_phone
@@ -36,42 +36,56 @@ FULL_TEXT_ID_LIMIT = 5000
 
 @dataclass(frozen=True)
 class SearchPlan:
-    """What a search filters by. `q` is exact for any query. For a term too common for a
-    list of ids, `per_ticket` is the same condition tested ticket by ticket: a list of the
-    newest tickets fills its page from a few of them (tickets.selectors.ticket_list),
-    where `q` would collect every match (millions) before picking the newest."""
+    """What a search filters by. A number, an email or a phone (and SQLite's LIKE) give
+    the condition at once: `q`. Full text on PostgreSQL gives `per_ticket`, the condition
+    tested ticket by ticket (cheap on a few tickets: tickets.selectors.ticket_list tries
+    it on the newest ones first), and `exact()` reads the GIN indexes."""
 
-    q: Q
-    per_ticket: Q | None = None
+    q: Q | None = None
+    query: SearchQuery | None = None
+
+    @property
+    def per_ticket(self) -> Q | None:
+        if self.query is None:
+            return None
+        bodies = _in_bodies(self.query).filter(ticket_id=OuterRef("pk"))
+        return Q(subject__search=self.query) | Q(Exists(bodies))
+
+    def exact(self) -> tuple[Q, bool]:
+        """The exact condition, and whether the term is common (more matches than
+        FULL_TEXT_ID_LIMIT). One query for full text, none otherwise."""
+        if self.query is None:
+            return self.q or Q(), False
+        found = _in_subjects(self.query).values_list("pk", flat=True)
+        found = found.union(_in_bodies(self.query).values_list("ticket_id", flat=True), all=True)
+        ids = list(found[: FULL_TEXT_ID_LIMIT + 1])
+        if len(ids) <= FULL_TEXT_ID_LIMIT:
+            return Q(pk__in=sorted(set(ids))), False
+        # One UNION of ids, each side read from its GIN index, that the planner joins to
+        # tickets; OR'ing two IN-subqueries instead would probe both sets for every ticket.
+        return Q(pk__in=found), True
+
+
+# Each side read from its GIN index (the expressions of migration 0005).
+def _in_subjects(query: SearchQuery) -> QuerySet[Ticket]:
+    return (
+        Ticket.objects.annotate(fts=SearchVector("subject", config=SEARCH_CONFIG))
+        .filter(fts=query)
+        .order_by()
+    )
+
+
+def _in_bodies(query: SearchQuery) -> QuerySet[Message]:
+    return (
+        Message.objects.annotate(fts=SearchVector("body_text", config=SEARCH_CONFIG))
+        .filter(fts=query)
+        .order_by()
+    )
 
 
 def _full_text(term: str) -> SearchPlan:
     if connection.vendor == "postgresql":
-        query = SearchQuery(term, config=SEARCH_CONFIG, search_type="websearch")
-        # Each side read from its GIN index (the expressions of migration 0005).
-        in_subjects = (
-            Ticket.objects.annotate(fts=SearchVector("subject", config=SEARCH_CONFIG))
-            .filter(fts=query)
-            .order_by()
-        )
-        in_bodies = (
-            Message.objects.annotate(fts=SearchVector("body_text", config=SEARCH_CONFIG))
-            .filter(fts=query)
-            .order_by()
-        )
-        found = in_subjects.values_list("pk", flat=True).union(
-            in_bodies.values_list("ticket_id", flat=True), all=True
-        )
-        ids = list(found[: FULL_TEXT_ID_LIMIT + 1])
-        if len(ids) <= FULL_TEXT_ID_LIMIT:
-            return SearchPlan(Q(pk__in=sorted(set(ids))))
-        # One UNION of ids, each side read from its GIN index, that the planner joins to
-        # tickets; OR'ing two IN-subqueries instead would probe both sets for every ticket.
-        return SearchPlan(
-            Q(pk__in=found),
-            per_ticket=Q(subject__search=query)
-            | Q(Exists(in_bodies.filter(ticket_id=OuterRef("pk")))),
-        )
+        return SearchPlan(query=SearchQuery(term, config=SEARCH_CONFIG, search_type="websearch"))
     like = Message.objects.filter(body_text__icontains=term).values("ticket_id")
     return SearchPlan(Q(subject__icontains=term) | Q(pk__in=like))
 
@@ -102,4 +116,4 @@ def search_plan(text: str) -> SearchPlan:
 
 def search_q(text: str) -> Q:
     """A filter for what an agent typed in the search box."""
-    return search_plan(text).q
+    return search_plan(text).exact()[0]

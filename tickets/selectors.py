@@ -34,7 +34,7 @@ from tickets.models import (
     TicketEvent,
     TicketRead,
 )
-from tickets.search import SearchPlan, search_plan
+from tickets.search import search_plan, search_q
 
 MAX_PAGE = 100
 
@@ -91,8 +91,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         ) from exc
 
 
-def _filtered(filters: TicketFilters, search: SearchPlan | None = None) -> QuerySet[Ticket]:
-    """The tickets the filters select; `search`, when given, is filters.search's plan."""
+def _filtered(filters: TicketFilters, search: Q | None = None) -> QuerySet[Ticket]:
+    """The tickets the filters select; `search`, when given, is filters.search's exact
+    condition (SearchPlan.exact), read already."""
     qs = Ticket.objects.all()
     if filters.status:
         qs = qs.filter(status__in=list(filters.status))
@@ -119,7 +120,7 @@ def _filtered(filters: TicketFilters, search: SearchPlan | None = None) -> Query
     if filters.solved_after is not None:
         qs = qs.filter(solved_at__gte=filters.solved_after)
     if filters.search.strip():
-        qs = qs.filter((search or search_plan(filters.search)).q)
+        qs = qs.filter(search if search is not None else search_q(filters.search))
     if filters.sla_at_risk:
         from tickets.sla.selectors import sla_at_risk_q
 
@@ -217,17 +218,23 @@ def _sorted(qs: QuerySet[Ticket], sort: str) -> QuerySet[Ticket]:
     return qs.order_by("-updated_at", "-id")
 
 
-# A common word is tested on the newest tickets the other filters select, first this
-# many, then SEARCH_WINDOWS[1]: when they hold a page of matches it is the page.
+# A full-text search first tests the newest SEARCH_WINDOWS[0] tickets the other filters
+# select, ticket by ticket (a common word fills its page there, with no look at its
+# millions of matches); a term with more matches than a list of ids holds then tests
+# SEARCH_WINDOWS[1].
 SEARCH_WINDOWS = (64, 512)
 
 
-def _common_word_page(
-    filters: TicketFilters, per_ticket: Q, cursor: str | None, sort: str, limit: int
+def _word_page(
+    filters: TicketFilters,
+    per_ticket: Q,
+    cursor: str | None,
+    sort: str,
+    limit: int,
+    windows: tuple[int, ...],
 ) -> list[int] | None:
-    """The page's ids for a search whose term is too common for a list of ids, read from
-    the newest candidates ticket by ticket; None when the windows hold too few matches
-    (then the exact search runs over all matches).
+    """The page's ids read from the newest candidates, tested ticket by ticket; None when
+    no window holds a page of matches (and there are more candidates than it).
 
     The newest `limit + 1` matches among the newest N candidates are the newest overall:
     every candidate outside the window sorts after all of it.
@@ -235,9 +242,10 @@ def _common_word_page(
     candidates = _sorted(_filtered(replace(filters, search="")), sort)
     if cursor:
         candidates = _keyset(candidates, cursor, sort)
-    for size in SEARCH_WINDOWS:
+    for size in windows:
         window = list(candidates.values_list("pk", flat=True)[:size])
-        matched = set(Ticket.objects.filter(per_ticket, pk__in=window).values_list("pk", flat=True))
+        found = Ticket.objects.filter(per_ticket, pk__in=window).order_by()
+        matched = set(found.values_list("pk", flat=True)) if window else set()
         page = [pk for pk in window if pk in matched][: limit + 1]
         if len(page) > limit or len(window) < size:
             return page
@@ -256,24 +264,29 @@ def ticket_list(
     """Tickets in `sort` order (last update, priority then last update, or created; newest
     first), keyset-paginated. Two queries whatever the page size: the tickets with
     customer/assignee/team, the last public message preview and the viewer's read mark;
-    their tags. A word search first reads its matches (tickets.search), and a common
-    word up to four more to test the newest candidates (_common_word_page); `with_sla`
-    adds each ticket's SLA state (tickets.sla.selectors.sla_states: one to four)."""
+    their tags. A word search adds two to six (the newest candidates tested, its
+    matches read: _word_page, tickets.search); `with_sla` adds each ticket's SLA state
+    (tickets.sla.selectors.sla_states: one to four)."""
     if sort not in SORTS:
         raise InvalidCursor(f"Unknown sort “{sort}”. Use one of: {', '.join(SORTS)}.")
     limit = max(1, min(limit, MAX_PAGE))
     search = search_plan(filters.search) if filters.search.strip() else None
-    # The page's ids first, in a subquery that reads only the ticket's own columns (often
-    # from an index alone); the joins and per-row subqueries below then run for the page's
-    # rows only, not for every row the filters match before the sort picks the page.
-    ordered = _sorted(_filtered(filters, search), sort)
-    if cursor:
-        ordered = _keyset(ordered, cursor, sort)
-    page_ids: Any = Subquery(ordered.values("pk")[: limit + 1])
-    if search is not None and search.per_ticket is not None:
-        common = _common_word_page(filters, search.per_ticket, cursor, sort, limit)
-        if common is not None:
-            page_ids = common
+    per_ticket = search.per_ticket if search is not None else None
+    page_ids: Any = None
+    if per_ticket is not None:  # full text: the newest few tickets may hold the page
+        page_ids = _word_page(filters, per_ticket, cursor, sort, limit, SEARCH_WINDOWS[:1])
+    if page_ids is None:
+        exact, common = search.exact() if search is not None else (None, False)
+        if common and per_ticket is not None:
+            page_ids = _word_page(filters, per_ticket, cursor, sort, limit, SEARCH_WINDOWS[1:])
+        if page_ids is None:
+            # The page's ids in a subquery that reads only the ticket's own columns (often
+            # from an index alone); the joins and per-row subqueries below then run for
+            # the page's rows only, not for every row the filters match.
+            ordered = _sorted(_filtered(filters, exact), sort)
+            if cursor:
+                ordered = _keyset(ordered, cursor, sort)
+            page_ids = Subquery(ordered.values("pk")[: limit + 1])
     last_message = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
         "-created_at", "-id"
     )

@@ -354,30 +354,43 @@ def test_sla_at_risk_is_past_due_or_warned_or_breached_and_counted_so(
 
 
 @pytest.mark.parametrize(
-    ("id_limit", "windows"),
-    [(5000, (64, 512)), (2, (64, 512)), (2, (1, 2))],
-    ids=["rare", "common-window", "common-exhaustive"],
+    ("id_limit", "windows", "path"),
+    [
+        (5000, (1, 2), "ids"),
+        (2, (64, 512), "first-window"),
+        (2, (1, 64), "second-window"),
+        (2, (1, 2), "all-matches"),
+    ],
+    ids=["ids", "first-window", "second-window", "all-matches"],
 )
-def test_it_finds_words_the_same_whether_rare_or_common(
-    agent: Any, monkeypatch: Any, id_limit: int, windows: tuple[int, int]
+def test_it_finds_words_the_same_whichever_way_it_searches(
+    agent: Any, monkeypatch: Any, id_limit: int, windows: tuple[int, int], path: str
 ) -> None:
-    """Few matches come from the GIN indexes as a list of ids; more than
-    FULL_TEXT_ID_LIMIT are tested ticket by ticket on the newest candidates, or, when
-    those hold too few, searched in full: same results, same order, pages that join up,
-    the same number of queries for 3 or 30 matches."""
+    """Full text tests the newest candidates ticket by ticket first; when they hold too
+    few matches, a term with up to FULL_TEXT_ID_LIMIT matches becomes a list of ids, a
+    commoner one tests more candidates and at last joins all its matches. Every way:
+    same results, same order, pages that join up, the same number of queries for 3 or 30
+    matches."""
     from tickets import search, selectors
 
     monkeypatch.setattr(search, "FULL_TEXT_ID_LIMIT", id_limit)
     monkeypatch.setattr(selectors, "SEARCH_WINDOWS", windows)
-    paths: list[str] = []
-    by_window = selectors._common_word_page
+    hits: list[tuple[int, bool]] = []  # each window test: its first size, gave the page?
+    commons: list[bool] = []  # each read of the GIN indexes: a common term?
+    word_page, exact = selectors._word_page, search.SearchPlan.exact
 
-    def spy(*args: Any) -> Any:
-        page = by_window(*args)
-        paths.append("exhaustive" if page is None else "window")
+    def spy_page(*args: Any) -> Any:
+        page = word_page(*args)
+        hits.append((args[-1][0], page is not None))
         return page
 
-    monkeypatch.setattr(selectors, "_common_word_page", spy)
+    def spy_exact(plan: Any) -> Any:
+        result = exact(plan)
+        commons.append(result[1])
+        return result
+
+    monkeypatch.setattr(selectors, "_word_page", spy_page)
+    monkeypatch.setattr(search.SearchPlan, "exact", spy_exact)
     now = timezone.now()
 
     def ticket(subject: str, body: str, minutes_ago: int, **fields: Any) -> Ticket:
@@ -412,9 +425,12 @@ def test_it_finds_words_the_same_whether_rare_or_common(
     with CaptureQueriesContext(connection) as many:
         assert len(found()) == 30
     assert len(many.captured_queries) == len(few.captured_queries)
-    if id_limit > 2:
-        assert paths == []  # a list of ids
-    elif windows[0] > 2:
-        assert set(paths) == {"window"}  # every window holds all candidates
-    else:
-        assert "exhaustive" in paths  # windows of one and two tickets hold too few
+    first, then = windows
+    if path == "ids":  # no window held the page, and no term was common
+        assert {hit for _, hit in hits} == {False} and True not in commons
+    elif path == "first-window":  # the first window always held it: no GIN read
+        assert set(hits) == {(first, True)} and commons == []
+    elif path == "second-window":  # common: the second window held it
+        assert (then, True) in hits and (then, False) not in hits and True in commons
+    else:  # common, and the second window held too few: all matches joined
+        assert (then, False) in hits and True in commons

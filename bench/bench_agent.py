@@ -410,7 +410,8 @@ def seed(*, tickets: int, messages: int, bulk: int = 200_000) -> dict[str, Any]:
         # Generated rows reference only rows generated before them: skip the per-row
         # foreign key triggers (as pg_restore does) for the load. Only a superuser may;
         # anyone else loads with the checks, more slowly.
-        if _scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
+        superuser = _scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if superuser:
             _execute("SET session_replication_role = replica")
         _execute("SET synchronous_commit = off")
         try:
@@ -421,7 +422,8 @@ def seed(*, tickets: int, messages: int, bulk: int = 200_000) -> dict[str, Any]:
             if new_messages > 0:
                 _seed_messages(new_messages, agents[0])
         finally:
-            _execute("RESET session_replication_role")
+            if superuser:
+                _execute("RESET session_replication_role")
             _execute("RESET synchronous_commit")
             _restore_indexes()
         sys.stderr.write("vacuum and analyze...\n")

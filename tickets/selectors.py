@@ -264,7 +264,7 @@ def ticket_list(
     """Tickets in `sort` order (last update, priority then last update, or created; newest
     first), keyset-paginated. Two queries whatever the page size: the tickets with
     customer/assignee/team, the last public message preview and the viewer's read mark;
-    their tags. A word search adds two to six (the newest candidates tested, its
+    their tags. A word search adds up to five (the newest candidates tested, its
     matches read: _word_page, tickets.search); `with_sla` adds each ticket's SLA state
     (tickets.sla.selectors.sla_states: one to four)."""
     if sort not in SORTS:

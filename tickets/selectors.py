@@ -8,16 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import (
-    Case,
     F,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
 from django.http import Http404
 from django.utils import timezone
@@ -33,6 +29,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
     TicketRead,
+    priority_rank,
 )
 from tickets.search import search_plan, search_q
 
@@ -132,14 +129,6 @@ def _filtered(filters: TicketFilters, search: Q | None = None) -> QuerySet[Ticke
 SORTS = ("updated", "priority", "created", "sla")
 
 
-def _priority_rank() -> Case:
-    return Case(
-        *(When(priority=value, then=Value(rank)) for value, rank in PRIORITY_RANK.items()),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-
-
 def _sort_key(ticket: Ticket, sort: str) -> list[str]:
     if sort == "priority":
         return [str(PRIORITY_RANK.get(Priority(ticket.priority), 0)), ticket.updated_at.isoformat()]
@@ -208,7 +197,7 @@ def _sla_keyset(qs: QuerySet[Ticket], due_text: str, pk: int) -> QuerySet[Ticket
 
 def _sorted(qs: QuerySet[Ticket], sort: str) -> QuerySet[Ticket]:
     if sort == "priority":
-        return qs.annotate(priority_rank=_priority_rank()).order_by(
+        return qs.annotate(priority_rank=priority_rank()).order_by(
             "-priority_rank", "-updated_at", "-id"
         )
     if sort == "created":

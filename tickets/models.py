@@ -270,8 +270,8 @@ class Ticket(models.Model):
                 condition=Q(status__in=["new", "open"]),
             ),
             models.Index(
-                F("sla_next_due_at").asc(nulls_last=True),
-                F("id"),
+                # Ascending is NULLS LAST in PostgreSQL: the SLA sort's order.
+                fields=["sla_next_due_at", "id"],
                 name="ticket_working_sla",
                 include=WORKING_INCLUDE,
                 condition=Q(status__in=["new", "open"]),

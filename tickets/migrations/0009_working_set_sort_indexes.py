@@ -29,6 +29,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='ticket',
-            index=models.Index(models.OrderBy(models.F('sla_next_due_at'), nulls_last=True), models.F('id'), condition=models.Q(('status__in', ['new', 'open'])), include=('priority', 'channel', 'assignee', 'team'), name='ticket_working_sla'),
+            index=models.Index(condition=models.Q(('status__in', ['new', 'open'])), fields=['sla_next_due_at', 'id'], include=('priority', 'channel', 'assignee', 'team'), name='ticket_working_sla'),
         ),
     ]

@@ -133,7 +133,8 @@ def _send(groups: list[str], payload: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        if layer.__class__.__module__.startswith("channels.layers"):
+        # An in-memory layer (process_local) must run on the server's own loop.
+        if getattr(layer, "process_local", layer.__class__.__module__.startswith("channels.")):
             async_to_sync(_send_all)(layer, groups, payload)
         else:
             _publisher.publish(layer, groups, payload)

@@ -9,6 +9,9 @@ class ChannelsAppConfig(AppConfig):
         from anymail.signals import inbound, tracking
 
         from channels_app.email_hooks import anymail_inbound_received, anymail_tracking_received
+        from channels_app.mailboxes import mailboxes_cache
+        from channels_app.models import Mailbox
 
         inbound.connect(anymail_inbound_received, dispatch_uid="helpdesk-email-inbound")
         tracking.connect(anymail_tracking_received, dispatch_uid="helpdesk-email-tracking")
+        mailboxes_cache.watch([Mailbox])

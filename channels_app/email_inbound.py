@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_app.ingest import IngestResult, raw_inbound_process, raw_inbound_store
+from channels_app.mailboxes import mailboxes_all, own_addresses
 from channels_app.models import Mailbox, RawInbound, RawStatus
 from tickets.models import Channel
 
@@ -25,7 +26,7 @@ RETRY_RECEIVED_AFTER = timedelta(minutes=5)
 
 
 def mailbox_addresses() -> list[str]:
-    return [a.lower() for a in Mailbox.objects.values_list("address", flat=True)]
+    return sorted(own_addresses())
 
 
 def mailbox_for_payload(*, payload: bytes, recipient: str = "") -> Mailbox | None:
@@ -46,7 +47,7 @@ def mailbox_for_payload(*, payload: bytes, recipient: str = "") -> Mailbox | Non
     bases = {_plus_base(a.lower()) for a in addresses if "@" in a}
     if not bases:
         return None
-    return Mailbox.objects.filter(address__in=bases, is_active=True).order_by("pk").first()
+    return next((m for m in mailboxes_all() if m.is_active and m.address.lower() in bases), None)
 
 
 def _plus_base(address: str) -> str:

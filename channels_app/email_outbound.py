@@ -19,7 +19,12 @@ from django.utils import timezone
 
 from channels_app.delivery import delivery_create, delivery_mark_bounced
 from channels_app.inbound import InboundMessage
-from channels_app.mailboxes import mailbox_for_ticket, own_addresses, ticket_portal_link
+from channels_app.mailboxes import (
+    mailbox_active,
+    mailbox_for_ticket,
+    own_addresses,
+    ticket_portal_link,
+)
 from channels_app.models import Delivery, Mailbox, RawInbound
 from tickets.models import Channel, ContactIdentity, Direction, Message, Ticket
 
@@ -72,7 +77,7 @@ def _mailbox_of(raw: RawInbound | None) -> Mailbox | None:
     mailbox_id = str((raw.meta or {}).get("mailbox_id", "")) if raw is not None else ""
     if not mailbox_id.isdigit():
         return None
-    return Mailbox.objects.filter(pk=int(mailbox_id), is_active=True).first()
+    return mailbox_active(mailbox_id=int(mailbox_id))
 
 
 # --- acknowledgements -------------------------------------------------------------------

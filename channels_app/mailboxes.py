@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from channels_app.models import Mailbox
+from helpdesk.config_cache import ConfigCache
 from tickets.models import Channel, Direction, Message, Ticket
 
 
@@ -19,8 +20,31 @@ def ticket_portal_link(*, ticket: Ticket) -> str:
     return str(builder(ticket) or "")
 
 
+def _load_mailboxes() -> tuple[Mailbox, ...]:
+    # What inbound mail needs of every mailbox; the IMAP status columns (written with
+    # update(), which sends no signal) are left out, so polling never invalidates.
+    return tuple(
+        Mailbox.objects.order_by("pk").defer("last_success_at", "last_error", "last_error_at")
+    )
+
+
+# Read for every inbound mail; reloaded after any save or delete of a mailbox (signals,
+# see ChannelsAppConfig.ready).
+mailboxes_cache = ConfigCache("mailboxes", _load_mailboxes)
+
+
+def mailboxes_all() -> tuple[Mailbox, ...]:
+    """Every mailbox, active or not, by pk. Shared copies: read them, never save them."""
+    return mailboxes_cache.get()
+
+
 def own_addresses() -> set[str]:
-    return {a.lower() for a in Mailbox.objects.values_list("address", flat=True)}
+    return {mailbox.address.lower() for mailbox in mailboxes_all()}
+
+
+def mailbox_active(*, mailbox_id: int) -> Mailbox | None:
+    """The active mailbox with this pk (a shared copy, read-only)."""
+    return next((m for m in mailboxes_all() if m.pk == mailbox_id and m.is_active), None)
 
 
 def mailbox_for_ticket(*, ticket: Ticket) -> Mailbox | None:

@@ -130,7 +130,14 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # In memory, in the web server; the worker and beat relay to it over loopback HTTP
+    # (helpdesk/layers.py; `serve_all` sets the URL for them).
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "helpdesk.layers.RelayedInMemoryChannelLayer",
+            "CONFIG": {"relay_url": env.str("HELPDESK_LAYER_RELAY_URL", default="")},
+        }
+    }
     _broker_dir = VAR_DIR / "celery" / "broker"
     for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)

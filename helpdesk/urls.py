@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from helpdesk.views import healthz
+from helpdesk.layers import RELAY_PATH
+from helpdesk.views import healthz, layer_relay
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path(RELAY_PATH.lstrip("/"), layer_relay, name="layer-relay"),
     path("admin/", admin.site.urls),
     path("agent/", include("tickets.urls")),
     path("agent/", include("tickets.sla.urls")),  # SLA report

@@ -1,15 +1,18 @@
+import json
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.celery import app as celery_app
 from helpdesk.heartbeat import last_beat
+from helpdesk.layers import RELAY_HEADER, relay_accepting_layer, relay_signature_valid
 
 
 def _check(fn: Any) -> dict[str, Any]:
@@ -63,3 +66,31 @@ def healthz(request: HttpRequest) -> JsonResponse:
         {"status": "fail" if failing else "ok", "failing": failing, **checks},
         status=503 if failing else 200,
     )
+
+
+@csrf_exempt
+@require_POST
+async def layer_relay(request: HttpRequest) -> HttpResponse:
+    """Hand a message relayed by the worker or beat to this server's in-memory channel
+    layer (the embedded default; see helpdesk/layers.py). Only a request signed with this
+    install's SECRET_KEY within the last minute is taken."""
+    layer = relay_accepting_layer()
+    if layer is None:  # a Redis layer reaches every process itself: nothing to relay
+        return JsonResponse({"error": "This server does not relay channel messages."}, status=404)
+    body = request.body
+    if not relay_signature_valid(body, request.headers.get(RELAY_HEADER, "")):
+        return JsonResponse({"error": "Missing, stale or wrong relay signature."}, status=403)
+    try:
+        envelope = json.loads(body)
+        op, to, message = envelope["op"], envelope["to"], envelope["message"]
+        if op not in ("send", "group_send") or not isinstance(to, str):
+            raise ValueError(op)
+        if not isinstance(message, dict):
+            raise ValueError("message")
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "Expected {op, to, message}."}, status=400)
+    if op == "group_send":
+        await layer.group_send(to, message)
+    else:
+        await layer.send(to, message)
+    return HttpResponse(status=204)

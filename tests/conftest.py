@@ -41,6 +41,15 @@ def _eager_celery() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_config_caches() -> None:
+    # Every test starts on a database rolled back or flushed, which sends no signals: no
+    # per-process copy of configuration (SLA policies, mailboxes) may outlive a test.
+    from helpdesk.config_cache import config_caches_forget
+
+    config_caches_forget()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
 

@@ -1,13 +1,16 @@
 """Change events for live agent pages: group names and payloads, published after commit.
 
 Pushes are hints, not the record: a page that missed one resyncs from the database, so a
-failed publish is logged and never fails the write that caused it.
+failed publish is logged and never fails the write that caused it. With Redis they are
+sent by a background thread in publish order; the caller never waits for them.
 """
 
 import asyncio
+import atexit
 import logging
+import os
 import threading
-from concurrent.futures import Future
+from collections import deque
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -17,6 +20,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT = 2.0
+MAX_PENDING = 10_000
 
 
 def ticket_group(ticket_id: int) -> str:
@@ -36,38 +40,92 @@ async def _send_all(layer: Any, groups: list[str], payload: dict[str, Any]) -> N
     await asyncio.gather(*(layer.group_send(group, message) for group in groups))
 
 
-class _PublisherLoop:
-    """One long-lived event loop per process for a network channel layer.
+class _Publisher:
+    """Publishes for a network channel layer from one background thread, in order.
 
-    async_to_sync would start a fresh loop per call, and channels-redis keeps its
-    connections per loop, so every publish would reconnect to Redis. A dedicated loop
-    keeps one pool. (The in-memory layer must run on the server's own loop, so it keeps
+    publish() only queues the event and returns: the write that caused it (an ingest, an
+    agent's reply) never waits for Redis. One thread per process sends the queued events
+    one after the other on its own long-lived event loop: channels-redis keeps its
+    connections per loop (async_to_sync would start a fresh loop, and reconnect, per
+    call), and a single sender keeps every group's events in the order they were
+    published. (The in-memory layer must run on the server's own loop, so it keeps
     async_to_sync, which finds that loop.)
+
+    Pending events are bounded (MAX_PENDING; past that they are dropped with a warning:
+    pages resync) and flushed at interpreter exit, so a short-lived process such as the
+    MTA pipe command still delivers its events. A forked child (Celery prefork) starts
+    its own thread and does not inherit its parent's queue.
     """
 
     def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._pending: deque[tuple[Any, list[str], dict[str, Any]]] = deque()
+        self._sending = False
+        self._pid = 0
 
-    def _ensure(self) -> asyncio.AbstractEventLoop:
+    def publish(self, layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
         with self._lock:
-            if self._loop is None or not self._loop.is_running():
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=loop.run_forever, name="helpdesk-publisher", daemon=True
+            if self._pid != os.getpid():
+                self._start()
+            if len(self._pending) >= MAX_PENDING:
+                logger.warning("dropped %s for %s: %s events waiting", payload.get("kind"),
+                               groups, len(self._pending))  # fmt: skip
+                return
+            self._pending.append((layer, groups, payload))
+            self._ready.notify_all()
+
+    def after_fork_in_child(self) -> None:
+        # The parent's sender thread does not exist here, and its lock may have been held
+        # at the fork: start over (a new thread on the first publish).
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._pending = deque()
+        self._sending = False
+        self._pid = 0
+
+    def flush(self, timeout: float = PUBLISH_TIMEOUT) -> bool:
+        """Wait until every event queued so far has gone out (or failed); False on timeout."""
+        with self._lock:
+            if self._pid != os.getpid():
+                return True
+            return self._ready.wait_for(lambda: not self._pending and not self._sending, timeout)
+
+    def _start(self) -> None:
+        # Called with the lock held: a fresh process (or a fork's child) gets its own state.
+        self._pending = deque()
+        self._sending = False
+        self._pid = os.getpid()
+        thread = threading.Thread(target=self._run, name="helpdesk-publisher", daemon=True)
+        thread.start()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        pid = os.getpid()
+        while True:
+            with self._lock:
+                self._ready.wait_for(lambda: bool(self._pending) or self._pid != pid)
+                if self._pid != pid:
+                    return
+                layer, groups, payload = self._pending.popleft()
+                self._sending = True
+            try:
+                loop.run_until_complete(
+                    asyncio.wait_for(_send_all(layer, groups, payload), PUBLISH_TIMEOUT)
                 )
-                thread.start()
-                self._loop = loop
-            return self._loop
+            except Exception:  # a lost hint is recovered by resync; keep sending the rest
+                logger.warning(
+                    "could not publish %s to %s", payload.get("kind"), groups, exc_info=True
+                )
+            finally:
+                with self._lock:
+                    self._sending = False
+                    self._ready.notify_all()
 
-    def run(self, layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
-        future: Future[None] = asyncio.run_coroutine_threadsafe(
-            _send_all(layer, groups, payload), self._ensure()
-        )
-        future.result(timeout=PUBLISH_TIMEOUT)
 
-
-_publisher = _PublisherLoop()
+_publisher = _Publisher()
+atexit.register(_publisher.flush)
+os.register_at_fork(after_in_child=_publisher.after_fork_in_child)
 
 
 def _send(groups: list[str], payload: dict[str, Any]) -> None:
@@ -75,12 +133,18 @@ def _send(groups: list[str], payload: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        if layer.__class__.__module__.startswith("channels.layers"):
+        # An in-memory layer (process_local) must run on the server's own loop.
+        if getattr(layer, "process_local", layer.__class__.__module__.startswith("channels.")):
             async_to_sync(_send_all)(layer, groups, payload)
         else:
-            _publisher.run(layer, groups, payload)
+            _publisher.publish(layer, groups, payload)
     except Exception:  # a lost hint is recovered by resync; never fail the caller
         logger.warning("could not publish %s to %s", payload.get("kind"), groups, exc_info=True)
+
+
+def events_flush(timeout: float = PUBLISH_TIMEOUT) -> bool:
+    """Wait until the events published so far by this process have been sent."""
+    return _publisher.flush(timeout)
 
 
 def publish_ticket_changed(

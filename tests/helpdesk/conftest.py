@@ -5,6 +5,11 @@ import pytest
 from django.core.cache import cache
 
 from helpdesk import heartbeat
+from tests.agent.conftest import (  # noqa: F401  (pytest finds fixtures by name)
+    _end_stray_connections,
+    live_url,
+    smtp_sink,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -164,6 +164,38 @@ def _admin_login(url: str, username: str, password: str) -> str:
     return str(opener.open(request, timeout=10).read().decode())
 
 
+def _chat_reply_reaches_the_visitor(served: dict[str, Any], env: dict[str, str]) -> str:
+    from websockets.sync.client import connect
+
+    key = _manage(
+        env,
+        "shell",
+        "-c",
+        "from channels_app.models import ChatChannel;"
+        "print(ChatChannel.objects.create(name='Site', allowed_domains='shop.example.com').key)",
+    ).split()[-1]
+    ws_url = served["url"].replace("http://", "ws://") + f"/ws/chat/?channel={key}"
+    with connect(ws_url, origin="https://shop.example.com") as socket:  # type: ignore[arg-type]
+        socket.send(json.dumps({"type": "hello"}))
+        assert json.loads(socket.recv(timeout=30))["type"] == "welcome"
+        socket.send(json.dumps({"type": "message", "id": "c1", "text": "Is anyone there?"}))
+        ack = json.loads(socket.recv(timeout=30))
+        assert ack["type"] == "ack", ack
+        _manage(
+            env,
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; from tickets.models import Ticket;"
+            "from tickets.services import message_reply;"
+            f"message_reply(ticket=Ticket.objects.get(number={ack['ticket']}),"
+            "author=User.objects.get(username='boss'), body_text='Hi from the desk')",
+        )
+        while True:  # typing and status notes may come first
+            pushed = json.loads(socket.recv(timeout=60))
+            if pushed["type"] == "message":
+                return str(pushed["text"])
+
+
 def test_it_serves_web_worker_and_beat_on_the_embedded_default_until_ctrl_c(served, embedded_env):
     body = _wait_healthy(served)
     assert body["database"] == {"ok": True, "vendor": "sqlite"}
@@ -179,6 +211,10 @@ def test_it_serves_web_worker_and_beat_on_the_embedded_default_until_ctrl_c(serv
         timeout=120,
     )
     assert pong.strip().splitlines()[-1] == "pong"
+
+    # A chat reply an agent sends is delivered by the worker, another process: it reaches
+    # the visitor's socket on the web server through the layer relay.
+    assert _chat_reply_reaches_the_visitor(served, embedded_env) == "Hi from the desk"
 
     # The admin logs in through the ASGI server.
     page = _admin_login(served["url"], "boss", "admin-pw")

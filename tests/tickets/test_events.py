@@ -58,3 +58,27 @@ def test_it_tells_the_old_and_new_assignee_queues(
 
     kinds = {_receive(layer, channel)["payload"]["kind"] for _ in range(2)}
     assert kinds == {"assigned"}
+
+
+def test_it_sends_queued_events_in_the_order_they_were_published():
+    from tickets.events import _send, events_flush
+
+    layer, channel = _listen("ticket.order-check")
+    for n in range(30):
+        _send(["ticket.order-check"], {"kind": "message", "n": n})
+    assert events_flush(timeout=10)
+    assert [_receive(layer, channel)["payload"]["n"] for _ in range(30)] == list(range(30))
+
+
+def test_a_failed_publish_is_logged_and_the_next_ones_still_go_out(caplog):
+    from channels_redis.core import RedisChannelLayer
+
+    from tickets.events import _publisher, _send, events_flush
+
+    layer, channel = _listen("ticket.after-failure")
+    unreachable = RedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])
+    _publisher.publish(unreachable, ["ticket.lost"], {"kind": "lost"})
+    _send(["ticket.after-failure"], {"kind": "message"})
+    assert events_flush(timeout=10)
+    assert _receive(layer, channel)["payload"] == {"kind": "message"}
+    assert "could not publish lost" in caplog.text

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 
+from helpdesk.config_cache import ConfigCache
 from tickets.models import (
     ACTIVE_STATUSES,
     OPEN_SLA_STATES,
@@ -107,7 +108,7 @@ def policy_matches(*, policy: SlaPolicy, facts: TicketFacts) -> bool:
     )
 
 
-def _active_policies() -> list[SlaPolicy]:
+def _load_active_policies() -> list[SlaPolicy]:
     return list(
         SlaPolicy.objects.filter(active=True)
         .select_related("business_hours")
@@ -118,6 +119,16 @@ def _active_policies() -> list[SlaPolicy]:
         )
         .order_by("order", "id")
     )
+
+
+# Read on every ticket change; loaded once per process and reloaded after any edit of a
+# policy, target, calendar, interval or holiday (signals, see TicketsConfig.ready).
+active_policies_cache = ConfigCache("sla-policies", _load_active_policies)
+
+
+def _active_policies() -> list[SlaPolicy]:
+    """The active policies by order, with targets and calendars. Shared, read-only."""
+    return active_policies_cache.get()
 
 
 def _facts(ticket: Ticket, policies: list[SlaPolicy]) -> TicketFacts:
@@ -409,6 +420,7 @@ def sla_config_changed() -> None:
     """A policy or calendar changed: recompute open tickets in the background, on commit."""
     from tickets.tasks import sla_recompute_open_task
 
+    active_policies_cache.invalidate()  # bulk writes (holiday import) send no signals
     transaction.on_commit(lambda: sla_recompute_open_task.delay(after_id=0))
 
 

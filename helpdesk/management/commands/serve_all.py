@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from helpdesk.layers import relay_url_for
+
 
 class Command(BaseCommand):
     help = "Serve the whole app (web, worker, beat) on one machine until interrupted."
@@ -35,11 +37,16 @@ class Command(BaseCommand):
                      "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
         }  # fmt: skip
         call_command("collectstatic", interactive=False, verbosity=0)
+        # Without Redis the web server's channel layer is in its memory: the worker and
+        # beat relay what they publish to it (helpdesk/layers.py).
+        relay_env = {**os.environ, "HELPDESK_LAYER_RELAY_URL": relay_url_for(host, port)}
+        web_env = {k: v for k, v in os.environ.items() if k != "HELPDESK_LAYER_RELAY_URL"}
         procs: dict[str, subprocess.Popen[bytes]] = {}
         for name, cmd in commands.items():
             # Each child in its own process group: Ctrl-C reaches us once, and we stop them
             # in order instead of racing their own SIGINT handlers.
-            procs[name] = subprocess.Popen(cmd, start_new_session=True)
+            env = web_env if name == "web" else relay_env
+            procs[name] = subprocess.Popen(cmd, start_new_session=True, env=env)
         self.stdout.write(
             self.style.SUCCESS(f"Help desk on http://{host}:{port}/  (Ctrl-C stops everything)")
         )

@@ -1,0 +1,97 @@
+"""Per-process copies of rarely changing configuration (SLA policies, mailboxes).
+
+Each copy is tagged with a version token kept in the shared Django cache (Redis, or the
+file cache of the embedded default). Every read compares the token, one cache GET, far
+cheaper than the queries it replaces; a change to a watched model (admin edit, delete)
+sets a new token, so every process reloads on its next read: edits take effect at once
+everywhere.
+
+A change inside a transaction sets a new token at once and again when the transaction
+commits (another process may have reloaded the old rows in between). Until this
+process's transaction has ended, it reads the rows fresh from the database rather than
+caching what might still roll back.
+
+Writes that send no model signals (QuerySet.update, bulk_create, raw SQL) must call
+`invalidate()` themselves.
+"""
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+from django.core.cache import cache
+from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
+
+T = TypeVar("T")
+
+_KEY_PREFIX = "helpdesk:config-version:"
+_ALL: list["ConfigCache[Any]"] = []
+
+
+class ConfigCache(Generic[T]):
+    def __init__(self, name: str, load: Callable[[], T]) -> None:
+        self.name = name
+        self.key = _KEY_PREFIX + name
+        self._load = load
+        self._lock = threading.Lock()
+        self._copy: tuple[str, T] | None = None
+        # Set while a transaction of this process that changed the configuration is open.
+        self._changed_in_transaction = False
+        _ALL.append(self)
+
+    def get(self) -> T:
+        if self._changed_in_transaction:
+            if transaction.get_connection().in_atomic_block:
+                return self._load()  # maybe uncommitted: never cached
+            self._changed_in_transaction = False  # committed (token set again) or rolled back
+            self._copy = None
+        version = cache.get(self.key)
+        if version is None:
+            # Unknown (first use, evicted, cache cleared): start a new one. add() keeps a
+            # token another process set in the meantime.
+            cache.add(self.key, uuid.uuid4().hex, timeout=None)
+            version = cache.get(self.key)
+        copy = self._copy
+        if copy is not None and version is not None and copy[0] == version:
+            return copy[1]
+        value = self._load()
+        if version is not None:
+            with self._lock:
+                self._copy = (str(version), value)
+        return value
+
+    def invalidate(self) -> None:
+        """The configuration changed: every process reloads on its next read."""
+        self._copy = None
+        cache.set(self.key, uuid.uuid4().hex, timeout=None)
+        if transaction.get_connection().in_atomic_block:
+            self._changed_in_transaction = True
+            transaction.on_commit(self._committed)
+
+    def _committed(self) -> None:
+        self._copy = None
+        cache.set(self.key, uuid.uuid4().hex, timeout=None)
+
+    def forget(self) -> None:
+        """Drop this process's copy (tests: the database was reset behind its back)."""
+        self._copy = None
+        self._changed_in_transaction = False
+
+    def watch(self, senders: Iterable[type[models.Model]]) -> None:
+        """Invalidate on every save or delete of these models."""
+
+        def changed(**_: Any) -> None:
+            self.invalidate()
+
+        self._receiver = changed  # signals hold receivers weakly
+        for sender in senders:
+            for signal in (post_save, post_delete):
+                signal.connect(changed, sender=sender, dispatch_uid=f"{self.key}:{sender.__name__}")
+
+
+def config_caches_forget() -> None:
+    """Drop every per-process copy (tests reset the database without signals)."""
+    for config_cache in _ALL:
+        config_cache.forget()

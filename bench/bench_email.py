@@ -86,7 +86,7 @@ def _timed(fn: Any) -> float:
 
 def run() -> list[dict[str, Any]]:
     from channels_app.adapters.email import parse
-    from channels_app.email_inbound import email_process, email_receive
+    from channels_app.email_inbound import email_receive_and_process
     from channels_app.models import Mailbox
     from tickets.html import sanitize_html
 
@@ -112,8 +112,7 @@ def run() -> list[dict[str, Any]]:
         started = time.perf_counter()
         for payload in payloads:
             t0 = time.perf_counter()
-            raw = email_receive(payload=payload, source="bench", mailbox=mailbox)
-            email_process(raw_id=raw.pk)
+            email_receive_and_process(payload=payload, source="bench", mailbox=mailbox)
             timings.append((time.perf_counter() - t0) * 1000)
         total = time.perf_counter() - started
     timings.sort()

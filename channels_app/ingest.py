@@ -2,6 +2,8 @@
 
 raw_inbound_store()     keep the payload as received (own transaction, before parsing)
 raw_inbound_process()   parse with the adapter; quarantine what cannot be read
+raw_inbound_receive()   both in one transaction, for a caller that acknowledges the
+                        payload only after this returns (IMAP, the MTA pipe)
 inbound_message_ingest() dedup, identity, thread, append or create, status, publish
 """
 
@@ -131,13 +133,98 @@ def raw_inbound_process(*, raw_id: int) -> IngestResult | None:
         return result
 
 
-def _quarantine(raw: RawInbound, exc: Exception) -> None:
+class ProcessingDeferred(Exception):
+    """raw_inbound_receive stored the payload (committed, status `received`) but processing
+    raised an error that a retry may fix; `__cause__` is that error. The retry of stale
+    payloads processes it again."""
+
+    def __init__(self, raw: RawInbound) -> None:
+        super().__init__(f"Stored as payload {raw.pk}; processing failed and is retried.")
+        self.raw = raw
+
+
+def raw_inbound_receive(
+    *,
+    channel: str,
+    adapter: str,
+    source: str,
+    payload: bytes,
+    content_type: str = "application/octet-stream",
+    meta: dict[str, Any] | None = None,
+) -> tuple[RawInbound, IngestResult | None]:
+    """Store a payload and process it in ONE transaction: one commit (one WAL flush) for
+    the message instead of two, and no second read of the row.
+
+    For callers that acknowledge the payload to its sender only after this returns (IMAP
+    flags it seen, the MTA pipe exits 0): should the process die before the commit,
+    nothing was stored and nothing acknowledged, so the sender still has it. Once this
+    returns, the payload is committed whatever processing made of it:
+
+    - ingested: status `processed`, and the result is returned;
+    - unreadable, or refused by ingest (bad data): quarantined, None returned;
+    - any other error (a deadlock, a lock timeout, a bug): ingest's savepoint is rolled
+      back, the payload commits as `received` for the retry of stale payloads, and
+      ProcessingDeferred is raised from the error. Should the database itself be gone,
+      the commit fails too and its DatabaseError propagates: nothing was stored.
+
+    Inside a caller's transaction all of this is a savepoint of it, kept only if the
+    caller commits.
+    """
+    fields: dict[str, Any] = {
+        "channel": channel,
+        "adapter": adapter,
+        "source": source[:100],
+        "payload": payload,
+        "content_type": content_type[:100],
+        "meta": meta or {},
+    }
+    deferred: BaseException | None = None
+    with transaction.atomic():
+        # Written as processed: the row commits only together with the outcome below, which
+        # rewrites it when the message is quarantined or left for a retry.
+        raw = RawInbound.objects.create(
+            **fields, status=RawStatus.PROCESSED, attempts=1, processed_at=timezone.now()
+        )
+        parser = ADAPTERS.get(adapter)
+        try:
+            if parser is None:
+                raise ParseError(
+                    f"No adapter named “{adapter}” is installed. Install it, then process "
+                    "this payload again."
+                )
+            message = parser(payload, {k: str(v) for k, v in raw.meta.items()})
+        except Exception as exc:  # an unreadable payload or an adapter bug: keep it, say why
+            _quarantine(raw, exc, count_attempt=False)
+            return raw, None
+        try:
+            # Its own savepoint: a failure undoes the ingest and keeps the stored payload.
+            result = inbound_message_ingest(message=message, raw=raw)
+        except (TicketError, ValueError, UnicodeError, LookupError, DataError) as exc:
+            _quarantine(raw, exc, count_attempt=False)
+            return raw, None
+        except Exception as exc:
+            logger.warning("processing raw inbound %s failed; retried later", raw.pk)
+            RawInbound.objects.filter(pk=raw.pk).update(
+                status=RawStatus.RECEIVED, processed_at=None
+            )
+            raw.status, raw.processed_at = RawStatus.RECEIVED, None
+            deferred = exc
+    if deferred is not None:
+        raise ProcessingDeferred(raw) from deferred
+    return raw, result
+
+
+def _quarantine(raw: RawInbound, exc: Exception, *, count_attempt: bool = True) -> None:
     error = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
     logger.warning("quarantined raw inbound %s (%s): %s", raw.pk, raw.adapter, error)
+    raw.status = RawStatus.QUARANTINED
+    raw.error = f"{exc.__class__.__name__}: {error}"[:5000]
+    raw.processed_at = None
     RawInbound.objects.filter(pk=raw.pk).update(
-        status=RawStatus.QUARANTINED,
-        error=f"{exc.__class__.__name__}: {error}"[:5000],
-        attempts=F("attempts") + 1,
+        status=raw.status,
+        error=raw.error,
+        processed_at=None,
+        attempts=F("attempts") + (1 if count_attempt else 0),
     )
 
 

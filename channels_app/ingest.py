@@ -239,13 +239,16 @@ def inbound_message_ingest(
     """
     try:
         with transaction.atomic():
-            duplicate = _find_duplicate(message)
-            if duplicate is not None:
-                return _duplicate(duplicate)
+            # No lookup first: the unique (channel, external_id) constraint finds a
+            # duplicate at the message's INSERT, and the rollback of this block undoes
+            # whatever was written before it (its on-commit events are dropped with it;
+            # attachments are written only after that INSERT). Duplicates are rare (a
+            # re-fetch after a crash, a provider's retry); the saved query is on every
+            # message.
             return _ingest(message, raw)
     except IntegrityError:
-        # Another worker stored the same provider id between our check and insert; the
-        # block above was rolled back, and its commit is visible now.
+        # A duplicate (stored earlier, or by another worker at the same time: its commit
+        # is visible now); any other constraint is raised.
         duplicate = _find_duplicate(message)
         if duplicate is None:
             raise
@@ -289,7 +292,7 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
         value=message.sender.value,
         display_name=message.sender.display_name,
     )
-    ticket = _find_thread(message, identity)
+    ticket, locked = _find_thread(message, identity)
     created = False
     if ticket is not None and ticket.status == Status.CLOSED and not message.is_automated:
         # A closed ticket stays closed; the customer's new words open a follow-up. An
@@ -303,10 +306,10 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
     elif ticket is None:
         ticket = _new_ticket(message, identity, follow_up_of=None)
         created = True
-    if not created:
+    if not created and not locked:
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    # else: a ticket created in this transaction is invisible to every other one until we
-    # commit, so it needs no lock and no fresh read.
+    # else: read with its lock by _find_thread, or created in this transaction (invisible
+    # to every other one until we commit, so it needs no lock and no fresh read).
 
     hints = [hint.strip() for hint in message.thread_hints if hint and hint.strip()]
     html = sanitize_html(message.html or "")
@@ -403,21 +406,26 @@ def _subject_from_text(text: str) -> str:
     return (first[:77] + "…") if len(first) > 78 else (first or "(no subject)")
 
 
-def _find_thread(message: InboundMessage, identity: ContactIdentity) -> Ticket | None:
-    """The ticket this message continues, in order of confidence, or None for a new one."""
+def _find_thread(message: InboundMessage, identity: ContactIdentity) -> tuple[Ticket | None, bool]:
+    """The ticket this message continues, in order of confidence, or None for a new one;
+    and whether it was read with its row lock (FOR UPDATE) already."""
     ticket = _by_reference(message.ticket_reference, identity)
+    locked = False
     # Blank hints would match every message stored without a Message-ID (SMS, chat...).
     hints = [hint.strip() for hint in message.thread_hints[:50] if hint and hint.strip()]
     if ticket is None and hints:
         # Message-IDs are unguessable: a match is trusted whoever the sender is (a CC'd
         # colleague replying to our mail belongs on the ticket).
-        hit = (
+        ticket_id = (
             Message.objects.filter(rfc_message_id__in=hints)
-            .select_related("ticket")
             .order_by("-created_at")
+            .values_list("ticket_id", flat=True)
             .first()
         )
-        ticket = hit.ticket if hit else None
+        if ticket_id is not None:
+            # Read with its lock at once: ingest needs both (one query, not two).
+            ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+            locked = True
     if ticket is None and message.join_open_ticket:
         window = getattr(settings, "HELPDESK_JOIN_OPEN_TICKET_WINDOW", JOIN_OPEN_TICKET_WINDOW)
         if message.join_window is not None:
@@ -432,7 +440,11 @@ def _find_thread(message: InboundMessage, identity: ContactIdentity) -> Ticket |
             .order_by("-updated_at")
             .first()
         )
-    return ticket_resolve_merged(ticket) if ticket is not None else None
+    if ticket is None:
+        return None, False
+    if ticket.merged_into_id:
+        return ticket_resolve_merged(ticket), False  # the surviving ticket, not locked yet
+    return ticket, locked
 
 
 def _by_reference(reference: str | None, identity: ContactIdentity) -> Ticket | None:

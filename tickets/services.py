@@ -97,11 +97,13 @@ def identity_resolve(*, kind: str, value: str, display_name: str = "") -> Contac
     customer (the loser of the unique-constraint race reads the winner's row).
     """
     normalized = normalize_identity(kind, value)
-    existing = (
-        ContactIdentity.objects.select_related("customer")
-        .filter(kind=kind, value=normalized)
-        .first()
-    )
+    try:
+        # get(), not first(): (kind, value) is unique, so no ORDER BY is needed.
+        existing = ContactIdentity.objects.select_related("customer").get(
+            kind=kind, value=normalized
+        )
+    except ContactIdentity.DoesNotExist:
+        existing = None
     if existing is not None:
         if display_name and not existing.display_name:
             existing.display_name = display_name[:200]

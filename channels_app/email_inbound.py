@@ -25,6 +25,7 @@ from channels_app.ingest import (
 )
 from channels_app.mailboxes import mailboxes_all, own_addresses
 from channels_app.models import Mailbox, RawInbound, RawStatus
+from helpdesk.config_cache import config_snapshot
 from tickets.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -101,16 +102,18 @@ def email_receive_and_process(
     """Store and process one message in one transaction (see raw_inbound_receive): the
     stored payload and the ingested result (None when quarantined). Raises
     ProcessingDeferred when it is stored but processing must be retried."""
-    if mailbox is None:
-        mailbox = mailbox_for_payload(payload=payload, recipient=recipient)
-    return raw_inbound_receive(
-        channel=Channel.EMAIL,
-        adapter=ADAPTER,
-        source=source,
-        payload=payload,
-        content_type="message/rfc822",
-        meta=email_meta(mailbox=mailbox, recipient=recipient),
-    )
+    # One message, one read of the configuration version (mailboxes, SLA policies).
+    with config_snapshot():
+        if mailbox is None:
+            mailbox = mailbox_for_payload(payload=payload, recipient=recipient)
+        return raw_inbound_receive(
+            channel=Channel.EMAIL,
+            adapter=ADAPTER,
+            source=source,
+            payload=payload,
+            content_type="message/rfc822",
+            meta=email_meta(mailbox=mailbox, recipient=recipient),
+        )
 
 
 def email_process(*, raw_id: int) -> IngestResult | None:

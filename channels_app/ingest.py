@@ -21,6 +21,7 @@ from channels_app.adapters import ADAPTERS
 from channels_app.email_outbound import email_ingested  # email channel hook (issue 3)
 from channels_app.inbound import InboundMessage, ParseError
 from channels_app.models import RawInbound, RawStatus
+from helpdesk.config_cache import config_snapshot
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.events import publish_ticket_changed
 from tickets.html import html_to_text, sanitize_html
@@ -100,7 +101,7 @@ def raw_inbound_process(*, raw_id: int) -> IngestResult | None:
     Safe to run twice, even at once: the row lock and the `processed` status make the
     second run a no-op, and dedup on the external id backs that up.
     """
-    with transaction.atomic():
+    with config_snapshot(), transaction.atomic():
         raw = RawInbound.objects.select_for_update().get(pk=raw_id)
         if raw.status == RawStatus.PROCESSED:
             return None
@@ -179,7 +180,7 @@ def raw_inbound_receive(
         "meta": meta or {},
     }
     deferred: BaseException | None = None
-    with transaction.atomic():
+    with config_snapshot(), transaction.atomic():
         # Written as processed: the row commits only together with the outcome below, which
         # rewrites it when the message is quarantined or left for a retry.
         raw = RawInbound.objects.create(

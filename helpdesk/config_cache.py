@@ -9,9 +9,10 @@ as ingesting one message) the token is read once for all copies: the work sees t
 configuration as it was when it started.
 
 A change inside a transaction sets a new token at once and again when the transaction
-commits (another process may have reloaded the old rows in between). Until this
-process's transaction has ended, it reads the rows fresh from the database rather than
-caching what might still roll back.
+commits (another process may have reloaded the old rows in between). Until that
+transaction has ended, its thread reads the rows fresh from the database (it must see
+its own change, and must not cache what might still roll back); other threads keep
+using the committed rows.
 
 Writes that send no model signals (QuerySet.update, bulk_create, raw SQL) must call
 `invalidate()` themselves.
@@ -77,15 +78,16 @@ class ConfigCache(Generic[T]):
         self._load = load
         self._lock = threading.Lock()
         self._copy: tuple[str, T] | None = None
-        # Set while a transaction of this process that changed the configuration is open.
-        self._changed_in_transaction = False
+        # .changed: set while this thread's transaction (Django connections are per
+        # thread) that changed the configuration is open.
+        self._thread = threading.local()
         _ALL.append(self)
 
     def get(self) -> T:
-        if self._changed_in_transaction:
+        if getattr(self._thread, "changed", False):
             if transaction.get_connection().in_atomic_block:
                 return self._load()  # maybe uncommitted: never cached
-            self._changed_in_transaction = False  # committed (token set again) or rolled back
+            self._thread.changed = False  # committed (token set again) or rolled back
             self._copy = None
         version = _version()
         copy = self._copy
@@ -102,7 +104,7 @@ class ConfigCache(Generic[T]):
         self._copy = None
         _new_version()
         if transaction.get_connection().in_atomic_block:
-            self._changed_in_transaction = True
+            self._thread.changed = True
             transaction.on_commit(self._committed)
 
     def _committed(self) -> None:
@@ -112,7 +114,7 @@ class ConfigCache(Generic[T]):
     def forget(self) -> None:
         """Drop this process's copy (tests: the database was reset behind its back)."""
         self._copy = None
-        self._changed_in_transaction = False
+        self._thread.changed = False
 
     def watch(self, senders: Iterable[type[models.Model]]) -> None:
         """Invalidate on every save or delete of these models."""

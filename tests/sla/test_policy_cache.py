@@ -146,3 +146,30 @@ def test_a_snapshot_sees_its_own_edits_and_others_after_it_ends(
     SlaPolicy.objects.update(name="Later")
     cache.set(active_policies_cache.key, "another-process-again", timeout=None)
     assert [p.name for p in _active_policies()] == ["Later"]
+
+
+def test_another_thread_reading_meanwhile_does_not_hide_an_open_transactions_own_edit(
+    make_policy: Callable[..., SlaPolicy],
+) -> None:
+    import threading
+
+    from django.db import connection
+
+    policy = make_policy(name="Standard")
+    seen_by_other_thread: list[str] = []
+
+    def other_thread() -> None:
+        try:
+            seen_by_other_thread.extend(p.name for p in _active_policies())
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        policy.name = "Mine"
+        policy.save()
+        reader = threading.Thread(target=other_thread)
+        reader.start()
+        reader.join(10)
+        assert seen_by_other_thread == ["Standard"]  # committed rows only
+        assert [p.name for p in _active_policies()] == ["Mine"]  # its own edit
+    assert [p.name for p in _active_policies()] == ["Mine"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.utils import timezone
 
 from channels_app.adapters import ADAPTERS
@@ -417,16 +417,15 @@ def _find_thread(message: InboundMessage, identity: ContactIdentity) -> tuple[Ti
     if ticket is None and hints:
         # Message-IDs are unguessable: a match is trusted whoever the sender is (a CC'd
         # colleague replying to our mail belongs on the ticket).
-        ticket_id = (
+        # The latest matching message's ticket, read with its lock at once (one query):
+        # ingest needs both.
+        latest = (
             Message.objects.filter(rfc_message_id__in=hints)
             .order_by("-created_at")
-            .values_list("ticket_id", flat=True)
-            .first()
+            .values("ticket_id")[:1]
         )
-        if ticket_id is not None:
-            # Read with its lock at once: ingest needs both (one query, not two).
-            ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
-            locked = True
+        ticket = next(iter(Ticket.objects.select_for_update().filter(pk=Subquery(latest))), None)
+        locked = ticket is not None
     if ticket is None and message.join_open_ticket:
         window = getattr(settings, "HELPDESK_JOIN_OPEN_TICKET_WINDOW", JOIN_OPEN_TICKET_WINDOW)
         if message.join_window is not None:

@@ -60,9 +60,9 @@ def test_a_first_mail_from_a_new_customer(mailbox: Mailbox, django_assert_max_nu
 
 def test_a_reply_threaded_by_in_reply_to(mailbox: Mailbox, django_assert_max_num_queries: Any):
     first = receive(mail("dana@example.com", "<one@example.com>"), mailbox)
-    # begin, payload, savepoint, identity, thread lookup, ticket locked, message, ticket
+    # begin, payload, savepoint, identity, ticket by thread (locked), message, ticket
     # update, SLA clocks, release, commit
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(10):
         result = receive(
             mail("dana@example.com", "<two@example.com>", reply_to="<one@example.com>"), mailbox
         )
@@ -71,7 +71,7 @@ def test_a_reply_threaded_by_in_reply_to(mailbox: Mailbox, django_assert_max_num
 
 def test_a_reply_with_an_attachment(mailbox: Mailbox, django_assert_max_num_queries: Any):
     receive(mail("dana@example.com", "<one@example.com>"), mailbox)
-    with django_assert_max_num_queries(12):  # + the attachment row
+    with django_assert_max_num_queries(11):  # + the attachment row
         result = receive(
             mail(
                 "dana@example.com", "<a@example.com>", reply_to="<one@example.com>", attachment=True

@@ -1,8 +1,11 @@
 """Email in: store a message as received, process it, and react to what was ingested.
 
-Every way in (IMAP, the ingest_email pipe, ESP webhooks, the raw-MIME hook) calls
-email_receive() then email_process(). What happens after ingest (acknowledgement,
-bounces, notifications) lives in channels_app.email_outbound.email_ingested.
+IMAP and the ingest_email pipe acknowledge a message to its sender only once it is
+stored: they call email_receive_and_process(), which stores and processes it in one
+transaction. The HTTP hooks (ESP webhooks, the raw-MIME POST) answer before processing:
+they call email_receive() (committed) and enqueue email_process(). What happens after
+ingest (acknowledgement, bounces, notifications) lives in
+channels_app.email_outbound.email_ingested.
 """
 
 import logging
@@ -14,9 +17,15 @@ from email.utils import getaddresses
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app.ingest import IngestResult, raw_inbound_process, raw_inbound_store
+from channels_app.ingest import (
+    IngestResult,
+    raw_inbound_process,
+    raw_inbound_receive,
+    raw_inbound_store,
+)
 from channels_app.mailboxes import mailboxes_all, own_addresses
 from channels_app.models import Mailbox, RawInbound, RawStatus
+from helpdesk.config_cache import config_snapshot
 from tickets.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -85,6 +94,26 @@ def email_receive(
         content_type="message/rfc822",
         meta=email_meta(mailbox=mailbox, recipient=recipient),
     )
+
+
+def email_receive_and_process(
+    *, payload: bytes, source: str, mailbox: Mailbox | None = None, recipient: str = ""
+) -> tuple[RawInbound, IngestResult | None]:
+    """Store and process one message in one transaction (see raw_inbound_receive): the
+    stored payload and the ingested result (None when quarantined). Raises
+    ProcessingDeferred when it is stored but processing must be retried."""
+    # One message, one read of the configuration version (mailboxes, SLA policies).
+    with config_snapshot():
+        if mailbox is None:
+            mailbox = mailbox_for_payload(payload=payload, recipient=recipient)
+        return raw_inbound_receive(
+            channel=Channel.EMAIL,
+            adapter=ADAPTER,
+            source=source,
+            payload=payload,
+            content_type="message/rfc822",
+            meta=email_meta(mailbox=mailbox, recipient=recipient),
+        )
 
 
 def email_process(*, raw_id: int) -> IngestResult | None:

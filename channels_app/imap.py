@@ -16,7 +16,7 @@ from imap_tools import AND, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencr
 from imap_tools.consts import MailMessageFlags
 from imap_tools.errors import ImapToolsError, MailboxLoginError
 
-from channels_app.email_inbound import email_process, email_receive
+from channels_app.email_inbound import email_receive_and_process
 from channels_app.models import ImapSecurity, Mailbox
 
 logger = logging.getLogger(__name__)
@@ -103,10 +103,11 @@ def mailbox_poll(*, mailbox_id: int) -> PollResult:
                 payload = _fetch_raw(client, uid)
                 if payload is None:
                     continue
-                raw = email_receive(
+                # Committed when it returns, as a ticket message or quarantined; only then
+                # is the mail marked done on the server.
+                email_receive_and_process(
                     payload=payload, source=f"imap:{mailbox.address}", mailbox=mailbox
                 )
-                email_process(raw_id=raw.pk)  # stored and committed, ticket or quarantine
                 _mark_done(client, uid, mailbox)
                 fetched += 1
     except (ImapToolsError, imaplib.IMAP4.error, OSError) as exc:

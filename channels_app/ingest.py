@@ -2,6 +2,8 @@
 
 raw_inbound_store()     keep the payload as received (own transaction, before parsing)
 raw_inbound_process()   parse with the adapter; quarantine what cannot be read
+raw_inbound_receive()   both in one transaction, for a caller that acknowledges the
+                        payload only after this returns (IMAP, the MTA pipe)
 inbound_message_ingest() dedup, identity, thread, append or create, status, publish
 """
 
@@ -12,13 +14,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.utils import timezone
 
 from channels_app.adapters import ADAPTERS
 from channels_app.email_outbound import email_ingested  # email channel hook (issue 3)
 from channels_app.inbound import InboundMessage, ParseError
 from channels_app.models import RawInbound, RawStatus
+from helpdesk.config_cache import config_snapshot
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.events import publish_ticket_changed
 from tickets.html import html_to_text, sanitize_html
@@ -98,7 +101,7 @@ def raw_inbound_process(*, raw_id: int) -> IngestResult | None:
     Safe to run twice, even at once: the row lock and the `processed` status make the
     second run a no-op, and dedup on the external id backs that up.
     """
-    with transaction.atomic():
+    with config_snapshot(), transaction.atomic():
         raw = RawInbound.objects.select_for_update().get(pk=raw_id)
         if raw.status == RawStatus.PROCESSED:
             return None
@@ -131,13 +134,98 @@ def raw_inbound_process(*, raw_id: int) -> IngestResult | None:
         return result
 
 
-def _quarantine(raw: RawInbound, exc: Exception) -> None:
+class ProcessingDeferred(Exception):
+    """raw_inbound_receive stored the payload (committed, status `received`) but processing
+    raised an error that a retry may fix; `__cause__` is that error. The retry of stale
+    payloads processes it again."""
+
+    def __init__(self, raw: RawInbound) -> None:
+        super().__init__(f"Stored as payload {raw.pk}; processing failed and is retried.")
+        self.raw = raw
+
+
+def raw_inbound_receive(
+    *,
+    channel: str,
+    adapter: str,
+    source: str,
+    payload: bytes,
+    content_type: str = "application/octet-stream",
+    meta: dict[str, Any] | None = None,
+) -> tuple[RawInbound, IngestResult | None]:
+    """Store a payload and process it in ONE transaction: one commit (one WAL flush) for
+    the message instead of two, and no second read of the row.
+
+    For callers that acknowledge the payload to its sender only after this returns (IMAP
+    flags it seen, the MTA pipe exits 0): should the process die before the commit,
+    nothing was stored and nothing acknowledged, so the sender still has it. Once this
+    returns, the payload is committed whatever processing made of it:
+
+    - ingested: status `processed`, and the result is returned;
+    - unreadable, or refused by ingest (bad data): quarantined, None returned;
+    - any other error (a deadlock, a lock timeout, a bug): ingest's savepoint is rolled
+      back, the payload commits as `received` for the retry of stale payloads, and
+      ProcessingDeferred is raised from the error. Should the database itself be gone,
+      the commit fails too and its DatabaseError propagates: nothing was stored.
+
+    Inside a caller's transaction all of this is a savepoint of it, kept only if the
+    caller commits.
+    """
+    fields: dict[str, Any] = {
+        "channel": channel,
+        "adapter": adapter,
+        "source": source[:100],
+        "payload": payload,
+        "content_type": content_type[:100],
+        "meta": meta or {},
+    }
+    deferred: BaseException | None = None
+    with config_snapshot(), transaction.atomic():
+        # Written as processed: the row commits only together with the outcome below, which
+        # rewrites it when the message is quarantined or left for a retry.
+        raw = RawInbound.objects.create(
+            **fields, status=RawStatus.PROCESSED, attempts=1, processed_at=timezone.now()
+        )
+        parser = ADAPTERS.get(adapter)
+        try:
+            if parser is None:
+                raise ParseError(
+                    f"No adapter named “{adapter}” is installed. Install it, then process "
+                    "this payload again."
+                )
+            message = parser(payload, {k: str(v) for k, v in raw.meta.items()})
+        except Exception as exc:  # an unreadable payload or an adapter bug: keep it, say why
+            _quarantine(raw, exc, count_attempt=False)
+            return raw, None
+        try:
+            # Its own savepoint: a failure undoes the ingest and keeps the stored payload.
+            result = inbound_message_ingest(message=message, raw=raw)
+        except (TicketError, ValueError, UnicodeError, LookupError, DataError) as exc:
+            _quarantine(raw, exc, count_attempt=False)
+            return raw, None
+        except Exception as exc:
+            logger.warning("processing raw inbound %s failed; retried later", raw.pk)
+            RawInbound.objects.filter(pk=raw.pk).update(
+                status=RawStatus.RECEIVED, processed_at=None
+            )
+            raw.status, raw.processed_at = RawStatus.RECEIVED, None
+            deferred = exc
+    if deferred is not None:
+        raise ProcessingDeferred(raw) from deferred
+    return raw, result
+
+
+def _quarantine(raw: RawInbound, exc: Exception, *, count_attempt: bool = True) -> None:
     error = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
     logger.warning("quarantined raw inbound %s (%s): %s", raw.pk, raw.adapter, error)
+    raw.status = RawStatus.QUARANTINED
+    raw.error = f"{exc.__class__.__name__}: {error}"[:5000]
+    raw.processed_at = None
     RawInbound.objects.filter(pk=raw.pk).update(
-        status=RawStatus.QUARANTINED,
-        error=f"{exc.__class__.__name__}: {error}"[:5000],
-        attempts=F("attempts") + 1,
+        status=raw.status,
+        error=raw.error,
+        processed_at=None,
+        attempts=F("attempts") + (1 if count_attempt else 0),
     )
 
 
@@ -152,13 +240,16 @@ def inbound_message_ingest(
     """
     try:
         with transaction.atomic():
-            duplicate = _find_duplicate(message)
-            if duplicate is not None:
-                return _duplicate(duplicate)
+            # No lookup first: the unique (channel, external_id) constraint finds a
+            # duplicate at the message's INSERT, and the rollback of this block undoes
+            # whatever was written before it (its on-commit events are dropped with it;
+            # attachments are written only after that INSERT). Duplicates are rare (a
+            # re-fetch after a crash, a provider's retry); the saved query is on every
+            # message.
             return _ingest(message, raw)
     except IntegrityError:
-        # Another worker stored the same provider id between our check and insert; the
-        # block above was rolled back, and its commit is visible now.
+        # A duplicate (stored earlier, or by another worker at the same time: its commit
+        # is visible now); any other constraint is raised.
         duplicate = _find_duplicate(message)
         if duplicate is None:
             raise
@@ -202,7 +293,7 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
         value=message.sender.value,
         display_name=message.sender.display_name,
     )
-    ticket = _find_thread(message, identity)
+    ticket, locked = _find_thread(message, identity)
     created = False
     if ticket is not None and ticket.status == Status.CLOSED and not message.is_automated:
         # A closed ticket stays closed; the customer's new words open a follow-up. An
@@ -216,10 +307,10 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
     elif ticket is None:
         ticket = _new_ticket(message, identity, follow_up_of=None)
         created = True
-    if not created:
+    if not created and not locked:
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    # else: a ticket created in this transaction is invisible to every other one until we
-    # commit, so it needs no lock and no fresh read.
+    # else: read with its lock by _find_thread, or created in this transaction (invisible
+    # to every other one until we commit, so it needs no lock and no fresh read).
 
     hints = [hint.strip() for hint in message.thread_hints if hint and hint.strip()]
     html = sanitize_html(message.html or "")
@@ -316,21 +407,25 @@ def _subject_from_text(text: str) -> str:
     return (first[:77] + "…") if len(first) > 78 else (first or "(no subject)")
 
 
-def _find_thread(message: InboundMessage, identity: ContactIdentity) -> Ticket | None:
-    """The ticket this message continues, in order of confidence, or None for a new one."""
+def _find_thread(message: InboundMessage, identity: ContactIdentity) -> tuple[Ticket | None, bool]:
+    """The ticket this message continues, in order of confidence, or None for a new one;
+    and whether it was read with its row lock (FOR UPDATE) already."""
     ticket = _by_reference(message.ticket_reference, identity)
+    locked = False
     # Blank hints would match every message stored without a Message-ID (SMS, chat...).
     hints = [hint.strip() for hint in message.thread_hints[:50] if hint and hint.strip()]
     if ticket is None and hints:
         # Message-IDs are unguessable: a match is trusted whoever the sender is (a CC'd
         # colleague replying to our mail belongs on the ticket).
-        hit = (
+        # The latest matching message's ticket, read with its lock at once (one query):
+        # ingest needs both.
+        latest = (
             Message.objects.filter(rfc_message_id__in=hints)
-            .select_related("ticket")
             .order_by("-created_at")
-            .first()
+            .values("ticket_id")[:1]
         )
-        ticket = hit.ticket if hit else None
+        ticket = next(iter(Ticket.objects.select_for_update().filter(pk=Subquery(latest))), None)
+        locked = ticket is not None
     if ticket is None and message.join_open_ticket:
         window = getattr(settings, "HELPDESK_JOIN_OPEN_TICKET_WINDOW", JOIN_OPEN_TICKET_WINDOW)
         if message.join_window is not None:
@@ -345,7 +440,11 @@ def _find_thread(message: InboundMessage, identity: ContactIdentity) -> Ticket |
             .order_by("-updated_at")
             .first()
         )
-    return ticket_resolve_merged(ticket) if ticket is not None else None
+    if ticket is None:
+        return None, False
+    if ticket.merged_into_id:
+        return ticket_resolve_merged(ticket), False  # the surviving ticket, not locked yet
+    return ticket, locked
 
 
 def _by_reference(reference: str | None, identity: ContactIdentity) -> Ticket | None:

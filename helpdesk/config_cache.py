@@ -1,15 +1,18 @@
 """Per-process copies of rarely changing configuration (SLA policies, mailboxes).
 
-Each copy is tagged with a version token kept in the shared Django cache (Redis, or the
-file cache of the embedded default). Every read compares the token, one cache GET, far
-cheaper than the queries it replaces; a change to a watched model (admin edit, delete)
-sets a new token, so every process reloads on its next read: edits take effect at once
-everywhere.
+Each copy is tagged with the version token kept in the shared Django cache (Redis, or
+the file cache of the embedded default; one token for all copies). Every read compares
+the token, one cache GET, far cheaper than the queries it replaces; a change to a watched
+model (admin edit, delete) sets a new token, so every process reloads on its next read:
+edits take effect at once everywhere. Inside `config_snapshot()` (one unit of work, such
+as ingesting one message) the token is read once for all copies: the work sees the
+configuration as it was when it started.
 
 A change inside a transaction sets a new token at once and again when the transaction
-commits (another process may have reloaded the old rows in between). Until this
-process's transaction has ended, it reads the rows fresh from the database rather than
-caching what might still roll back.
+commits (another process may have reloaded the old rows in between). Until that
+transaction has ended, its thread reads the rows fresh from the database (it must see
+its own change, and must not cache what might still roll back); other threads keep
+using the committed rows.
 
 Writes that send no model signals (QuerySet.update, bulk_create, raw SQL) must call
 `invalidate()` themselves.
@@ -17,7 +20,8 @@ Writes that send no model signals (QuerySet.update, bulk_create, raw SQL) must c
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 from django.core.cache import cache
@@ -26,58 +30,91 @@ from django.db.models.signals import post_delete, post_save
 
 T = TypeVar("T")
 
-_KEY_PREFIX = "helpdesk:config-version:"
+VERSION_KEY = "helpdesk:config-version"
 _ALL: list["ConfigCache[Any]"] = []
+_local = threading.local()  # .snapshot: the version read in this thread's snapshot
+
+
+@contextmanager
+def config_snapshot() -> Iterator[None]:
+    """Read the configuration version at most once inside this block (nested: the
+    outermost block counts). A change made inside the block is still seen at once."""
+    if getattr(_local, "snapshot", None) is not None:
+        yield
+        return
+    _local.snapshot = {}
+    try:
+        yield
+    finally:
+        _local.snapshot = None
+
+
+def _version() -> str | None:
+    snapshot: dict[str, str | None] | None = getattr(_local, "snapshot", None)
+    if snapshot is not None and "version" in snapshot:
+        return snapshot["version"]
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        # Unknown (first use, evicted, cache cleared): start a new one. add() keeps a
+        # token another process set in the meantime.
+        cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = cache.get(VERSION_KEY)
+    if snapshot is not None:
+        snapshot["version"] = version
+    return None if version is None else str(version)
+
+
+def _new_version() -> None:
+    cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    snapshot = getattr(_local, "snapshot", None)
+    if snapshot is not None:
+        snapshot.pop("version", None)
 
 
 class ConfigCache(Generic[T]):
     def __init__(self, name: str, load: Callable[[], T]) -> None:
         self.name = name
-        self.key = _KEY_PREFIX + name
+        self.key = VERSION_KEY  # shared by every copy
         self._load = load
         self._lock = threading.Lock()
         self._copy: tuple[str, T] | None = None
-        # Set while a transaction of this process that changed the configuration is open.
-        self._changed_in_transaction = False
+        # .changed: set while this thread's transaction (Django connections are per
+        # thread) that changed the configuration is open.
+        self._thread = threading.local()
         _ALL.append(self)
 
     def get(self) -> T:
-        if self._changed_in_transaction:
+        if getattr(self._thread, "changed", False):
             if transaction.get_connection().in_atomic_block:
                 return self._load()  # maybe uncommitted: never cached
-            self._changed_in_transaction = False  # committed (token set again) or rolled back
+            self._thread.changed = False  # committed (token set again) or rolled back
             self._copy = None
-        version = cache.get(self.key)
-        if version is None:
-            # Unknown (first use, evicted, cache cleared): start a new one. add() keeps a
-            # token another process set in the meantime.
-            cache.add(self.key, uuid.uuid4().hex, timeout=None)
-            version = cache.get(self.key)
+        version = _version()
         copy = self._copy
         if copy is not None and version is not None and copy[0] == version:
             return copy[1]
         value = self._load()
         if version is not None:
             with self._lock:
-                self._copy = (str(version), value)
+                self._copy = (version, value)
         return value
 
     def invalidate(self) -> None:
         """The configuration changed: every process reloads on its next read."""
         self._copy = None
-        cache.set(self.key, uuid.uuid4().hex, timeout=None)
+        _new_version()
         if transaction.get_connection().in_atomic_block:
-            self._changed_in_transaction = True
+            self._thread.changed = True
             transaction.on_commit(self._committed)
 
     def _committed(self) -> None:
         self._copy = None
-        cache.set(self.key, uuid.uuid4().hex, timeout=None)
+        _new_version()
 
     def forget(self) -> None:
         """Drop this process's copy (tests: the database was reset behind its back)."""
         self._copy = None
-        self._changed_in_transaction = False
+        self._thread.changed = False
 
     def watch(self, senders: Iterable[type[models.Model]]) -> None:
         """Invalidate on every save or delete of these models."""
@@ -88,10 +125,13 @@ class ConfigCache(Generic[T]):
         self._receiver = changed  # signals hold receivers weakly
         for sender in senders:
             for signal in (post_save, post_delete):
-                signal.connect(changed, sender=sender, dispatch_uid=f"{self.key}:{sender.__name__}")
+                signal.connect(
+                    changed, sender=sender, dispatch_uid=f"{self.name}:{sender.__name__}"
+                )
 
 
 def config_caches_forget() -> None:
     """Drop every per-process copy (tests reset the database without signals)."""
+    _local.snapshot = None
     for config_cache in _ALL:
         config_cache.forget()

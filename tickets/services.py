@@ -97,11 +97,13 @@ def identity_resolve(*, kind: str, value: str, display_name: str = "") -> Contac
     customer (the loser of the unique-constraint race reads the winner's row).
     """
     normalized = normalize_identity(kind, value)
-    existing = (
-        ContactIdentity.objects.select_related("customer")
-        .filter(kind=kind, value=normalized)
-        .first()
-    )
+    try:
+        # get(), not first(): (kind, value) is unique, so no ORDER BY is needed.
+        existing = ContactIdentity.objects.select_related("customer").get(
+            kind=kind, value=normalized
+        )
+    except ContactIdentity.DoesNotExist:
+        existing = None
     if existing is not None:
         if display_name and not existing.display_name:
             existing.display_name = display_name[:200]
@@ -258,7 +260,7 @@ def _ticket_insert(
     last_inbound_at: datetime | None,
 ) -> Ticket:
     now = timezone.now()
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         subject=(subject.strip() or "(no subject)")[:255],
         channel=channel,
         customer=customer,
@@ -272,9 +274,17 @@ def _ticket_insert(
         updated_at=now,
     )
     # The number is derived from the primary key inside the same transaction: unique and
-    # gap-tolerant on every backend, with no counter row to contend on.
-    ticket.number = settings.HELPDESK_TICKET_NUMBER_START + ticket.pk
-    ticket.save(update_fields=["number"])
+    # gap-tolerant on every backend, with no counter row to contend on. On PostgreSQL the
+    # key is drawn from its sequence first, so the row is inserted with its number (no
+    # UPDATE right after the INSERT); elsewhere the number follows the INSERT.
+    ticket.pk = _next_ticket_id()
+    if ticket.pk is not None:
+        ticket.number = settings.HELPDESK_TICKET_NUMBER_START + ticket.pk
+        ticket.save(force_insert=True)
+    else:
+        ticket.save(force_insert=True)
+        ticket.number = settings.HELPDESK_TICKET_NUMBER_START + ticket.pk
+        ticket.save(update_fields=["number"])
     event_record(ticket=ticket, actor=actor, kind=EventKind.CREATED, data={"channel": channel})
     if not defer_sla:
         sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
@@ -282,6 +292,17 @@ def _ticket_insert(
         ticket_id=ticket.pk, team_id=ticket.team_id, assignee_id=ticket.assignee_id, kind="created"
     )
     return ticket
+
+
+def _next_ticket_id() -> int | None:
+    """The next ticket primary key from PostgreSQL's sequence (None on other backends)."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Ticket._meta.db_table])
+        row = cursor.fetchone()
+    return int(row[0])
 
 
 @transaction.atomic

@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
 from email.parser import BytesParser, Parser
 from email.utils import getaddresses, parseaddr
+from functools import lru_cache
 
 import charset_normalizer
 from django.conf import settings
@@ -52,6 +54,29 @@ _AUTOMATED_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 _UTF8_FIRST = {"us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252"}
 
 
+_REGISTRY = HeaderRegistry()
+_CACHED_HEADER_CHARS = 2000
+
+
+@lru_cache(maxsize=4096)
+def _parsed_header(name: str, value: str) -> BaseHeader:
+    return _REGISTRY(name, value)
+
+
+def _header_factory(name: str, value: str) -> BaseHeader:
+    """policy.default's header registry parses a header afresh on every read of it (and
+    builds a class per call), and reading a part's content type, disposition, filename
+    and charset reads Content-Type and Content-Disposition again each time. The parsed
+    headers are immutable values: each distinct short (name, value) is parsed once."""
+    if len(value) > _CACHED_HEADER_CHARS:
+        return _REGISTRY(name, value)
+    return _parsed_header(name, value)
+
+
+# policy.default with the caching header factory: the same parse, the same results.
+POLICY = policy.default.clone(header_factory=_header_factory)
+
+
 @dataclass
 class _Body:
     texts: list[str] = field(default_factory=list)
@@ -88,7 +113,7 @@ def _parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
         )
     if not payload.strip():
         raise ParseError("The message is empty.")
-    msg = BytesParser(policy=policy.default).parsebytes(payload)
+    msg = BytesParser(policy=POLICY).parsebytes(payload)
     if not any(_header(msg, name) for name in ("From", "Sender", "Return-Path")):
         raise ParseError("This is not an email: it has no From, Sender or Return-Path header.")
 
@@ -452,7 +477,7 @@ def _read_report(part: Message, body: _Body) -> None:
             if inner:
                 body.bounce_message_id = _first_id(_header(inner[0], "Message-ID"))
         elif ctype == "text/rfc822-headers":
-            headers = Parser(policy=policy.default).parsestr(decode_text(child), headersonly=True)
+            headers = Parser(policy=POLICY).parsestr(decode_text(child), headersonly=True)
             body.bounce_message_id = _first_id(_header(headers, "Message-ID"))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from channels_app.email_inbound import email_process, email_receive
+from channels_app.email_inbound import email_receive_and_process
 from channels_app.ingest import IngestResult
 from channels_app.models import ImapSecurity, Mailbox, RawInbound
 
@@ -63,8 +63,8 @@ def mailbox(db: None) -> Mailbox:
 
 
 def receive(payload: bytes, mailbox: Mailbox | None = None) -> tuple[IngestResult | None, Any]:
-    raw = email_receive(payload=payload, source="test", mailbox=mailbox)
-    result = email_process(raw_id=raw.pk)
+    # As IMAP and the pipe do: stored and processed in one transaction.
+    raw, result = email_receive_and_process(payload=payload, source="test", mailbox=mailbox)
     return result, RawInbound.objects.get(pk=raw.pk)
 
 

@@ -10,7 +10,7 @@ from channels_app.adapters import ADAPTERS
 from channels_app.adapters.email import _parse, normalize_subject, parse
 from channels_app.display import email_display_text
 from channels_app.inbound import ParseError
-from tests.email.conftest import eml
+from tests.email.conftest import PAYLOADS, eml
 
 OWN = {"own_addresses": "support@helpdesk.test"}
 
@@ -311,3 +311,41 @@ def test_it_accepts_a_message_id_without_angle_brackets():
     payload = b"From: a@example.com\r\nMessage-ID: abc123@mail.example\r\n\r\nbody\r\n"
 
     assert parse(payload, OWN).external_id == "<abc123@mail.example>"
+
+
+def test_the_header_cache_changes_no_result_over_the_whole_corpus(monkeypatch):
+    """The adapter's policy parses each distinct header once; every .eml reads the same as
+    with the stdlib's policy.default."""
+    from email import policy
+
+    from channels_app.adapters import email as email_adapter
+
+    payloads = [path.read_bytes() for path in sorted(PAYLOADS.glob("*.eml"))]
+    assert len(payloads) > 10
+
+    def read_all():
+        out = []
+        for payload in payloads:
+            try:
+                out.append(parse(payload, {**OWN, "received_at": "2026-01-01T00:00:00+00:00"}))
+            except ParseError as exc:
+                out.append(str(exc))
+        return out
+
+    cached = read_all()
+    cached_again = read_all()  # every header now comes from the cache
+    monkeypatch.setattr(email_adapter, "POLICY", policy.default)
+    assert cached == cached_again == read_all()
+
+
+def test_it_parses_each_distinct_header_once():
+    from channels_app.adapters.email import POLICY
+
+    value = "text/plain; charset=utf-8"
+    first = POLICY.header_fetch_parse("Content-Type", value)
+    assert POLICY.header_fetch_parse("Content-Type", value) is first
+    assert first.content_type == "text/plain" and first.params["charset"] == "utf-8"
+    long_value = "x" * 5000  # long values are parsed each time, never kept
+    assert POLICY.header_fetch_parse("Subject", long_value) is not POLICY.header_fetch_parse(
+        "Subject", long_value
+    )

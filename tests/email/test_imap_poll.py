@@ -8,6 +8,7 @@ from django.db import OperationalError
 
 from channels_app import imap as imap_module
 from channels_app.imap import mailbox_poll
+from channels_app.ingest import ProcessingDeferred
 from channels_app.models import ImapSecurity, Mailbox, RawInbound, RawStatus
 from channels_app.tasks import mailbox_poll_all_task
 from tickets.models import Message, Ticket
@@ -74,10 +75,11 @@ def test_it_loses_nothing_when_processing_crashes_before_commit(dovecot, imap_ma
     append(dovecot, imap_mailbox, mail(4))
 
     with (
-        mock.patch.object(
-            imap_module, "email_process", side_effect=OperationalError("server closed")
+        mock.patch(
+            "channels_app.ingest.inbound_message_ingest",
+            side_effect=OperationalError("server closed"),
         ),
-        pytest.raises(OperationalError),
+        pytest.raises(ProcessingDeferred),
     ):
         mailbox_poll(mailbox_id=imap_mailbox.pk)
 

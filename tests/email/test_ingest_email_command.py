@@ -54,7 +54,7 @@ def test_it_succeeds_with_a_quarantined_message_because_it_is_stored(mailbox):
 def test_it_exits_75_when_the_database_cannot_store_the_message():
     with (
         mock.patch(
-            "channels_app.management.commands.ingest_email.email_receive",
+            "channels_app.management.commands.ingest_email.email_receive_and_process",
             side_effect=OperationalError("could not connect to server"),
         ),
         pytest.raises(CommandError) as caught,

@@ -107,3 +107,69 @@ def test_a_lost_version_key_reloads(make_policy: Callable[..., SlaPolicy]) -> No
     cache.delete(active_policies_cache.key)
     SlaPolicy.objects.update(name="Renamed")  # no signal: only the lost key can tell
     assert [p.name for p in _active_policies()] == ["Renamed"]
+
+
+def test_one_unit_of_work_reads_the_version_once_for_every_copy(
+    make_policy: Callable[..., SlaPolicy],
+) -> None:
+    from unittest import mock
+
+    from channels_app.mailboxes import own_addresses
+    from helpdesk.config_cache import config_snapshot
+
+    make_policy(name="Standard")
+    _active_policies(), own_addresses()  # warm
+    with mock.patch.object(cache, "get", wraps=cache.get) as get, config_snapshot():
+        for _ in range(3):
+            _active_policies(), own_addresses()
+    assert get.call_count == 1
+    with mock.patch.object(cache, "get", wraps=cache.get) as get:
+        _active_policies(), own_addresses()
+    assert get.call_count == 2  # outside a snapshot: every read checks
+
+
+def test_a_snapshot_sees_its_own_edits_and_others_after_it_ends(
+    make_policy: Callable[..., SlaPolicy],
+) -> None:
+    from helpdesk.config_cache import config_snapshot
+
+    policy = make_policy(name="Standard")
+    with config_snapshot():
+        assert [p.name for p in _active_policies()] == ["Standard"]
+        SlaPolicy.objects.update(name="Elsewhere")  # another process's edit ...
+        cache.set(active_policies_cache.key, "another-process", timeout=None)
+        assert [p.name for p in _active_policies()] == ["Standard"]  # ... after this began
+        policy.refresh_from_db()
+        policy.name = "Mine"
+        policy.save()  # this unit's own edit
+        assert [p.name for p in _active_policies()] == ["Mine"]
+    SlaPolicy.objects.update(name="Later")
+    cache.set(active_policies_cache.key, "another-process-again", timeout=None)
+    assert [p.name for p in _active_policies()] == ["Later"]
+
+
+def test_another_thread_reading_meanwhile_does_not_hide_an_open_transactions_own_edit(
+    make_policy: Callable[..., SlaPolicy],
+) -> None:
+    import threading
+
+    from django.db import connection
+
+    policy = make_policy(name="Standard")
+    seen_by_other_thread: list[str] = []
+
+    def other_thread() -> None:
+        try:
+            seen_by_other_thread.extend(p.name for p in _active_policies())
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        policy.name = "Mine"
+        policy.save()
+        reader = threading.Thread(target=other_thread)
+        reader.start()
+        reader.join(10)
+        assert seen_by_other_thread == ["Standard"]  # committed rows only
+        assert [p.name for p in _active_policies()] == ["Mine"]  # its own edit
+    assert [p.name for p in _active_policies()] == ["Mine"]

@@ -82,3 +82,32 @@ def test_a_failed_publish_is_logged_and_the_next_ones_still_go_out(caplog):
     assert events_flush(timeout=10)
     assert _receive(layer, channel)["payload"] == {"kind": "message"}
     assert "could not publish lost" in caplog.text
+
+
+def test_a_short_lived_process_still_sends_its_events_before_it_exits(tmp_path):
+    """The MTA pipe command publishes on commit and exits at once: the queue is flushed at
+    exit, not dropped with the sender thread."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    layer, channel = _listen("ticket.from-a-subprocess")
+    script = (
+        "import django, os\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'helpdesk.settings')\n"
+        "django.setup()\n"
+        "from tickets.events import _send\n"
+        "for n in range(5):\n"
+        "    _send(['ticket.from-a-subprocess'], {'kind': 'message', 'n': n})\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        env={**os.environ, "HELPDESK_VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert [_receive(layer, channel)["payload"]["n"] for _ in range(5)] == list(range(5))

@@ -76,19 +76,16 @@ def test_it_refuses_an_unknown_channel(ingest):
 def test_it_stores_one_message_when_two_workers_race_on_the_same_external_id(
     make_inbound, monkeypatch, pg
 ):
-    # Given two workers that both pass the duplicate check before either inserts
+    # Given two workers that both start ingesting before either has written anything
+    # (there is no duplicate lookup first: the unique constraint decides)
     barrier = threading.Barrier(2, timeout=10)
-    first_check = threading.local()
-    real_find = ingest_module._find_duplicate
+    real_check = ingest_module._check
 
-    def find_then_wait(message):
-        found = real_find(message)
-        if not getattr(first_check, "done", False):
-            first_check.done = True
-            barrier.wait()
-        return found
+    def check_then_wait(message):
+        real_check(message)
+        barrier.wait()
 
-    monkeypatch.setattr(ingest_module, "_find_duplicate", find_then_wait)
+    monkeypatch.setattr(ingest_module, "_check", check_then_wait)
     results, errors = [], []
 
     def work():

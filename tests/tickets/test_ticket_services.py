@@ -28,6 +28,23 @@ def test_it_numbers_tickets_and_records_their_creation(customer, agent):
     assert _events(a, EventKind.CREATED) == [{"channel": "web"}]
 
 
+def test_it_inserts_a_ticket_with_its_number_and_never_updates_it_after(customer, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.HELPDESK_TICKET_NUMBER_START = 5000
+    with CaptureQueriesContext(connection) as context:
+        ticket = ticket_create(customer=customer, subject="Help", channel=Channel.WEB)
+
+    ticket.refresh_from_db()
+    assert ticket.number == 5000 + ticket.pk
+    sql = [q["sql"] for q in context.captured_queries]
+    assert any(s.startswith('INSERT INTO "tickets_ticket"') for s in sql)
+    assert not any(s.startswith('UPDATE "tickets_ticket"') for s in sql)
+    follower = ticket_create(customer=customer, subject="Next", channel=Channel.WEB)
+    assert follower.number == 5000 + follower.pk and follower.pk > ticket.pk
+
+
 def test_it_refuses_unknown_status_and_priority_at_creation(customer):
     with pytest.raises(TicketError) as exc:
         ticket_create(customer=customer, subject="x", channel=Channel.WEB, priority="asap")

@@ -14,7 +14,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from channels_app.email_inbound import email_process, email_receive
+from channels_app.email_inbound import email_receive_and_process
+from channels_app.ingest import ProcessingDeferred
 
 EX_TEMPFAIL = 75
 
@@ -38,21 +39,23 @@ class Command(BaseCommand):
                 f"Could not read the message: {exc}", returncode=EX_TEMPFAIL
             ) from exc
         try:
-            raw = email_receive(payload=payload, source="pipe", recipient=options["recipient"])
+            raw, result = email_receive_and_process(
+                payload=payload, source="pipe", recipient=options["recipient"]
+            )
+        except ProcessingDeferred as deferred:
+            # Stored: the beat's retry of unprocessed payloads picks it up.
+            self.stderr.write(
+                f"Stored as payload {deferred.raw.pk}; processing failed "
+                f"({deferred.__cause__}), retried."
+            )
+            return
         except DatabaseError as exc:
             raise CommandError(
                 f"Could not store the message, the database said: {exc}. The mail server "
                 "will try again later.",
                 returncode=EX_TEMPFAIL,
             ) from exc
-        try:
-            result = email_process(raw_id=raw.pk)
-        except DatabaseError as exc:
-            # Stored: the beat's retry of unprocessed payloads picks it up.
-            self.stderr.write(f"Stored as payload {raw.pk}; processing failed ({exc}), retried.")
-            return
         if result is None:
-            raw.refresh_from_db()
             self.stdout.write(f"Stored as payload {raw.pk} ({raw.status}): {raw.error}".strip())
         else:
             self.stdout.write(f"Stored on ticket #{result.ticket.number}.")

@@ -117,6 +117,27 @@ def test_it_starts_next_response_on_a_customer_message(
     assert record.state == SlaRecordState.MET
 
 
+def test_a_customer_follow_up_moves_no_running_clock_and_rewrites_none(
+    customer, policy, clock, make_inbound
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from channels_app.ingest import inbound_message_ingest
+
+    ticket = new_ticket(customer)
+    before = {r.kind: r.due_at for r in SlaRecord.objects.filter(ticket=ticket)}
+    clock(berlin(2026, 3, 2, 10, 20))
+
+    with CaptureQueriesContext(connection) as queries:
+        inbound_message_ingest(message=make_inbound(ticket_reference=ticket.reply_token))
+
+    assert ticket.messages.count() == 1
+    assert {r.kind: r.due_at for r in SlaRecord.objects.filter(ticket=ticket)} == before
+    writes = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "tickets_slarecord"')]
+    assert writes == []
+
+
 def test_it_stops_every_clock_on_solve(customer, policy, agent, clock, make_inbound) -> None:
     from channels_app.ingest import inbound_message_ingest
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Prefetch
@@ -343,6 +344,7 @@ def _recompute(
         )
     )
     existing = {record.kind: record for record in records}
+    loaded = {record.pk: _record_values(record) for record in records}
     wanted = _wanted_clocks(ticket, existing, now, new=new) if target is not None else {}
     paused = ticket.status in PAUSED_STATUSES
     changed: list[SlaRecord] = []
@@ -385,10 +387,23 @@ def _recompute(
             record.state = SlaRecordState.RUNNING
             _schedule(record, calendar=calendar, warning_percent=policy.warning_percent, now=now)
     for record in changed:
-        record.save()
+        # A reply on a ticket whose clocks run on usually moves nothing: write only the
+        # fields that changed, and skip the row when none did.
+        before = loaded[record.pk]
+        fields = [name for name, value in _record_values(record).items() if before[name] != value]
+        if fields:
+            record.save(update_fields=fields)
     SlaRecord.objects.bulk_create(created)
     live = [r for r in [*created, *changed] if r.state in OPEN_SLA_STATES]
     _store_on_ticket(ticket, live, policy if target is not None else None, paused, now)
+
+
+def _record_values(record: SlaRecord) -> dict[str, Any]:
+    return {
+        field.attname: getattr(record, field.attname)
+        for field in SlaRecord._meta.concrete_fields
+        if not field.primary_key
+    }
 
 
 def _store_on_ticket(

@@ -50,6 +50,17 @@ def _fresh_config_caches() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> None:
+    # Each async test runs on its own event loop. channels-redis keeps receive state (a
+    # lock bound to the loop that made it) on the layer object; one shared across tests
+    # can carry a lock left held by a previous test's loop ("bound to a different event
+    # loop"). A fresh layer per test has none.
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
 

@@ -15,13 +15,17 @@ import os
 import random
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from email.message import EmailMessage
 from typing import Any
 
-from django.db import connection
+from django.db import connections
+from django.db.backends.signals import connection_created
 from django.test import override_settings
+
+BATCH = 50  # one IMAP fetch (channels_app.imap.FETCH_BATCH)
 
 
 def _messages(count: int, run_id: str) -> list[bytes]:
@@ -91,7 +95,7 @@ def _timed(fn: Any) -> float:
 
 def run() -> list[dict[str, Any]]:
     from channels_app.adapters.email import parse
-    from channels_app.email_inbound import email_receive_and_process
+    from channels_app.email_inbound import email_receive_and_process_many
     from channels_app.models import Mailbox
     from tickets.events import events_flush
     from tickets.html import sanitize_html
@@ -106,32 +110,53 @@ def run() -> list[dict[str, Any]]:
     timings: list[float] = []
     queries = [0]
     sql_seconds = [0.0]
+    lock = threading.Lock()
 
     def counted(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        queries[0] += 1
         started = time.perf_counter()
         try:
             return execute(sql, params, many, context)
         finally:
-            sql_seconds[0] += time.perf_counter() - started
+            with lock:
+                queries[0] += 1
+                sql_seconds[0] += time.perf_counter() - started
+
+    wrapped: list[Any] = []
+
+    def count_on(sender: Any, connection: Any, **kwargs: Any) -> None:
+        if counted not in connection.execute_wrappers:
+            connection.execute_wrappers.append(counted)
+            wrapped.append(connection)
+
+    # Every thread's connection: the lane threads open their own as they start.
+    count_on(None, connections["default"])
+    connection_created.connect(count_on)
 
     results = []
     with (
         tempfile.TemporaryDirectory() as media,
-        override_settings(MEDIA_ROOT=media),
-        connection.execute_wrapper(counted),
+        # As a production worker runs: DEBUG off, so no connection logs every statement.
+        override_settings(MEDIA_ROOT=media, DEBUG=False),
     ):
         started = time.perf_counter()
-        cpu_started = time.thread_time()
-        for payload in payloads:
-            t0 = time.perf_counter()
-            _, result = email_receive_and_process(payload=payload, source="bench", mailbox=mailbox)
-            timings.append((time.perf_counter() - t0) * 1000)
-            results.append(result)
-        cpu = time.thread_time() - cpu_started
+        cpu_started = time.process_time()
+        for start in range(0, count, BATCH):
+            outcomes = email_receive_and_process_many(
+                payloads=payloads[start : start + BATCH], source="bench", mailbox=mailbox
+            )
+            for outcome in outcomes:
+                if outcome.error is not None:
+                    raise outcome.error
+                assert outcome.value is not None
+                timings.append(outcome.seconds * 1000)
+                results.append(outcome.value[1])
+        cpu = time.process_time() - cpu_started
         events_flush(timeout=60)  # published in the background: count them in
         total = time.perf_counter() - started
         stored_files = sum(len(files) for _, _, files in os.walk(media))
+    connection_created.disconnect(count_on)
+    for conn in wrapped:
+        conn.execute_wrappers.remove(counted)
     # The whole path ran: every message ingested once, every attachment on disk.
     ingested = [r for r in results if r is not None and not r.duplicate]
     assert len(ingested) == count, f"{count - len(ingested)} messages were not ingested"
@@ -154,7 +179,7 @@ def run() -> list[dict[str, Any]]:
         {"benchmark": name, "metric": "p95 ms", "value": timings[int(len(timings) * 0.95) - 1]},
         {"benchmark": name, "metric": "queries/message", "value": queries[0] / count},
         {"benchmark": name, "metric": "in SQL ms/message", "value": sql_seconds[0] * 1000 / count},
-        {"benchmark": name, "metric": "CPU ms/message (main thread)", "value": cpu * 1000 / count},
+        {"benchmark": name, "metric": "CPU ms/message (all threads)", "value": cpu * 1000 / count},
         {"benchmark": "email parse only (adapter)", "metric": "messages/s", "value": parse_rate},
         {"benchmark": "email parse 25 MB", "metric": "ms", "value": big_ms, "target": "< 2000"},
         {

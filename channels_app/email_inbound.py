@@ -9,23 +9,27 @@ channels_app.email_outbound.email_ingested.
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from email.utils import getaddresses
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from channels_app.adapters.email import lane_keys
 from channels_app.ingest import (
     IngestResult,
     raw_inbound_process,
     raw_inbound_receive,
     raw_inbound_store,
 )
+from channels_app.ingest_lanes import LaneOutcome, lanes_run
 from channels_app.mailboxes import mailboxes_all, own_addresses
 from channels_app.models import Mailbox, RawInbound, RawStatus
-from helpdesk.config_cache import config_snapshot
+from helpdesk.config_cache import config_snapshot, config_snapshot_current
 from tickets.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -114,6 +118,33 @@ def email_receive_and_process(
             content_type="message/rfc822",
             meta=email_meta(mailbox=mailbox, recipient=recipient),
         )
+
+
+def email_receive_and_process_many(
+    *, payloads: Sequence[bytes], source: str, mailbox: Mailbox | None = None
+) -> list[LaneOutcome[tuple[RawInbound, IngestResult | None]]]:
+    """Store and process a batch (one IMAP fetch), each message in its own transaction as
+    email_receive_and_process would, on up to HELPDESK_INGEST_THREADS threads.
+
+    Messages that share a Message-ID, an address or a ticket reference are processed in
+    order in one lane (see ingest_lanes), so a reply never overtakes what it answers. An
+    outcome holds (raw, result), or the error (ProcessingDeferred: stored, retried later;
+    any other: not stored), or neither: skipped because an earlier message of its lane
+    failed. The caller acknowledges exactly the messages whose outcome has a value.
+    """
+    # One read of the configuration version for the whole batch, on every lane's thread.
+    with config_snapshot():
+        snapshot = config_snapshot_current()
+        own = own_addresses()
+        keys = [lane_keys(payload, own) for payload in payloads]
+
+        def work(index: int) -> tuple[RawInbound, IngestResult | None]:
+            with config_snapshot(snapshot):
+                return email_receive_and_process(
+                    payload=payloads[index], source=source, mailbox=mailbox
+                )
+
+        return lanes_run(keys=keys, work=work, threads=settings.HELPDESK_INGEST_THREADS)
 
 
 def email_process(*, raw_id: int) -> IngestResult | None:

@@ -14,13 +14,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
-from django.db.models import F, Subquery
+from django.db.models import F
 from django.utils import timezone
 
 from channels_app.adapters import ADAPTERS
 from channels_app.email_outbound import email_ingested  # email channel hook (issue 3)
 from channels_app.inbound import InboundMessage, ParseError
 from channels_app.models import RawInbound, RawStatus
+from helpdesk import fastsql
 from helpdesk.config_cache import config_snapshot
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.events import publish_ticket_changed
@@ -51,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 JOIN_OPEN_TICKET_WINDOW = timedelta(days=7)
 MAX_EXTERNAL_ID = 500  # Message.external_id's column
+_CHANNELS = frozenset(Channel.values)  # ChoicesType.values builds a new list per read
 
 
 @dataclass(frozen=True)
@@ -183,8 +185,10 @@ def raw_inbound_receive(
     with config_snapshot(), transaction.atomic():
         # Written as processed: the row commits only together with the outcome below, which
         # rewrites it when the message is quarantined or left for a retry.
-        raw = RawInbound.objects.create(
-            **fields, status=RawStatus.PROCESSED, attempts=1, processed_at=timezone.now()
+        raw = fastsql.insert(
+            RawInbound(
+                **fields, status=RawStatus.PROCESSED, attempts=1, processed_at=timezone.now()
+            )
         )
         parser = ADAPTERS.get(adapter)
         try:
@@ -273,7 +277,7 @@ def _find_duplicate(message: InboundMessage) -> Message | None:
 
 
 def _check(message: InboundMessage) -> None:
-    if message.channel not in Channel.values:
+    if message.channel not in _CHANNELS:
         raise TicketError(
             TicketErrorCode.INVALID_MESSAGE,
             f"Unknown channel “{message.channel}”. Use one of: {', '.join(Channel.values)}.",
@@ -315,7 +319,7 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
     hints = [hint.strip() for hint in message.thread_hints if hint and hint.strip()]
     html = sanitize_html(message.html or "")
     text = message.text if message.text.strip() else html_to_text(html)
-    stored = Message.objects.create(
+    stored = fastsql.insert(Message(
         ticket=ticket,
         channel=message.channel,
         direction=Direction.INBOUND,
@@ -330,7 +334,7 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
         is_automated=message.is_automated,
         raw=raw,
         created_at=message.received_at,
-    )
+    ))  # fmt: skip
     for file in message.attachments:
         attachment_store(
             message=stored,
@@ -367,7 +371,7 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
             ticket.solved_at = None
             fields += ["status", "solved_at"]
     if not created:
-        ticket.save(update_fields=fields)
+        fastsql.update(ticket, fields)
     # SLA engine: next response / resume after a customer message. The row is ours already:
     # locked above, or created in this transaction.
     sla_recompute(ticket=ticket, ticket_locked=True, new_ticket=created)
@@ -419,12 +423,18 @@ def _find_thread(message: InboundMessage, identity: ContactIdentity) -> tuple[Ti
         # colleague replying to our mail belongs on the ticket).
         # The latest matching message's ticket, read with its lock at once (one query):
         # ingest needs both.
-        latest = (
-            Message.objects.filter(rfc_message_id__in=hints)
-            .order_by("-created_at")
-            .values("ticket_id")[:1]
+        # Built once per number of hints (helpdesk.fastsql): every reply asks this. The
+        # hints are parameters; only their count shapes the statement.
+        placeholders = ", ".join(["%s"] * len(hints))
+        ticket = fastsql.select_one(
+            Ticket,
+            where=(
+                f"t.id = (SELECT m.ticket_id FROM {Message._meta.db_table} m"  # noqa: S608
+                f" WHERE m.rfc_message_id IN ({placeholders}) ORDER BY m.created_at DESC LIMIT 1)"
+            ),
+            params=list(hints),
+            lock=True,
         )
-        ticket = next(iter(Ticket.objects.select_for_update().filter(pk=Subquery(latest))), None)
         locked = ticket is not None
     if ticket is None and message.join_open_ticket:
         window = getattr(settings, "HELPDESK_JOIN_OPEN_TICKET_WINDOW", JOIN_OPEN_TICKET_WINDOW)

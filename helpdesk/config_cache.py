@@ -36,17 +36,25 @@ _local = threading.local()  # .snapshot: the version read in this thread's snaps
 
 
 @contextmanager
-def config_snapshot() -> Iterator[None]:
+def config_snapshot(shared: dict[str, str | None] | None = None) -> Iterator[None]:
     """Read the configuration version at most once inside this block (nested: the
-    outermost block counts). A change made inside the block is still seen at once."""
+    outermost block counts). A change made inside the block is still seen at once.
+
+    `shared` (from config_snapshot_current() on another thread) joins that thread's
+    snapshot: a batch split across threads reads the version once for all of them."""
     if getattr(_local, "snapshot", None) is not None:
         yield
         return
-    _local.snapshot = {}
+    _local.snapshot = shared if shared is not None else {}
     try:
         yield
     finally:
         _local.snapshot = None
+
+
+def config_snapshot_current() -> dict[str, str | None] | None:
+    """This thread's open snapshot, to share with helper threads (None outside one)."""
+    return getattr(_local, "snapshot", None)
 
 
 def _version() -> str | None:

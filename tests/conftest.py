@@ -61,6 +61,16 @@ def _fresh_channel_layer() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_lane_threads_left() -> Iterator[None]:
+    # Ingest lane threads keep their own database connections; one left open would keep
+    # the test database from being dropped at the end of the run.
+    yield
+    from channels_app.ingest_lanes import lanes_shutdown
+
+    lanes_shutdown()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
 

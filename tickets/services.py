@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from channels_app.email_outbound import agent_notify_assigned  # email hook (issue 3)
+from helpdesk import fastsql
 from helpdesk.roles import is_agent
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.events import publish_ticket_changed
@@ -45,6 +46,8 @@ from tickets.safe_names import safe_filename
 from tickets.sla.services import sla_recompute
 
 User = AbstractBaseUser  # the configured user model; services only read its pk and roles
+_PRIORITIES = frozenset(Priority.values)  # ChoicesType.values builds a new list per read
+_STATUSES = frozenset(Status.values)
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,10 @@ class NewFile:
 def event_record(
     *, ticket: Ticket, actor: Any | None, kind: str, data: dict[str, Any] | None = None
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
-        ticket=ticket, actor=actor if actor is not None else None, kind=kind, data=data or {}
+    return fastsql.insert(
+        TicketEvent(
+            ticket=ticket, actor=actor if actor is not None else None, kind=kind, data=data or {}
+        )
     )
 
 
@@ -97,13 +102,12 @@ def identity_resolve(*, kind: str, value: str, display_name: str = "") -> Contac
     customer (the loser of the unique-constraint race reads the winner's row).
     """
     normalized = normalize_identity(kind, value)
-    try:
-        # get(), not first(): (kind, value) is unique, so no ORDER BY is needed.
-        existing = ContactIdentity.objects.select_related("customer").get(
-            kind=kind, value=normalized
-        )
-    except ContactIdentity.DoesNotExist:
-        existing = None
+    # Every inbound message asks this: the statements are built once (helpdesk.fastsql).
+    # (kind, value) is unique, so no ORDER BY is needed.
+    existing = fastsql.select_one(
+        ContactIdentity, where="t.kind = %s AND t.value = %s", params=[kind, normalized],
+        related="customer",
+    )  # fmt: skip
     if existing is not None:
         if display_name and not existing.display_name:
             existing.display_name = display_name[:200]
@@ -111,9 +115,11 @@ def identity_resolve(*, kind: str, value: str, display_name: str = "") -> Contac
         return existing
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(name=_name_from(kind, normalized, display_name))
-            return ContactIdentity.objects.create(
-                customer=customer, kind=kind, value=normalized, display_name=display_name[:200]
+            customer = fastsql.insert(Customer(name=_name_from(kind, normalized, display_name)))
+            return fastsql.insert(
+                ContactIdentity(
+                    customer=customer, kind=kind, value=normalized, display_name=display_name[:200]
+                )
             )
     except IntegrityError:
         return ContactIdentity.objects.select_related("customer").get(kind=kind, value=normalized)
@@ -220,9 +226,9 @@ def ticket_create(
     """A new ticket. `defer_sla=True` when the caller adds the first message in the same
     transaction and recomputes the SLA itself (ingest), so the clocks are computed once;
     `last_inbound_at` when that first message is the customer's (saves ingest an update)."""
-    if priority not in Priority.values:
+    if priority not in _PRIORITIES:
         raise TicketError(TicketErrorCode.INVALID_PRIORITY, f"Unknown priority “{priority}”.")
-    if status not in Status.values:
+    if status not in _STATUSES:
         raise TicketError(TicketErrorCode.INVALID_STATUS, f"Unknown status “{status}”.")
     if assignee is not None:
         _require_agent(assignee, what="be assigned tickets")
@@ -280,7 +286,7 @@ def _ticket_insert(
     ticket.pk = _next_ticket_id()
     if ticket.pk is not None:
         ticket.number = settings.HELPDESK_TICKET_NUMBER_START + ticket.pk
-        ticket.save(force_insert=True)
+        fastsql.insert(ticket)
     else:
         ticket.save(force_insert=True)
         ticket.number = settings.HELPDESK_TICKET_NUMBER_START + ticket.pk

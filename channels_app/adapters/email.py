@@ -490,3 +490,40 @@ def _cheap_text(html: str) -> str:
     text = re.sub(r"(?i)<br\s*/?>|</p\s*>|</div\s*>|</tr\s*>|</li\s*>", "\n", text)
     text = html_lib.unescape(_TAG.sub("", text))
     return re.sub(r"\n\s*\n+", "\n\n", text).strip()
+
+
+_HEADER_BLOCK_END = re.compile(rb"\r?\n\r?\n")
+_FOLD = re.compile(rb"\r?\n[ \t]+")
+_ID_HEADERS = {"message-id", "in-reply-to", "references", "resent-message-id"}
+_ADDRESS_HEADERS = {"from", "sender", "reply-to", "to", "cc", "delivered-to", "x-original-to"}
+_LANE_HEADER_BYTES = 256 * 1024
+
+
+def lane_keys(payload: bytes, own: set[str]) -> set[str]:
+    """What ties this message to others in the same batch, read cheaply from the raw
+    header block: every Message-ID it names (its own and those it answers), every
+    address on it but ours, and a ticket reference in its subject or plus-address.
+    Messages sharing a key are ingested in order, one after the other (ingest_lanes)."""
+    head = payload[:_LANE_HEADER_BYTES]
+    end = _HEADER_BLOCK_END.search(head)
+    if end is not None:
+        head = head[: end.start()]
+    keys: set[str] = set()
+    for line in _FOLD.sub(b" ", head).decode("latin-1").splitlines():
+        name, colon, value = line.partition(":")
+        if not colon:
+            continue
+        name = name.strip().lower()
+        if name in _ID_HEADERS:
+            keys.update(f"id:{found}" for found in _MESSAGE_ID.findall(value))
+        elif name in _ADDRESS_HEADERS:
+            for found in _PLAIN_ADDRESS.findall(value):
+                address = found.lower()
+                plus = _PLUS_TOKEN.match(address)
+                if plus is not None:
+                    keys.add(f"ref:{plus.group(1)}")
+                if address not in own and _plus_base(address) not in own:
+                    keys.add(f"addr:{address}")
+        elif name == "subject":
+            keys.update(f"ref:{token}" for token in _SUBJECT_TOKEN.findall(value))
+    return keys

@@ -165,3 +165,72 @@ def test_it_schedules_the_poll_every_minute():
 
     task = PeriodicTask.objects.get(task="channels_app.tasks.mailbox_poll_all_task")
     assert task.interval.every == 60 and task.interval.period == "seconds"
+
+
+def test_it_drains_a_backlog_in_fetch_batches_within_one_poll(dovecot, imap_mailbox, monkeypatch):
+    monkeypatch.setattr(imap_module, "FETCH_BATCH", 2)
+    append(dovecot, imap_mailbox, *(mail(n) for n in range(10, 15)))
+    fetches: list[int] = []
+    original = imap_module._fetch_many
+
+    def counted(client, uids):
+        fetches.append(len(uids))
+        return original(client, uids)
+
+    monkeypatch.setattr(imap_module, "_fetch_many", counted)
+
+    assert mailbox_poll(mailbox_id=imap_mailbox.pk).fetched == 5
+
+    assert fetches == [2, 2, 1]
+    assert Ticket.objects.count() == 5
+    assert all(b"\\Seen" in line for line in flags(dovecot, imap_mailbox))
+
+
+def test_a_batch_holds_no_more_mail_than_its_byte_limit(dovecot, imap_mailbox, monkeypatch):
+    monkeypatch.setattr(imap_module, "FETCH_BATCH_BYTES", len(mail(20)) + 10)
+    append(dovecot, imap_mailbox, mail(20), mail(21), mail(22))
+    fetches: list[int] = []
+    original = imap_module._fetch_many
+    monkeypatch.setattr(
+        imap_module, "_fetch_many", lambda c, uids: fetches.append(len(uids)) or original(c, uids)
+    )
+
+    assert mailbox_poll(mailbox_id=imap_mailbox.pk).fetched == 3
+
+    assert fetches == [1, 1, 1]
+
+
+def test_past_its_time_budget_a_poll_leaves_the_rest_for_the_next(
+    dovecot, imap_mailbox, monkeypatch
+):
+    monkeypatch.setattr(imap_module, "FETCH_BATCH", 2)
+    monkeypatch.setattr(imap_module, "POLL_SECONDS", -1)  # over budget after the first batch
+    append(dovecot, imap_mailbox, *(mail(n) for n in range(30, 35)))
+
+    assert mailbox_poll(mailbox_id=imap_mailbox.pk).fetched == 2
+    assert sum(b"\\Seen" in line for line in flags(dovecot, imap_mailbox)) == 2
+
+    monkeypatch.setattr(imap_module, "POLL_SECONDS", 50)
+    assert mailbox_poll(mailbox_id=imap_mailbox.pk).fetched == 3
+    assert Ticket.objects.count() == 5
+
+
+def test_a_failure_mid_batch_marks_only_what_was_stored(dovecot, imap_mailbox):
+    append(dovecot, imap_mailbox, mail(40), mail(41), mail(42))
+    original = imap_module.email_receive_and_process_many
+
+    def second_not_stored(*, payloads, source, mailbox):
+        outcomes = original(payloads=payloads[:1], source=source, mailbox=mailbox)
+        from channels_app.ingest_lanes import LaneOutcome
+
+        return [*outcomes, LaneOutcome(error=OperationalError("server closed")), LaneOutcome()]
+
+    with (
+        mock.patch.object(imap_module, "email_receive_and_process_many", second_not_stored),
+        pytest.raises(OperationalError),
+    ):
+        mailbox_poll(mailbox_id=imap_mailbox.pk)
+
+    assert sum(b"\\Seen" in line for line in flags(dovecot, imap_mailbox)) == 1
+    assert mailbox_poll(mailbox_id=imap_mailbox.pk).fetched == 2  # the rest, next poll
+    assert Ticket.objects.count() == 3

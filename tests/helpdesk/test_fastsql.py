@@ -1,0 +1,94 @@
+"""The hot-path statements give exactly what the ORM would."""
+
+import datetime
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from helpdesk import fastsql
+from tickets.models import ContactIdentity, Customer, Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_insert_reads_back_the_key_and_stores_what_save_would():
+    customer = fastsql.insert(Customer(name="Ann"))
+    event_ticket = Ticket.objects.create(subject="s", channel="email", customer=customer)
+
+    event = fastsql.insert(TicketEvent(ticket=event_ticket, kind="created", data={"a": [1, "é"]}))
+
+    assert customer.pk and event.pk and not event._state.adding
+    stored = TicketEvent.objects.get(pk=event.pk)
+    assert stored.data == {"a": [1, "é"]} and stored.ticket_id == event_ticket.pk
+    assert Customer.objects.get(pk=customer.pk).updated_at is not None  # auto_now filled
+
+
+def test_insert_with_a_given_key_keeps_it():
+    customer = Customer.objects.create(name="Ann")
+    ticket = Ticket(pk=987654, number=1_987_654, subject="s", channel="email", customer=customer)
+
+    fastsql.insert(ticket)
+
+    assert Ticket.objects.get(pk=987654).number == 1_987_654
+
+
+def test_insert_refuses_an_unsaved_related_object_as_save_does():
+    with pytest.raises(ValueError, match="unsaved related object"):
+        fastsql.insert(ContactIdentity(customer=Customer(name="x"), kind="email", value="a@b.c"))
+
+
+def test_insert_raises_the_constraint_error_and_leaves_nothing():
+    customer = Customer.objects.create(name="Ann")
+    ContactIdentity.objects.create(customer=customer, kind="email", value="a@b.c")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        fastsql.insert(ContactIdentity(customer=customer, kind="email", value="a@b.c"))
+
+    assert ContactIdentity.objects.count() == 1
+
+
+def test_update_writes_only_the_named_fields():
+    customer = Customer.objects.create(name="Ann")
+    ticket = Ticket.objects.create(subject="before", channel="email", customer=customer)
+    Ticket.objects.filter(pk=ticket.pk).update(subject="changed elsewhere")
+    when = datetime.datetime(2026, 11, 25, 10, 0, tzinfo=datetime.UTC)
+    ticket.status, ticket.last_inbound_at = "open", when
+
+    fastsql.update(ticket, ["status", "last_inbound_at"])
+
+    stored = Ticket.objects.get(pk=ticket.pk)
+    assert (stored.status, stored.last_inbound_at) == ("open", when)
+    assert stored.subject == "changed elsewhere"  # not among the fields: untouched
+
+
+def test_select_one_gives_the_row_with_its_related_row_and_converted_values():
+    customer = Customer.objects.create(name="Ann")
+    ticket = Ticket.objects.create(subject="s", channel="email", customer=customer)
+    TicketEvent.objects.create(ticket=ticket, kind="created", data={"channel": "email"})
+    identity = ContactIdentity.objects.create(customer=customer, kind="email", value="a@b.c")
+
+    found = fastsql.select_one(
+        ContactIdentity, where="t.kind = %s AND t.value = %s", params=["email", "a@b.c"],
+        related="customer",
+    )  # fmt: skip
+    event = fastsql.select_one(TicketEvent, where="t.ticket_id = %s", params=[ticket.pk])
+    missing = fastsql.select_one(
+        ContactIdentity, where="t.kind = %s AND t.value = %s", params=["email", "x@y.z"]
+    )
+
+    assert found == identity and found.customer.name == "Ann"
+    assert ContactIdentity.customer.is_cached(found)  # no second query for the customer
+    assert event is not None and event.data == {"channel": "email"}  # JSON decoded
+    assert event.created_at.tzinfo is not None
+    assert missing is None
+
+
+def test_select_one_can_lock_the_row(django_assert_num_queries):
+    customer = Customer.objects.create(name="Ann")
+    ticket = Ticket.objects.create(subject="s", channel="email", customer=customer)
+
+    with transaction.atomic(), django_assert_num_queries(1) as captured:
+        locked = fastsql.select_one(Ticket, where="t.id = %s", params=[ticket.pk], lock=True)
+
+    assert locked == ticket
+    assert captured.captured_queries[0]["sql"].endswith("FOR UPDATE OF t")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
-from email.headerregistry import BaseHeader, HeaderRegistry
+from email.headerregistry import BaseHeader, HeaderRegistry, MessageIDHeader, UnstructuredHeader
 from email.message import Message
 from email.parser import BytesParser, Parser
 from email.utils import getaddresses, parseaddr
@@ -176,8 +176,24 @@ def _parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
 # --- headers ----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
+def _verbatim(name: str) -> bool:
+    """Whether the registry's reading of this header equals its unfolded text when that
+    text is plain ASCII without encoded words (unstructured headers and Message-ID)."""
+    return issubclass(_REGISTRY[name.lower()], UnstructuredHeader | MessageIDHeader)
+
+
 def _header(msg: Message, name: str) -> str:
     """A header as text, never raising: malformed headers fall back to their raw form."""
+    if _verbatim(name):
+        # Most headers are plain ASCII: their text is the header, unfolded, and the
+        # registry's parse (the costliest part of reading a message) would return it as is.
+        lowered = name.lower()
+        raw = next((v for k, v in msg.raw_items() if k.lower() == lowered), None)
+        if raw is None:
+            return ""
+        if isinstance(raw, str) and raw.isascii() and "=?" not in raw:
+            return raw.replace("\r", "").replace("\n", "").strip()
     try:
         value = msg.get(name)
         return "" if value is None else str(value).strip()

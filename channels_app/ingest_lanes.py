@@ -90,7 +90,6 @@ class _Pool:
                 self._size, self._pid = size, os.getpid()
             return self._executor
 
-
     def shutdown(self) -> None:
         with self._lock:
             executor, size = self._executor, self._size

@@ -23,7 +23,7 @@ M = TypeVar("M", bound=Model)
 _inserts: dict[tuple[type[Model], str, bool], tuple[str, list["Field[Any, Any]"]]] = {}
 _updates: dict[tuple[type[Model], str, tuple[str, ...]], tuple[str, list["Field[Any, Any]"]]] = {}
 _Converters = list[tuple[int, list[Any], Any]]
-_selects: dict[tuple[type[Model], str, str, str, bool], tuple[str, _Converters]] = {}
+_selects: dict[tuple[type[Model], str, str, str, bool, bool], tuple[str, _Converters]] = {}
 
 
 def insert(obj: M) -> M:
@@ -93,9 +93,21 @@ def select_one(
     """The one row of `model` matching `where` (SQL over the table's columns, aliased
     "t"), with its `related` foreign key's row attached as select_related would, or None.
     `lock` reads it FOR UPDATE (of the main row only)."""
+    rows = _select(model, where=where, params=params, related=related, lock=lock, one=True)
+    return rows[0] if rows else None
+
+
+def select_all(model: type[M], *, where: str, params: list[Any], lock: bool = False) -> list[M]:
+    """Every row of `model` matching `where` (as select_one), in no particular order."""
+    return _select(model, where=where, params=params, related="", lock=lock, one=False)
+
+
+def _select(
+    model: type[M], *, where: str, params: list[Any], related: str, lock: bool, one: bool
+) -> list[M]:
     using = router.db_for_read(model)
     connection = connections[using]
-    key = (model, using, where, related, lock)
+    key = (model, using, where, related, lock, one)
     built = _selects.get(key)
     if built is None:
         qn = connection.ops.quote_name
@@ -128,19 +140,23 @@ def select_one(
     sql, converters = built
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for index, found, col in converters:
-        for convert in found:
-            values[index] = convert(values[index], col, connection)
+        rows = [cursor.fetchone()] if one else cursor.fetchall()
     meta = model._meta
     width = len(meta.concrete_fields)
-    obj = model.from_db(using, [f.attname for f in meta.concrete_fields], values[:width])
-    if related:
-        rel_fk: Any = meta.get_field(related)
-        rel_model = rel_fk.related_model
-        rel_names = [f.attname for f in rel_model._meta.concrete_fields]
-        rel_fk.set_cached_value(obj, rel_model.from_db(using, rel_names, values[width:]))
-    return obj
+    names = [f.attname for f in meta.concrete_fields]
+    objs = []
+    for row in rows:
+        if row is None:
+            continue
+        values = list(row)
+        for index, found, col in converters:
+            for convert in found:
+                values[index] = convert(values[index], col, connection)
+        obj = model.from_db(using, names, values[:width])
+        if related:
+            rel_fk: Any = meta.get_field(related)
+            rel_model = rel_fk.related_model
+            rel_names = [f.attname for f in rel_model._meta.concrete_fields]
+            rel_fk.set_cached_value(obj, rel_model.from_db(using, rel_names, values[width:]))
+        objs.append(obj)
+    return objs

@@ -207,9 +207,17 @@ def _header(msg: Message, name: str) -> str:
 def _addresses(msg: Message, *names: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for name in names:
+        lowered = name.lower()
+        raws = [v for k, v in msg.raw_items() if k.lower() == lowered]
+        if all(isinstance(v, str) and v.isascii() and "=?" not in v for v in raws):
+            # Plain ASCII: getaddresses reads it as it is; the registry's parse of an
+            # address header (its costliest) would only be read by getaddresses again.
+            values = [v.replace("\r", "").replace("\n", "") for v in raws]
+        else:
+            values = []
         try:
-            headers = msg.get_all(name) or []
-            values = [str(h) for h in headers]
+            if not values and raws:
+                values = [str(h) for h in msg.get_all(name) or []]
         except Exception:  # a broken address header: read it the lenient way
             values = [str(raw) for key, raw in msg.raw_items() if key.lower() == name.lower()]
         for display, address in getaddresses(values):

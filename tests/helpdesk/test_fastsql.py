@@ -92,3 +92,19 @@ def test_select_one_can_lock_the_row(django_assert_num_queries):
 
     assert locked == ticket
     assert captured.captured_queries[0]["sql"].endswith("FOR UPDATE OF t")
+
+
+def test_select_all_gives_every_matching_row_and_none_other():
+    customer = Customer.objects.create(name="Ann")
+    ticket = Ticket.objects.create(subject="s", channel="email", customer=customer)
+    other = Ticket.objects.create(subject="o", channel="email", customer=customer)
+    wanted = [TicketEvent.objects.create(ticket=ticket, kind=kind) for kind in ("created", "tag")]
+    TicketEvent.objects.create(ticket=other, kind="created")
+
+    with transaction.atomic():
+        found = fastsql.select_all(
+            TicketEvent, where="t.ticket_id = %s", params=[ticket.pk], lock=True
+        )
+
+    assert sorted(found, key=lambda e: e.pk) == wanted
+    assert fastsql.select_all(TicketEvent, where="t.ticket_id = %s", params=[-1]) == []

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 
+from helpdesk import fastsql
 from helpdesk.config_cache import ConfigCache
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -339,8 +340,12 @@ def _recompute(
     records = (
         []
         if new
-        else list(
-            SlaRecord.objects.select_for_update().filter(ticket=ticket, state__in=OPEN_SLA_STATES)
+        # Every customer message asks: the statement is built once (helpdesk.fastsql).
+        else fastsql.select_all(
+            SlaRecord,
+            where=f"t.ticket_id = %s AND t.state IN ({', '.join(['%s'] * len(OPEN_SLA_STATES))})",
+            params=[ticket.pk, *OPEN_SLA_STATES],
+            lock=True,
         )
     )
     existing = {record.kind: record for record in records}

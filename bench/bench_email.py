@@ -1,11 +1,13 @@
 """Email ingest on PostgreSQL: realistic MIME through the whole inbound path, plus the
 bounded-cost cases (25 MB message, HTML with thousands of links).
 
-The path is the one IMAP and the MTA pipe take (email_receive_and_process): the raw
-message is stored, parsed and ingested in one transaction (dedup, identity, threading,
-ticket, message, attachments written to MEDIA_ROOT, followers, SLA recompute), and the
-live events are published; the clock stops only once every event has been sent.
-Messages: mixed sizes, 10% with an attachment, 40% replies to an earlier message.
+The path is the one IMAP polling takes (email_receive_and_process_many, in batches of
+one IMAP fetch, on the worker's ingest lanes): each raw message is stored, parsed and
+ingested in one transaction of its own (dedup, identity, threading, ticket, message,
+attachments written to MEDIA_ROOT, followers, SLA recompute), and the live events are
+published; the clock stops only once every event has been sent. Runs as a production
+worker does (DEBUG off). Messages: mixed sizes, 10% with an attachment, 40% replies to
+an earlier message of the same sender.
 
     BENCH_EMAIL_N=10000 python -m bench email     # the issue's full run (default 1000)
     python -m bench.bench_email                   # standalone

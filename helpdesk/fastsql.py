@@ -21,6 +21,7 @@ from django.db.models.sql import InsertQuery
 M = TypeVar("M", bound=Model)
 
 _inserts: dict[tuple[type[Model], str, bool], tuple[str, list["Field[Any, Any]"]]] = {}
+_many: dict[tuple[type[Model], str, int], str] = {}
 _updates: dict[tuple[type[Model], str, tuple[str, ...]], tuple[str, list["Field[Any, Any]"]]] = {}
 _Converters = list[tuple[int, list[Any], Any]]
 _selects: dict[tuple[type[Model], str, str, str, bool, bool], tuple[str, _Converters]] = {}
@@ -59,6 +60,44 @@ def insert(obj: M) -> M:
     obj._state.adding = False
     obj._state.db = using
     return obj
+
+
+def insert_many(objs: list[M]) -> list[M]:
+    """INSERT several new objects of one model in one statement (as bulk_create, their
+    keys read back); returns them."""
+    if not objs:
+        return objs
+    model = type(objs[0])
+    using = router.db_for_write(model, instance=objs[0])
+    connection = connections[using]
+    if connection.vendor != "postgresql" or any(obj.pk is not None for obj in objs):
+        return model._default_manager.using(using).bulk_create(objs)
+    meta = model._meta
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+    fields = [f for f in meta.local_concrete_fields if not f.primary_key]
+    if any(hasattr(f, "get_placeholder") for f in fields):
+        return model._default_manager.using(using).bulk_create(objs)
+    key = (model, using, len(objs))
+    sql = _many.get(key)
+    if sql is None:
+        qn = connection.ops.quote_name
+        row = f"({', '.join(['%s'] * len(fields))})"
+        # Table and column names from the model; every value is a parameter.
+        sql = _many[key] = (
+            f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+            f"VALUES {', '.join([row] * len(objs))} RETURNING {qn(meta.pk.column)}"
+        )
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        keys = cursor.fetchall()
+    # RETURNING lists the rows in VALUES order (bulk_create relies on it too).
+    for obj, (pk,) in zip(objs, keys, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = using
+    return objs
 
 
 def update(obj: Model, fields: list[str]) -> None:

@@ -108,3 +108,17 @@ def test_select_all_gives_every_matching_row_and_none_other():
 
     assert sorted(found, key=lambda e: e.pk) == wanted
     assert fastsql.select_all(TicketEvent, where="t.ticket_id = %s", params=[-1]) == []
+
+
+def test_insert_many_inserts_every_object_in_order_with_its_key():
+    customer = Customer.objects.create(name="Ann")
+    ticket = Ticket.objects.create(subject="s", channel="email", customer=customer)
+    events = [TicketEvent(ticket=ticket, kind=kind, data={"n": n}) for n, kind in
+              enumerate(("created", "tag", "assigned"))]  # fmt: skip
+
+    fastsql.insert_many(events)
+
+    assert all(e.pk and not e._state.adding for e in events)
+    stored = {e.pk: (e.kind, e.data) for e in TicketEvent.objects.filter(ticket=ticket)}
+    assert stored == {e.pk: (e.kind, {"n": n}) for n, e in enumerate(events)}
+    assert fastsql.insert_many([]) == []

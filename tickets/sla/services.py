@@ -397,8 +397,8 @@ def _recompute(
         before = loaded[record.pk]
         fields = [name for name, value in _record_values(record).items() if before[name] != value]
         if fields:
-            record.save(update_fields=fields)
-    SlaRecord.objects.bulk_create(created)
+            fastsql.update(record, fields)
+    fastsql.insert_many(created)
     live = [r for r in [*created, *changed] if r.state in OPEN_SLA_STATES]
     _store_on_ticket(ticket, live, policy if target is not None else None, paused, now)
 
@@ -430,7 +430,7 @@ def _store_on_ticket(
     # Most changes (a note, a tag, a team without its own policy) move no due time: skip
     # the write rather than rewrite the same row.
     if [getattr(ticket, field) for field in watched] != before:
-        ticket.save(update_fields=TICKET_SLA_FIELDS)
+        fastsql.update(ticket, TICKET_SLA_FIELDS)  # built once: every message may get here
 
 
 # --- configuration changes -------------------------------------------------------------

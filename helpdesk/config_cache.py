@@ -5,7 +5,8 @@ the file cache of the embedded default; one token for all copies). Every read co
 the token, one cache GET, far cheaper than the queries it replaces; a change to a watched
 model (admin edit, delete) sets a new token, so every process reloads on its next read:
 edits take effect at once everywhere. Inside `config_snapshot()` (one unit of work, such
-as ingesting one message) the token is read once for all copies: the work sees the
+as ingesting one message, or one IMAP batch across its lanes) the token is read once for
+all copies: the work sees the
 configuration as it was when it started.
 
 A change inside a transaction sets a new token at once and again when the transaction

@@ -275,7 +275,7 @@ HELPDESK_EMAIL_MAX_HTML_BYTES = env.int("HELPDESK_EMAIL_MAX_HTML_BYTES", default
 # Shared secret for POST /hooks/email/raw/ (header X-Helpdesk-Secret); empty disables it.
 # Threads one worker process ingests a batch of fetched mail on (PostgreSQL only): while
 # one waits for the database, another parses. Conversations keep their order.
-HELPDESK_INGEST_THREADS = env.int("HELPDESK_INGEST_THREADS", default=2)
+HELPDESK_INGEST_THREADS = env.int("HELPDESK_INGEST_THREADS", default=3)
 HELPDESK_RAW_EMAIL_SECRET = env.str("HELPDESK_RAW_EMAIL_SECRET", default="")
 # New-ticket acknowledgements to any one address per rolling hour.
 HELPDESK_ACK_MAX_PER_HOUR = env.int("HELPDESK_ACK_MAX_PER_HOUR", default=3)

@@ -6,8 +6,7 @@ the token, one cache GET, far cheaper than the queries it replaces; a change to 
 model (admin edit, delete) sets a new token, so every process reloads on its next read:
 edits take effect at once everywhere. Inside `config_snapshot()` (one unit of work, such
 as ingesting one message, or one IMAP batch across its lanes) the token is read once for
-all copies: the work sees the
-configuration as it was when it started.
+all copies: the work sees the configuration as it was when it started.
 
 A change inside a transaction sets a new token at once and again when the transaction
 commits (another process may have reloaded the old rows in between). Until that

@@ -83,9 +83,11 @@ class _Pool:
 
     def get(self, size: int) -> ThreadPoolExecutor:
         with self._lock:
+            if self._executor is not None and self._pid == os.getpid() and self._size >= size:
+                return self._executor
+        self.shutdown()  # a larger pool is wanted: the old threads close their connections
+        with self._lock:
             if self._executor is None or self._pid != os.getpid() or self._size < size:
-                if self._executor is not None and self._pid == os.getpid():
-                    self._executor.shutdown(wait=False)
                 self._executor = ThreadPoolExecutor(size, thread_name_prefix="helpdesk-lane")
                 self._size, self._pid = size, os.getpid()
             return self._executor

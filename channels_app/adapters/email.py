@@ -219,7 +219,7 @@ def _addresses(msg: Message, *names: str) -> list[tuple[str, str]]:
             if not values and raws:
                 values = [str(h) for h in msg.get_all(name) or []]
         except Exception:  # a broken address header: read it the lenient way
-            values = [str(raw) for key, raw in msg.raw_items() if key.lower() == name.lower()]
+            values = [str(raw) for raw in raws]
         for display, address in getaddresses(values):
             if "@" in address:
                 found.append((display.strip(), address.strip()))

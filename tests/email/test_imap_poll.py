@@ -234,3 +234,40 @@ def test_a_failure_mid_batch_marks_only_what_was_stored(dovecot, imap_mailbox):
     assert sum(b"\\Seen" in line for line in flags(dovecot, imap_mailbox)) == 1
     assert mailbox_poll(mailbox_id=imap_mailbox.pk).fetched == 2  # the rest, next poll
     assert Ticket.objects.count() == 3
+
+
+class _Replies:
+    """An IMAP connection's answer to one UID FETCH, as imaplib hands it over."""
+
+    def __init__(self, status: str, data: list) -> None:
+        self.client = self
+        self._answer = (status, data)
+
+    def uid(self, *args):
+        return self._answer
+
+
+def test_fetch_reads_bodies_whose_uid_the_server_sends_after_them():
+    data = [
+        (b"1 (UID 7 BODY[] {5}", b"first"),
+        b")",
+        (b"2 (BODY[] {6}", b"second"),
+        b" UID 9)",
+        (b"3 (UID 11 BODY[] {0}", b""),
+        b")",
+    ]
+
+    assert imap_module._fetch_many(_Replies("OK", data), ["7", "9", "11", "12"]) == {
+        "7": b"first",
+        "9": b"second",
+        "11": b"",
+    }  # 12 was expunged meanwhile: simply missing
+
+
+def test_a_refused_fetch_is_an_imap_error_not_an_empty_batch():
+    from imap_tools.errors import ImapToolsError
+
+    with pytest.raises(ImapToolsError, match="FETCH failed"):
+        imap_module._fetch_many(_Replies("NO", [b"busy"]), ["7"])
+    with pytest.raises(ImapToolsError, match="FETCH sizes failed"):
+        imap_module._sizes(_Replies("NO", [b"busy"]), ["7"])

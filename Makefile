@@ -19,7 +19,7 @@ MYPY_TARGETS := tickets/services.py tickets/selectors.py tickets/demo.py channel
 	tickets/agent_selectors.py tickets/agent_services.py tickets/search.py tickets/macros.py \
 	tickets/kb.py tickets/presence.py tickets/consumers.py
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest pytest-embedded bench clean
 
 install: $(STAMP)
 
@@ -51,7 +51,14 @@ pytest: install
 	HELPDESK_VAR_DIR=$${HELPDESK_VAR_DIR:-$(CURDIR)/var/test} \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# The embedded default, what `make run` serves: SQLite, the in-memory channel layer, the file
+# cache, no Redis. Runs the tests marked `embedded` (page paths and browser journeys).
+pytest-embedded: install
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND \
+	HELPDESK_TESTS_ALLOW_SQLITE=1 HELPDESK_VAR_DIR=$(CURDIR)/var/test-embedded \
+	$(BIN)/pytest -m embedded $(PYTEST_ARGS)
+
+test: lint typecheck pytest pytest-embedded
 
 bench: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)_bench} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

@@ -7,7 +7,7 @@ class HelpdeskConfig(AppConfig):
     verbose_name = "Help desk"
 
     def ready(self) -> None:
-        from helpdesk import signals  # noqa: F401  (worker heartbeat on start)
+        from helpdesk import checks, signals  # noqa: F401  (deploy checks; worker heartbeat)
         from helpdesk.setup import on_post_migrate
 
         post_migrate.connect(on_post_migrate, sender=self)

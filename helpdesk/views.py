@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from helpdesk.celery import app as celery_app
 from helpdesk.heartbeat import last_beat
 from helpdesk.layers import RELAY_HEADER, relay_accepting_layer, relay_signature_valid
+from helpdesk.lib.urls import public_base_url_problems
 
 
 def _check(fn: Any) -> dict[str, Any]:
@@ -62,8 +63,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "worker": _check(_worker),
     }
     failing = [name for name, check in checks.items() if not check["ok"]]
+    # Reported, not failed on: a wrong public address breaks links, not this server, and
+    # taking every server out of a load balancer for it would break the desk too.
+    problems = public_base_url_problems()
+    config = {"public_base_url": settings.PUBLIC_BASE_URL, "ok": not problems, "problems": problems}
     return JsonResponse(
-        {"status": "fail" if failing else "ok", "failing": failing, **checks},
+        {"status": "fail" if failing else "ok", "failing": failing, **checks, "config": config},
         status=503 if failing else 200,
     )
 

@@ -179,7 +179,9 @@ def _capped_sum(counts: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
     for count, count_params in counts[1:]:
         total = f"CASE WHEN {total} >= {COUNT_CAP} THEN {COUNT_CAP} ELSE {total} + {count} END"
         params = [*params, *params, *count_params]
-    return f"LEAST({total}, {COUNT_CAP})", params
+    # The two-argument min is LEAST on PostgreSQL and MIN on SQLite (the embedded default).
+    least = "LEAST" if connection.vendor == "postgresql" else "MIN"
+    return f"{least}({total}, {COUNT_CAP})", params
 
 
 def count_label(count: int) -> str:

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from tickets.portal import views
+from tickets.portal import start, views
 
 app_name = "portal"
 
 urlpatterns = [
+    path("", start.start, name="start"),
     path("support/new/", views.support_new, name="support-new"),
     path("support/thanks/", views.support_thanks, name="support-thanks"),
     path("support/suggest/", views.support_suggest, name="support-suggest"),

@@ -4,6 +4,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
 
 from tickets.demo import DemoRefused, demo_is_loaded, demo_reset, demo_seed
 
@@ -29,6 +30,13 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
 
     def handle(self, *args: Any, if_empty: bool, reset: bool, seed: int, **options: Any) -> None:
+        # The demo replays a month of history: the agent notifications and acknowledgements
+        # it triggers were "sent" long ago. Printing them buried the console of a first
+        # `make run` under a hundred mails.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            self._seed(if_empty=if_empty, reset=reset, seed=seed)
+
+    def _seed(self, *, if_empty: bool, reset: bool, seed: int) -> None:
         try:
             if reset:
                 demo_reset()

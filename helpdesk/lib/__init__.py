@@ -1,0 +1,1 @@
+"""Small helpers shared by every app: absolute URLs, the console mail backend."""

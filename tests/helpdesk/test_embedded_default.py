@@ -144,24 +144,54 @@ def _log(served: dict[str, Any]) -> str:
     return str(served["log"].read())
 
 
-def _admin_login(url: str, username: str, password: str) -> str:
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(f"{url}/admin/login/", timeout=10).read().decode()
+def _post_form(
+    opener: urllib.request.OpenerDirector, url: str, fields: dict[str, str]
+) -> tuple[str, str]:
+    """GET the form at `url`, then POST it with its CSRF token: (final URL, page)."""
+    page = opener.open(url, timeout=10).read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     assert token, page[:500]
-    form = urllib.parse.urlencode(
-        {
-            "csrfmiddlewaretoken": token.group(1),
-            "username": username,
-            "password": password,
-            "next": "/admin/",
-        }
-    ).encode()
+    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page))
+    form = urllib.parse.urlencode({**hidden, "csrfmiddlewaretoken": token.group(1), **fields})
     request = urllib.request.Request(  # noqa: S310 (our own http://127.0.0.1 server)
-        f"{url}/admin/login/", data=form, headers={"Referer": f"{url}/admin/login/"}
+        url, data=form.encode(), headers={"Referer": url}
     )
-    return str(opener.open(request, timeout=10).read().decode())
+    with opener.open(request, timeout=30) as response:
+        return response.geturl(), response.read().decode()
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    jar = http.cookiejar.CookieJar()
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+
+def _admin_login(url: str, username: str, password: str) -> str:
+    fields = {"username": username, "password": password, "next": "/admin/"}
+    return _post_form(_opener(), f"{url}/admin/login/", fields)[1]
+
+
+def _agent_pages(url: str, username: str, password: str) -> dict[str, int]:
+    """Sign in as an agent, as the start page's link does, and open the first pages."""
+    opener = _opener()
+    landed, _ = _post_form(
+        opener, f"{url}/agent/login/", {"username": username, "password": password}
+    )
+    assert landed == f"{url}/agent/", landed
+    statuses = {}
+    for path in ("/", "/agent/", "/agent/?view=unassigned&sort=sla", "/agent/counts/"):
+        with opener.open(f"{url}{path}", timeout=30) as response:
+            statuses[path] = (response.status, response.geturl().removeprefix(url))
+    return statuses
+
+
+def _wait_for_log(served: dict[str, Any], pattern: str, seconds: int = 60) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = re.search(pattern, _log(served))
+        if found:
+            return found.group(0)
+        time.sleep(0.5)
+    raise AssertionError(f"{pattern!r} never appeared in the log:\n{_log(served)}")
 
 
 def _chat_reply_reaches_the_visitor(served: dict[str, Any], env: dict[str, str]) -> str:
@@ -215,6 +245,27 @@ def test_it_serves_web_worker_and_beat_on_the_embedded_default_until_ctrl_c(serv
     # A chat reply an agent sends is delivered by the worker, another process: it reaches
     # the visitor's socket on the web server through the layer relay.
     assert _chat_reply_reaches_the_visitor(served, embedded_env) == "Hi from the desk"
+
+    # The start page answers a visitor; a signed-in agent goes on to a working queue.
+    with urllib.request.urlopen(f"{served['url']}/", timeout=10) as start:  # noqa: S310
+        assert start.status == 200 and "Contact us" in start.read().decode()
+    assert _agent_pages(served["url"], "boss", "admin-pw") == {
+        "/": (200, "/agent/"),
+        "/agent/": (200, "/agent/"),
+        "/agent/?view=unassigned&sort=sla": (200, "/agent/?view=unassigned&sort=sla"),
+        "/agent/counts/": (200, "/agent/counts/"),
+    }
+
+    # A customer writes in; the worker prints the acknowledgement as one line whose magic
+    # link is on the port served here, not the default :8000.
+    landed, _ = _post_form(
+        _opener(),
+        f"{served['url']}/support/new/",
+        {"name": "Dana", "email": "dana@example.com", "subject": "Parcel", "description": "Lost"},
+    )
+    assert landed.endswith("/support/thanks/"), landed
+    line = _wait_for_log(served, r"Mail to dana@example\.com: .*")
+    assert f"→  {served['url']}/portal/login/" in line, line
 
     # The admin logs in through the ASGI server.
     page = _admin_login(served["url"], "boss", "admin-pw")

@@ -11,7 +11,7 @@ from tests.agent.conftest import login
 from tests.factories import CustomerFactory, IdentityFactory, TicketFactory
 from tickets.models import Channel, Direction, IdentityKind, Macro, Message, Ticket
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.embedded, pytest.mark.timeout(180)]
 
 
 def off_loop(fn: Any, **kwargs: Any) -> Any:

@@ -19,6 +19,7 @@ from twilio.rest import Client
 from channels_app.adapters.sms import form_fields, media_links, opt_keyword
 from channels_app.ingest import IngestResult, raw_inbound_process, raw_inbound_store
 from channels_app.models import Delivery, DeliveryStatus, SmsNumber
+from helpdesk.lib.urls import absolute_url
 from tickets.errors import TicketError
 from tickets.identity import normalize_phone
 from tickets.models import Channel, ContactIdentity, Direction, IdentityKind, Message, Ticket
@@ -106,7 +107,7 @@ def sms_signature_valid(
 
 def public_url(path: str) -> str:
     # The URL as Twilio called it, which behind a proxy is not what Django sees.
-    return f"{settings.PUBLIC_BASE_URL}{path}"
+    return absolute_url(path)
 
 
 def twilio_client(*, number: SmsNumber) -> Client:

@@ -40,7 +40,7 @@ lint: install
 
 # The foundation's other typed modules (kept apart from the list above for easy merging).
 MYPY_TARGETS += helpdesk tickets/api.py tickets/views.py tickets/identity.py \
-	tickets/events.py tickets/html.py tickets/safe_names.py channels_app/tasks.py \
+	tickets/events.py tickets/domain_events.py tickets/html.py tickets/safe_names.py channels_app/tasks.py \
 	channels_app/inbound.py channels_app/admin.py tickets/admin.py
 
 typecheck: install

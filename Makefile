@@ -37,6 +37,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # The foundation's other typed modules (kept apart from the list above for easy merging).
 MYPY_TARGETS += helpdesk tickets/api.py tickets/views.py tickets/identity.py \

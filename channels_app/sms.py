@@ -122,12 +122,6 @@ def twilio_client(*, number: SmsNumber) -> Client:
     return client
 
 
-def sms_opted_out(*, phone: str) -> bool:
-    return ContactIdentity.objects.filter(
-        kind=IdentityKind.PHONE, value=phone, opted_out_at__isnull=False
-    ).exists()
-
-
 # --- writes -----------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ MYPY_TARGETS := tickets/services.py tickets/selectors.py tickets/demo.py channel
 	channels_app/email_inbound.py channels_app/email_outbound.py channels_app/mailboxes.py \
 	channels_app/imap.py channels_app/email_hooks.py channels_app/display.py \
 	tickets/agent_selectors.py tickets/agent_services.py tickets/search.py tickets/macros.py \
+	tickets/search_trigram.py tickets/search_selectors.py tickets/agent_search_views.py \
 	tickets/kb.py tickets/presence.py tickets/consumers.py
 
 .PHONY: install run test lint typecheck pytest pytest-embedded bench clean

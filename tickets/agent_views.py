@@ -103,8 +103,8 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 # The filter fields the "Filters" button counts (the drawer on narrow screens).
-_FILTER_FIELDS = ("q", "status", "priority", "channel", "assignee", "team", "tag", "customer")
-_FILTER_FIELDS += ("customer_q", "created_after", "created_before")
+_FILTER_FIELDS: tuple[str, ...] = ("q", "status", "priority", "channel", "assignee", "team")
+_FILTER_FIELDS += ("tag", "customer", "customer_q", "created_after", "created_before")
 
 
 def _filter_context(form: QueueForm, data: dict[str, Any], view: str) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def ticket_suggestions(*, text: str, limit: int = SUGGESTIONS) -> list[TicketHit
     page = ticket_list(filters=TicketFilters(search=text), limit=limit)
     return [
         TicketHit(
-            number=ticket.number,
+            number=int(ticket.number or 0),
             subject=highlight(ticket.subject, text),
             customer=highlight(str(ticket.customer), text),
             status=ticket.status,

@@ -78,8 +78,8 @@ def typo_q(term: str) -> Q | None:
     if not words(term):
         return None
     if connection.vendor == "postgresql":
-        customers = Customer.objects.filter(name__trigram_word_similar=term).order_by()
-        ids = list(customers.values_list("pk", flat=True)[:TYPO_LIMIT])
+        named = Customer.objects.filter(name__trigram_word_similar=term).order_by()
+        ids = list(named.values_list("pk", flat=True)[:TYPO_LIMIT])
         return Q(subject__trigram_word_similar=term) | Q(customer_id__in=ids)
     if connection.vendor != "sqlite" or not SQLITE_TRIGRAM:
         return None

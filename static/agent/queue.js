@@ -45,7 +45,7 @@
       var problem = "";
       if (!boxes().some(function (b) { return b.checked; })) problem = "Select at least one ticket.";
       else if (!action.value) problem = "Choose an action.";
-      else if (field && action.value !== "merge" && !field.value.trim()) problem = "Choose " + field.getAttribute("aria-label").toLowerCase() + " first.";
+      else if (field && action.value !== "merge" && !field.value.trim()) problem = field.dataset.missing;
       if (problem) { e.preventDefault(); error.textContent = problem; (action.value ? field : action).focus(); }
     });
     document.getElementById("bulk-clear").addEventListener("click", function () {
@@ -69,6 +69,10 @@
     toggle.addEventListener("click", function () { drawer(!side.classList.contains("open")); });
     document.getElementById("filters-close").addEventListener("click", function () { drawer(false); });
     side.addEventListener("keydown", function (e) { if (e.key === "Escape" && side.classList.contains("open")) drawer(false); });
+    document.addEventListener("click", function (e) {
+      // A click on the dimmed page beside the drawer closes it.
+      if (side.classList.contains("open") && !side.contains(e.target) && !toggle.contains(e.target)) drawer(false);
+    });
   }
 
   // Customer type-ahead: suggestions are "Name <email>" labels the server resolves.

@@ -135,7 +135,7 @@ def queue_row(t: Any, agent_root: str) -> str:
         assignee_title=_escape(" · ".join(part for part in (name, team_name) if part)),
         team=f' <span class="team muted">{_escape(team_name)}</span>' if team_name else "",
         created=_escape(created.isoformat()),
-        age=_escape(timesince(created)),
+        age=_escape(timesince(created, depth=1)),
     )
     return mark_safe(row)  # noqa: S308 (each value above is escaped or built here)
 

@@ -216,3 +216,24 @@ def test_it_links_reports_for_those_who_may_see_them(
     outsider = Client()
     outsider.force_login(plain)  # the permission alone, without the agent role
     assert outsider.get("/agent/reports/sla/").status_code == 403
+
+
+@pytest.mark.parametrize("windows", [(512,), (1,)], ids=["newest-window", "index"])
+def test_it_pages_typo_matches_the_same_whichever_way_it_reads_them(
+    monkeypatch: Any, windows: tuple[int, ...]
+) -> None:
+    """The typo fallback tests the newest candidates one by one first; when they hold too
+    few matches for a page it reads them all from the index. Same tickets, same order."""
+    from tickets import selectors
+
+    monkeypatch.setattr(selectors, "TYPO_WINDOWS", windows)
+    printers = [_ticket(f"Printer {i}") for i in range(5)]
+    _ticket("Scanner")
+    seen, cursor = [], None
+    for _ in range(5):
+        page = ticket_list(filters=TicketFilters(search="printr"), limit=2, cursor=cursor)
+        seen += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == sorted(printers, key=lambda t: (t.updated_at, t.pk), reverse=True)

@@ -45,6 +45,11 @@ urlpatterns = [
     ),
     path("customers/<int:customer_id>/merge/", edit.customer_merge, name="customer-merge"),
     path(
+        "customers/<int:customer_id>/portal-sign-out/",
+        edit.customer_portal_sign_out,
+        name="customer-portal-sign-out",
+    ),
+    path(
         "attachments/<int:attachment_id>/",
         views.agent_required(file_views.agent_attachment_download),
         name="attachment-download",

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from tickets.errors import TicketError
 from tickets.models import Channel, ContactIdentity, IdentityKind, Ticket
-from tickets.portal.tokens import portal_link_url, rating_link_url
+from tickets.portal.tokens import portal_link_lifetime, portal_link_url, rating_link_url
 from tickets.services import reply_recipient
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,12 @@ def web_acknowledgement_send(*, ticket_id: int, email: str) -> bool:
             to=email,
             subject=f"[#{ticket.number}] We received your request: {ticket.subject}",
             template="portal/email/acknowledgement.txt",
-            context={"ticket": ticket, "link": link, "customer": ticket.customer},
+            context={
+                "ticket": ticket,
+                "link": link,
+                "customer": ticket.customer,
+                "link_lifetime": portal_link_lifetime(),
+            },
         ),
     )
 
@@ -126,7 +131,7 @@ def portal_link_send(*, customer_id: int, email: str) -> bool:
         to=email,
         subject="Your link to your support requests",
         template="portal/email/sign_in_link.txt",
-        context={"link": link, "days": settings.HELPDESK_PORTAL_LINK_MAX_AGE // 86400},
+        context={"link": link, "link_lifetime": portal_link_lifetime()},
     )
     return True
 
@@ -153,6 +158,11 @@ def satisfaction_request_send(*, ticket_id: int) -> bool:
             to=recipient.value,
             subject=f"[#{ticket.number}] How did we do? {ticket.subject}",
             template="portal/email/satisfaction_request.txt",
-            context={"ticket": ticket, "link": link, "customer": ticket.customer},
+            context={
+                "ticket": ticket,
+                "link": link,
+                "customer": ticket.customer,
+                "link_lifetime": portal_link_lifetime(),
+            },
         ),
     )

@@ -24,6 +24,7 @@ Run alone with
 import asyncio
 import dataclasses
 import os
+import resource
 import statistics
 import sys
 import time
@@ -226,10 +227,14 @@ def run() -> list[dict[str, Any]]:
         plan = dataclasses.replace(plan, deadline=time.monotonic() + seconds)
         before = sum(sink.recipients()[a] for a in data["addresses"].values())
         poller.start()
+        cpu_before, client_before = stack.cpu_seconds(), _own_cpu()
         load_started = time.monotonic()
         sys.stderr.write(f"load: {users} users ({mix}) for {seconds:.0f} s\n")
         results = asyncio.run(run_users(plan, mix))
         load_seconds = time.monotonic() - load_started
+        cpu = {k: v - cpu_before[k] for k, v in stack.cpu_seconds().items()}
+        cpu["load client"] = _own_cpu() - client_before
+        load_average = os.getloadavg()[0]
         peak, per_name = poller.peak(since=load_started)
         forms_acked, replies_mailed, waited = _drain(
             sink, results, data["addresses"], before, drain_timeout
@@ -243,7 +248,13 @@ def run() -> list[dict[str, Any]]:
         results=results, mix=mix, users=users, seconds=load_seconds, peak=peak,
         per_name=dict(per_name), after=after, forms_acked=forms_acked,
         replies_mailed=replies_mailed, waited=waited, sms_stored=_sms_stored(results),
+        cpu=cpu, load_average=load_average,
     )  # fmt: skip
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _sms_stored(results: Results) -> int:
@@ -256,6 +267,10 @@ def _report_errors(results: Results, stack: Stack) -> None:
     if results.error_examples:
         sys.stderr.write("errors (first ones):\n  " + "\n  ".join(results.error_examples) + "\n")
         sys.stderr.write(f"server logs: {stack.log_dir}\n")
+
+
+# Idle, the stack keeps no web connection: at most the worker's processes' and beat's.
+IDLE_BOUND = WORKER_CONCURRENCY + 1 + 1
 
 
 def connection_bound(users: int) -> int:
@@ -272,7 +287,8 @@ def connection_bound(users: int) -> int:
 
 def _rows(*, results: Results, mix: Mix, users: int, seconds: float, peak: int,
           per_name: dict[str, int], after: int, forms_acked: int, replies_mailed: int,
-          waited: float, sms_stored: int) -> list[dict[str, Any]]:  # fmt: skip
+          waited: float, sms_stored: int, cpu: dict[str, float],
+          load_average: float) -> list[dict[str, Any]]:  # fmt: skip
     name = f"load {users} users"
     samples = results.samples
     errors = sum(1 for s in samples if is_error(s.kind, s.status))
@@ -281,7 +297,30 @@ def _rows(*, results: Results, mix: Mix, users: int, seconds: float, peak: int,
         {"benchmark": name, "metric": "requests", "value": len(samples)},
         {"benchmark": name, "metric": "requests/s", "value": round(len(samples) / seconds, 1)},
         {"benchmark": name, "metric": "errors", "value": errors, "target": 0},
+        # The machine's own business: a load average above its cores means the stack
+        # waited for CPU behind other work, and the latencies below include that wait.
+        {
+            "benchmark": f"{name}: machine load average (1 min, at the end; {os.cpu_count()} "
+            "cores)",
+            "metric": "load",
+            "value": round(load_average, 1),
+        },
     ]
+    for part, used in cpu.items():
+        rows.append(
+            {
+                "benchmark": f"{name}: CPU used by {part}",
+                "metric": "cores",
+                "value": round(used / seconds, 2),
+            }
+        )
+    rows.append(
+        {
+            "benchmark": f"{name}: web CPU per request",
+            "metric": "ms",
+            "value": round(1000 * cpu.get("web", 0.0) / max(1, len(samples)), 1),
+        }
+    )
     for kind in sorted({s.kind for s in samples}):
         times = [s.ms for s in samples if s.kind == kind]
         bench = f"{name}: {kind}"
@@ -301,7 +340,7 @@ def _rows(*, results: Results, mix: Mix, users: int, seconds: float, peak: int,
         {"benchmark": f"{name}: PostgreSQL connections (peak; {parts})", "metric": "max",
          "value": peak, "target": connection_bound(users)},
         {"benchmark": f"{name}: PostgreSQL connections 2 s after the load", "metric": "count",
-         "value": after},
+         "value": after, "target": IDLE_BOUND},
         {"benchmark": f"{name}: web forms accepted", "metric": "count", "value": forms},
         {"benchmark": f"{name}: web forms not acknowledged (drained in {waited:.0f} s)",
          "metric": "count", "value": forms - forms_acked, "target": 0},

@@ -178,6 +178,22 @@ class Stack:
             start_new_session=True,
         )  # fmt: skip
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by each part, its child processes included
+        (uvicorn's workers, Celery's pool): each part runs in a process group of its own."""
+        groups = {proc.pid: name for name, proc in self.processes.items()}
+        used = dict.fromkeys(self.processes, 0.0)
+        tick = os.sysconf("SC_CLK_TCK")
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            name = groups.get(int(fields[2]))  # the process group
+            if name is not None:
+                used[name] += (int(fields[11]) + int(fields[12])) / tick
+        return used
+
     def check_alive(self) -> None:
         for name, proc in self.processes.items():
             if proc.poll() is not None:

@@ -33,7 +33,7 @@ from tickets.agent_services import (
 )
 from tickets.errors import TicketError
 from tickets.macros import macro_changes, macro_render
-from tickets.models import AfterSend, Status, Team, Ticket
+from tickets.models import AfterSend, Channel, Status, Team, Ticket
 from tickets.presence import presence_list
 from tickets.selectors import InvalidCursor, Page, TicketFilters, ticket_get_for_agent, ticket_list
 from tickets.services import NewFile, reply_channel_default
@@ -305,7 +305,10 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     except TicketError as exc:
         return _composer_error(request, ticket, d, exc.message)
     messages.success(request, "Note added." if d["kind"] == "note" else "Reply sent.")
-    return _after_send(request, before, _after_send_choice(request, d["after_send"]))
+    after = _after_send_choice(request, d["after_send"])
+    if d["channel"] == Channel.CHAT and not d["then"]:
+        after = AfterSend.STAY  # a live chat goes on after a message; a status ends it
+    return _after_send(request, before, after)
 
 
 def _after_send_choice(request: HttpRequest, chosen: str) -> str:

@@ -313,3 +313,18 @@ def test_it_shows_what_a_macro_will_change_in_the_composer(
     assert sent["Location"].startswith(f"/agent/tickets/{queue[1].number}/")
     queue[0].refresh_from_db()
     assert queue[0].status == Status.PENDING
+
+
+def test_it_stays_on_a_chat_after_a_plain_send_and_moves_on_with_a_status(
+    agent_client: Client, queue: list[Ticket]
+) -> None:
+    first, second, _ = queue
+    Ticket.objects.filter(pk=first.pk).update(channel="chat")
+    chat = {"channel": "chat", "kind": "note"}  # a note: no chat visitor to deliver to
+
+    # A live chat goes on: a message is not the end of the agent's turn.
+    assert _reply(agent_client, first, "view=open", **chat)["Location"] == (
+        f"/agent/tickets/{first.number}/?from=view%3Dopen"
+    )
+    solved = _reply(agent_client, first, "view=open", then="solved", **chat)
+    assert solved["Location"].startswith(f"/agent/tickets/{second.number}/")

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
@@ -328,3 +329,31 @@ def test_it_stays_on_a_chat_after_a_plain_send_and_moves_on_with_a_status(
     )
     solved = _reply(agent_client, first, "view=open", then="solved", **chat)
     assert solved["Location"].startswith(f"/agent/tickets/{second.number}/")
+
+
+def test_it_ships_shared_macros_that_advance_tickets_with_the_demo(settings: Any) -> None:
+    from tickets.demo import demo_reset, demo_seed
+    from tickets.macros import macro_render
+
+    settings.DEBUG = True
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    demo_seed(tickets=6, customers=4)
+
+    macros = {m.name: m for m in Macro.objects.filter(owner=None).select_related("set_team")}
+    assert 8 <= len(macros) <= 10
+    assert macros["Ask for order number"].set_status == Status.PENDING
+    assert macros["Refund issued"].set_status == Status.SOLVED
+    assert macros["Password reset steps"].set_status == Status.PENDING
+    assert macros["Close: duplicate"].set_status == Status.SOLVED
+    assert macro_changes(macro=macros["Escalate to Billing"]) == [
+        "team: Billing",
+        "tags: +billing",
+    ]
+    ticket = Ticket.objects.select_related("customer").first()
+    agent = get_user_model().objects.get(username="agent")
+    for macro in macros.values():  # every placeholder renders on a real demo ticket
+        text = macro_render(macro=macro, ticket=ticket, agent=agent)
+        assert text.startswith(f"Hi {ticket.customer.first_name},") and "{{" not in text
+        assert text.rstrip().endswith(agent.first_name)
+    demo_reset()
+    assert not Macro.objects.exists()

@@ -276,10 +276,11 @@ def messages_colliding(*, ticket: Ticket, user: Any, after_id: int) -> list[Mess
 
 
 def macro_list(*, user: Any) -> list[Macro]:
+    """The agent's and the shared macros, with what they change (team, assignee) loaded."""
     return list(
-        Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True).order_by(
-            "name", "id"
-        )
+        Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True)
+        .select_related("set_team", "set_assignee")
+        .order_by("name", "id")
     )
 
 

@@ -255,6 +255,8 @@ class _Seeder:
             sent_at=F("created_at"),
             updated_at=F("created_at"),
         )
+        # ...and its solved tickets were asked for a rating long ago, not a day from now.
+        Ticket.objects.filter(csat_due_at__isnull=False).update(csat_due_at=None)
 
     def _macros(self) -> None:
         """Shared macros for everyday answers, several of which advance the ticket."""

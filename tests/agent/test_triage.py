@@ -338,6 +338,7 @@ def test_it_ships_shared_macros_that_advance_tickets_with_the_demo(settings: Any
     settings.DEBUG = True
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     demo_seed(tickets=6, customers=4)
+    assert not Ticket.objects.filter(csat_due_at__isnull=False).exists()  # no rating mails
 
     macros = {m.name: m for m in Macro.objects.filter(owner=None).select_related("set_team")}
     assert 8 <= len(macros) <= 10

@@ -311,6 +311,11 @@ def _next_ticket_id() -> int | None:
     return int(row[0])
 
 
+def satisfaction_delay() -> timedelta:
+    """How long after a solve the customer is asked for a rating (HELPDESK_CSAT_DELAY)."""
+    return timedelta(seconds=max(settings.HELPDESK_CSAT_DELAY, 0))
+
+
 @transaction.atomic
 def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Ticket:
     if status not in Status.values:
@@ -332,7 +337,7 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Tick
     if status == Status.SOLVED:
         ticket.solved_at = now
         # The satisfaction tick mails the request once this passes, if still solved.
-        ticket.csat_due_at = now + timedelta(seconds=max(settings.HELPDESK_CSAT_DELAY, 0))
+        ticket.csat_due_at = now + satisfaction_delay()
         fields += ["solved_at", "csat_due_at"]
     elif status == Status.CLOSED:
         ticket.closed_at = now
@@ -351,7 +356,7 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Tick
     )
     _touch(ticket, fields, kind="status")
     sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
-    if status == Status.SOLVED and settings.HELPDESK_CSAT_DELAY <= 0:
+    if status == Status.SOLVED and not satisfaction_delay():
         from tickets.portal.notifications import (
             satisfaction_request_enqueue,  # portal needs tickets
         )

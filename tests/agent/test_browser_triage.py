@@ -146,7 +146,7 @@ def test_it_writes_a_pending_solve_at_once_when_the_agent_leaves_the_page(
     assert len(smtp_sink.envelopes) == 1  # the rating request, once
 
 
-def test_it_assigns_from_the_queue_after_the_undo_window_and_undoes_with_the_button(
+def test_it_assigns_from_the_queue_after_the_undo_window_unless_undone(
     live_url: str, browser: Any, customer: Any, agent: Any
 ) -> None:
     first = _ticket("Take me", customer)
@@ -156,7 +156,12 @@ def test_it_assigns_from_the_queue_after_the_undo_window_and_undoes_with_the_but
 
     page.keyboard.press("a")
     expect(page.locator("#undo-toast")).to_contain_text(f"Assigning #{first.number} to you")
+    page.keyboard.press("Control+z")
+    expect(page.locator("#undo-toast")).to_contain_text("Undone")
+    page.keyboard.press("a")
+    expect(page.locator("#undo-toast")).to_contain_text("Assigning")
     page.click("#undo-button")
+    expect(page.locator("#undo-toast")).to_contain_text("Undone")
     page.wait_for_timeout(5500)
     assert Ticket.objects.get(pk=first.pk).assignee_id is None
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from tickets.errors import TicketError
 from tickets.models import Channel, ContactIdentity, IdentityKind, Status, Ticket
 from tickets.portal.tokens import portal_link_url, rating_link_url
-from tickets.services import reply_recipient
+from tickets.services import reply_recipient, satisfaction_delay
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,9 @@ def satisfaction_request_send(*, ticket_id: int, now: datetime | None = None) ->
     none to send (not due, reopened, already claimed by another run, no email address).
 
     The request is claimed by clearing its due time in one conditional UPDATE: of two
-    runs (a tick and a retried task) exactly one sends. A failed send puts it back.
+    runs (a tick and a retried task) exactly one sends. A failed send puts it back; a
+    worker killed between the claim and the send loses that one request, since asking a
+    customer twice is worse than not asking.
     """
     now = now or timezone.now()
     claimed = Ticket.objects.filter(
@@ -180,8 +182,7 @@ def satisfaction_request_send(*, ticket_id: int, now: datetime | None = None) ->
     ticket = Ticket.objects.select_related("customer").get(pk=ticket_id)
     if ticket.solved_at is None:
         return False
-    ask_within = timedelta(seconds=max(settings.HELPDESK_CSAT_DELAY, 0)) + RATING_ASK_WITHIN
-    if now - ticket.solved_at > ask_within:
+    if now - ticket.solved_at > satisfaction_delay() + RATING_ASK_WITHIN:
         # A request that waited long past its time (workers down for days, a backdated
         # import) would ask about something the customer has long forgotten.
         return False

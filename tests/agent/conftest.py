@@ -171,8 +171,11 @@ def _end_stray_connections(django_db_setup: None, django_db_blocker: Any) -> Any
     yield
     from django.db import connections
 
-    if connections["default"].vendor != "postgresql":
-        return  # SQLite: a file that needs no server-side session ended
+    settings_dict = connections["default"].settings_dict
+    if connections["default"].vendor != "postgresql" or not settings_dict["NAME"].startswith(
+        "test_"
+    ):
+        return  # SQLite needs no server session ended; no test database, nothing to end
     with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

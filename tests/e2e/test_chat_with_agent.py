@@ -16,7 +16,7 @@ from tests.agent.conftest import login
 from tests.smschat.shop import shop_site
 from tickets.models import Channel, Direction, Message, Ticket
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.embedded, pytest.mark.timeout(180)]
 WIDGET = Path(django_settings.BASE_DIR) / "static" / "chat" / "widget.js"
 WAIT = 15_000  # ms, for every wait on something that crosses the server
 

@@ -13,7 +13,7 @@ from tests.portal.conftest import PNG, make_user
 from tickets.models import Attachment, SatisfactionRating, Status, Ticket
 from tickets.services import ticket_set_status
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.embedded, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

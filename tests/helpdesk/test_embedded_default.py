@@ -144,24 +144,54 @@ def _log(served: dict[str, Any]) -> str:
     return str(served["log"].read())
 
 
-def _admin_login(url: str, username: str, password: str) -> str:
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(f"{url}/admin/login/", timeout=10).read().decode()
+def _post_form(
+    opener: urllib.request.OpenerDirector, url: str, fields: dict[str, str]
+) -> tuple[str, str]:
+    """GET the form at `url`, then POST it with its CSRF token: (final URL, page)."""
+    page = opener.open(url, timeout=10).read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     assert token, page[:500]
-    form = urllib.parse.urlencode(
-        {
-            "csrfmiddlewaretoken": token.group(1),
-            "username": username,
-            "password": password,
-            "next": "/admin/",
-        }
-    ).encode()
+    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page))
+    form = urllib.parse.urlencode({**hidden, "csrfmiddlewaretoken": token.group(1), **fields})
     request = urllib.request.Request(  # noqa: S310 (our own http://127.0.0.1 server)
-        f"{url}/admin/login/", data=form, headers={"Referer": f"{url}/admin/login/"}
+        url, data=form.encode(), headers={"Referer": url}
     )
-    return str(opener.open(request, timeout=10).read().decode())
+    with opener.open(request, timeout=30) as response:
+        return response.geturl(), response.read().decode()
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    jar = http.cookiejar.CookieJar()
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+
+def _admin_login(url: str, username: str, password: str) -> str:
+    fields = {"username": username, "password": password, "next": "/admin/"}
+    return _post_form(_opener(), f"{url}/admin/login/", fields)[1]
+
+
+def _agent_pages(url: str, username: str, password: str) -> dict[str, int]:
+    """Sign in as an agent, as the start page's link does, and open the first pages."""
+    opener = _opener()
+    landed, _ = _post_form(
+        opener, f"{url}/agent/login/", {"username": username, "password": password}
+    )
+    assert landed == f"{url}/agent/", landed
+    statuses = {}
+    for path in ("/", "/agent/", "/agent/?view=unassigned&sort=sla", "/agent/counts/"):
+        with opener.open(f"{url}{path}", timeout=30) as response:
+            statuses[path] = (response.status, response.geturl().removeprefix(url))
+    return statuses
+
+
+def _wait_for_log(served: dict[str, Any], pattern: str, seconds: int = 60) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = re.search(pattern, _log(served))
+        if found:
+            return found.group(0)
+        time.sleep(0.5)
+    raise AssertionError(f"{pattern!r} never appeared in the log:\n{_log(served)}")
 
 
 def _chat_reply_reaches_the_visitor(served: dict[str, Any], env: dict[str, str]) -> str:
@@ -216,6 +246,27 @@ def test_it_serves_web_worker_and_beat_on_the_embedded_default_until_ctrl_c(serv
     # the visitor's socket on the web server through the layer relay.
     assert _chat_reply_reaches_the_visitor(served, embedded_env) == "Hi from the desk"
 
+    # The start page answers a visitor; a signed-in agent goes on to a working queue.
+    with urllib.request.urlopen(f"{served['url']}/", timeout=10) as start:  # noqa: S310
+        assert start.status == 200 and "Contact us" in start.read().decode()
+    assert _agent_pages(served["url"], "boss", "admin-pw") == {
+        "/": (200, "/agent/"),
+        "/agent/": (200, "/agent/"),
+        "/agent/?view=unassigned&sort=sla": (200, "/agent/?view=unassigned&sort=sla"),
+        "/agent/counts/": (200, "/agent/counts/"),
+    }
+
+    # A customer writes in; the worker prints the acknowledgement as one line whose magic
+    # link is on the port served here, not the default :8000.
+    landed, _ = _post_form(
+        _opener(),
+        f"{served['url']}/support/new/",
+        {"name": "Dana", "email": "dana@example.com", "subject": "Parcel", "description": "Lost"},
+    )
+    assert landed.endswith("/support/thanks/"), landed
+    line = _wait_for_log(served, r"Mail to dana@example\.com: .*")
+    assert f"→  {served['url']}/portal/login/" in line, line
+
     # The admin logs in through the ASGI server.
     page = _admin_login(served["url"], "boss", "admin-pw")
     assert "Site administration" in page
@@ -252,3 +303,38 @@ def test_it_refuses_a_busy_port_before_starting_anything(embedded_env):
     assert f"Cannot serve on 127.0.0.1:{port}" in done.stderr
     assert "make run PORT=" in done.stderr
     assert "celery" not in done.stdout + done.stderr  # nothing was started
+
+
+def _child_running(parent: int, word: str) -> int | None:
+    for pid in _children(parent):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if word.encode() in argv and _alive(pid):
+            return pid
+    return None
+
+
+def test_it_restarts_a_killed_worker_and_its_queue_drains(served, embedded_env):
+    _wait_healthy(served)
+    parent = served["proc"].pid
+    worker = _child_running(parent, "worker")
+    assert worker is not None, _log(served)
+
+    os.killpg(worker, signal.SIGKILL)  # the OOM killer, say
+    _wait_for_log(served, r"worker exited with -9; restarting it in 1 s\.")
+    _wait_for_log(served, r"Restarting worker\.")
+
+    # A task queued now is run by the new worker; the web server kept serving.
+    pong = _manage(
+        embedded_env,
+        "shell",
+        "-c",
+        "from helpdesk.tasks import ping; print(ping.delay().get(timeout=90))",
+        timeout=150,
+    )
+    assert pong.strip().splitlines()[-1] == "pong"
+    assert served["proc"].poll() is None
+    assert _child_running(parent, "worker") not in (None, worker)
+    assert _health(served["url"])[0] in (200, 503)  # answering (the heartbeat may lag)

@@ -12,6 +12,7 @@ from django.core import signing
 from django.urls import reverse
 
 from helpdesk.errors import DomainError
+from helpdesk.lib.urls import absolute_url
 from tickets.portal.errors import PortalErrorCode
 
 PORTAL_SALT = "helpdesk.portal.magic-link.v1"
@@ -81,16 +82,12 @@ def rating_token_read(token: str) -> RatingAccess:
     return RatingAccess(ticket_id=ticket_id, customer_id=customer_id)
 
 
-def absolute(path: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL}{path}"
-
-
 def portal_link_url(*, customer_id: int, email: str, next_path: str = "") -> str:
     token = portal_token_make(customer_id=customer_id, email=email)
-    url = absolute(reverse("portal:login", kwargs={"token": token}))
+    url = absolute_url(reverse("portal:login", kwargs={"token": token}))
     return f"{url}?{urlencode({'next': next_path})}" if next_path else url
 
 
 def rating_link_url(*, ticket_id: int, customer_id: int) -> str:
     token = rating_token_make(ticket_id=ticket_id, customer_id=customer_id)
-    return absolute(reverse("portal:rate", kwargs={"token": token}))
+    return absolute_url(reverse("portal:rate", kwargs={"token": token}))

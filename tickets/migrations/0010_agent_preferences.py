@@ -11,8 +11,9 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
+    # After 0011, which reached main first: databases that already applied it migrate on.
     dependencies = [
-        ('tickets', '0009_working_set_sort_indexes'),
+        ('tickets', '0011_search_trigram'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

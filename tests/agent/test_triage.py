@@ -358,3 +358,14 @@ def test_it_ships_shared_macros_that_advance_tickets_with_the_demo(settings: Any
         assert text.rstrip().endswith(agent.first_name)
     demo_reset()
     assert not Macro.objects.exists()
+
+
+def test_it_lists_the_triage_keys_in_the_shortcut_help(
+    agent_client: Client, queue: list[Ticket]
+) -> None:
+    html = agent_client.get(f"/agent/tickets/{queue[0].number}/").content.decode()
+    help_dialog = html[html.index('id="shortcut-help"') :]
+
+    for key in ("<dt>m</dt>", "<dt>z / Ctrl+Z</dt>", "<dt>s</dt>", "<dt>a</dt>", "<dt>j / k</dt>"):
+        assert key in help_dialog
+    assert "Undo within 5 s" in help_dialog

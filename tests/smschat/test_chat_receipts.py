@@ -165,3 +165,29 @@ async def welcome_visitor(ticket: Ticket) -> str:
     )()
     assert message is not None and message.author_identity is not None
     return message.author_identity.value
+
+
+async def test_it_hints_every_agent_socket_when_a_chat_starts_or_stops_waiting(chat_channel, agent):
+    from channels.testing import WebsocketCommunicator
+
+    from tickets.consumers import AgentConsumer
+
+    desk = WebsocketCommunicator(AgentConsumer.as_asgi(), "/ws/agent/")
+    desk.scope["user"] = agent
+    connected, _ = await desk.connect()
+    assert connected  # subscribed to no ticket or queue
+
+    comm, _ = await hello(chat_channel)
+    ack = await say(comm, "Anyone there?", "uuid-1")
+    arrived = await desk.receive_json_from(timeout=5)
+    assert arrived == {"type": "event", "payload": {"kind": "chats_waiting", "arrived": True}}
+    # A resent frame is the same message: no second hint.
+    await say(comm, "Anyone there?", "uuid-1")
+    assert await desk.receive_nothing(timeout=0.3)
+
+    ticket = await database_sync_to_async(Ticket.objects.get)(number=ack["ticket"])
+    await database_sync_to_async(message_reply)(ticket=ticket, author=agent, body_text="Yes!")
+    answered = await desk.receive_json_from(timeout=5)
+    assert answered == {"type": "event", "payload": {"kind": "chats_waiting", "arrived": False}}
+    await comm.disconnect()
+    await desk.disconnect()

@@ -27,7 +27,7 @@
     if (!button) return;
     var on = muted();
     button.setAttribute("aria-pressed", on ? "true" : "false");
-    button.textContent = on ? "🔕" : "🔔";
+    button.textContent = on ? "Unmute" : "Mute";
     var label = on ? "Unmute the sound for new chats" : "Mute the sound for new chats";
     button.setAttribute("aria-label", label);
     button.title = label;

@@ -19,15 +19,44 @@
     badge.title = p.detail ? recipient + ": " + p.detail : recipient;
     badge.dataset.deliveryId = p.delivery_id;
   }
+  var chatFirst = document.body.classList.contains("chat-first");
+  var PENDING = ["queued", "sending", "sent", "undelivered"];
+
+  // A chat reply can be confirmed between this page's render and its subscription (the
+  // page reloads after sending): once subscribed, re-read the badges still pending.
+  function resyncBadges() {
+    var since = null;
+    document.querySelectorAll(".msg .delivery .badge").forEach(function (badge) {
+      var status = (badge.className.match(/delivery-(\w+)/) || [])[1];
+      if (PENDING.indexOf(status) === -1) return;
+      var stamp = badge.closest(".msg").querySelector("time[datetime]");
+      if (stamp && (since === null || stamp.getAttribute("datetime") < since)) since = stamp.getAttribute("datetime");
+    });
+    if (since === null) return;
+    fetch(page.dataset.timelineUrl + "?since=" + encodeURIComponent(since), {
+      credentials: "same-origin", headers: { "HX-Request": "true" },
+    }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+      if (!html) return;
+      var tpl = document.createElement("template");
+      tpl.innerHTML = html;
+      tpl.content.querySelectorAll(".msg .delivery").forEach(function (fresh) {
+        var shown = document.querySelector("#" + fresh.closest(".msg").id + " .delivery");
+        if (shown) shown.replaceWith(fresh);
+      });
+    });
+  }
+
   if (live) {
     live.onMessage(function (data) {
       if (data.type === "event" && data.payload.kind === "delivery" && data.payload.ticket === ticketId) {
         updateBadge(data.payload);
+      } else if (chatFirst && data.type === "subscribed" && data.group === "ticket." + ticketId) {
+        resyncBadges();
       }
     });
   }
 
-  if (!document.body.classList.contains("chat-first")) return;
+  if (!chatFirst) return;
   var timeline = document.getElementById("timeline");
   var body = document.getElementById("composer-body");
   var send = document.getElementById("send");

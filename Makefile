@@ -42,6 +42,8 @@ lint: install
 MYPY_TARGETS += helpdesk tickets/api.py tickets/views.py tickets/identity.py \
 	tickets/events.py tickets/html.py tickets/safe_names.py channels_app/tasks.py \
 	channels_app/inbound.py channels_app/admin.py tickets/admin.py
+# The waiting-chats counter.
+MYPY_TARGETS += tickets/agent_chats.py tickets/agent_chat_views.py tickets/templatetags/chat_tags.py
 
 typecheck: install
 	$(BIN)/mypy $(MYPY_TARGETS)

@@ -9,7 +9,7 @@ by `message_timeline`.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import DateTimeField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from tickets.models import Channel, Direction, Message, Status, Ticket
@@ -65,6 +65,8 @@ def chats_waiting() -> ChatsWaiting:
     count = waiting.count()
     if not count:
         return ChatsWaiting(count=0, oldest_since=None, oldest_number=None)
-    oldest = waiting.order_by("waiting_since", "pk").values_list("number", "waiting_since").first()
-    number, since = oldest if oldest is not None else (None, None)
-    return ChatsWaiting(count=count, oldest_since=since, oldest_number=number)
+    waited = F("waiting_since")  # an annotation: F() keeps the stubs from looking it up
+    oldest = waiting.order_by(waited.asc(), "pk").values_list("number", waited).first()
+    if oldest is None:  # answered between the two queries
+        return ChatsWaiting(count=0, oldest_since=None, oldest_number=None)
+    return ChatsWaiting(count=count, oldest_since=oldest[1], oldest_number=oldest[0])

@@ -34,7 +34,7 @@ DEMO_CHAT_TARGETS = {
 DEMO_CHAT_POLICY = "Live chat"
 
 
-def _targets_create(policy: SlaPolicy, targets: dict[str, tuple[int, int, int]]) -> None:
+def _targets_create(policy: SlaPolicy, targets: dict[Priority, tuple[int, int, int]]) -> None:
     SlaTarget.objects.bulk_create(
         SlaTarget(
             policy=policy,

@@ -32,9 +32,12 @@ from tickets.models import Channel, ContactIdentity, IdentityKind, Message
 logger = logging.getLogger(__name__)
 
 RELAY_AFTER = timedelta(minutes=1)
-# A delivery stuck in `sending` this long was cut off mid-send (worker killed): it may or
-# may not have gone out, so it is failed for an agent to check rather than sent again.
-SENDING_STALE_AFTER = timedelta(minutes=15)
+# A delivery stuck in `sending` this long was cut off mid-send (worker killed): far longer
+# than any send takes (SMTP and Twilio time out in well under a minute). It may or may not
+# have gone out; it is sent again, at least once rather than never: an email keeps its
+# Message-ID, so the receiver's client threads and deduplicates a second copy.
+SENDING_STALE_AFTER = timedelta(minutes=5)
+RESENT_NOTE = "Resent after a worker restart: the first attempt was cut off mid-send."
 BACKOFF_SECONDS = (30, 120, 600, 1800)  # each far below the broker's visibility timeout
 
 
@@ -122,6 +125,8 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
 def _record_sent(delivery: Delivery, status: str, provider_id: str, note: str) -> SendOutcome:
     # Only from `sending`: a chat widget may confirm receipt before this runs, and its
     # `delivered` must not be turned back into `sent`.
+    if not note and delivery.last_error == RESENT_NOTE:
+        note = RESENT_NOTE  # the agent keeps seeing that this one went out again after a crash
     now = timezone.now()
     updated = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
         status=status,
@@ -187,11 +192,31 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
 
 
 def delivery_relay() -> int:
-    """Re-enqueue deliveries still waiting after RELAY_AFTER; fail ones cut off mid-send.
+    """Re-enqueue deliveries still waiting after RELAY_AFTER, and send again the ones cut
+    off mid-send (a worker killed) unless they used up their attempts.
 
     Reads only waiting rows (partial index). Returns how many were re-enqueued.
     """
     current = timezone.now()
+    cut_off = Delivery.objects.filter(
+        status=DeliveryStatus.SENDING, updated_at__lte=current - SENDING_STALE_AFTER
+    )
+    # A message that kills the worker every time must not be resent forever.
+    cut_off.filter(attempts__gte=settings.HELPDESK_DELIVERY_MAX_ATTEMPTS).update(
+        status=DeliveryStatus.FAILED,
+        last_error=(
+            "The worker stopped while sending, on every attempt, so this may or may not "
+            "have gone out. Check with the customer, then retry if needed."
+        ),
+        updated_at=current,
+    )
+    resent_ids = list(cut_off.values_list("pk", flat=True)[:500])
+    Delivery.objects.filter(pk__in=resent_ids, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.QUEUED, next_attempt_at=current, last_error=RESENT_NOTE,
+        updated_at=current,
+    )  # fmt: skip
+    for delivery_id in resent_ids:
+        _enqueue(delivery_id)
     stale_ids = list(
         Delivery.objects.filter(
             status=DeliveryStatus.QUEUED, next_attempt_at__lte=current - RELAY_AFTER
@@ -201,17 +226,7 @@ def delivery_relay() -> int:
     )
     for delivery_id in stale_ids:
         _enqueue(delivery_id)
-    Delivery.objects.filter(
-        status=DeliveryStatus.SENDING, updated_at__lte=current - SENDING_STALE_AFTER
-    ).update(
-        status=DeliveryStatus.FAILED,
-        last_error=(
-            "The worker stopped while sending, so this may or may not have gone out. "
-            "Check with the customer, then retry if needed."
-        ),
-        updated_at=current,
-    )
-    return len(stale_ids)
+    return len(stale_ids) + len(resent_ids)
 
 
 # --- channel backends -------------------------------------------------------------------
@@ -254,7 +269,7 @@ def email_build(delivery: Delivery) -> EmailMultiAlternatives:
         subject = message.subject if token in message.subject else f"{message.subject} {token}"
     else:
         subject = f"Re: {token} {ticket.subject}"
-    headers = {"Message-ID": message.rfc_message_id or make_msgid()}
+    headers = {"Message-ID": message.rfc_message_id or _stable_message_id(delivery)}
     if message.in_reply_to:
         headers["In-Reply-To"] = message.in_reply_to
     if message.references:
@@ -283,6 +298,13 @@ def email_build(delivery: Delivery) -> EmailMultiAlternatives:
         with attachment.file.open("rb") as fh:
             email.attach(attachment.filename, fh.read(), attachment.content_type)
     return email
+
+
+def _stable_message_id(delivery: Delivery) -> str:
+    """A Message-ID that every attempt of this delivery shares (a resend after a crash is
+    recognised as the same mail), for messages that carry none of their own."""
+    domain = make_msgid().rsplit("@", 1)[1].rstrip(">")
+    return f"<helpdesk.delivery.{delivery.pk}@{domain}>"
 
 
 def send_email(delivery: Delivery) -> str:

@@ -8,16 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from channels_app.email_inbound import email_receive
+from helpdesk.lib.http import BodyTooLarge, body_read_bounded
 
 logger = logging.getLogger(__name__)
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def _enqueue_process(raw_id: int) -> None:
@@ -41,8 +42,13 @@ def raw_email_hook(request: HttpRequest) -> HttpResponse:
             status=403,
         )
     # Read the stream, not request.body: a 25 MB message is over Django's in-memory
-    # request limit, and the adapter (not the web layer) decides what is too big.
-    payload = request.read()
+    # request limit. Past HELPDESK_INBOUND_MAX_BYTES nothing is stored: the sender is told.
+    try:
+        payload = body_read_bounded(request, limit=settings.HELPDESK_INBOUND_MAX_BYTES)
+    except BodyTooLarge as exc:
+        return JsonResponse(
+            {"error": f"{exc} Nothing was stored; send a smaller message."}, status=413
+        )
     if not payload.strip():
         return JsonResponse({"error": "The body is empty: POST the raw message."}, status=400)
     raw = email_receive(
@@ -82,7 +88,7 @@ def anymail_guard(view: View, *, setting: str) -> View:
     unauthenticated posts (with a warning) when no basic-auth secret is set."""
 
     @csrf_exempt
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not getattr(settings, "ANYMAIL", {}).get(setting):
             return JsonResponse(
                 {"error": f"This webhook is off: set {setting} (env) to turn it on."},

@@ -3,39 +3,35 @@
 IMAP and the ingest_email pipe acknowledge a message to its sender only once it is
 stored: they call email_receive_and_process(), which stores and processes it in one
 transaction. The HTTP hooks (ESP webhooks, the raw-MIME POST) answer before processing:
-they call email_receive() (committed) and enqueue email_process(). What happens after
+they call email_receive() (committed) and enqueue raw_inbound_process_task. What happens after
 ingest (acknowledgement, bounces, notifications) lives in
 channels_app.email_outbound.email_ingested.
 """
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from email.utils import getaddresses
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from channels_app.adapters.email import lane_keys
+from channels_app.adapters.email import lane_keys, plus_base
 from channels_app.ingest import (
     IngestResult,
-    raw_inbound_process,
     raw_inbound_receive,
     raw_inbound_store,
 )
 from channels_app.ingest_lanes import LaneOutcome, lanes_run
 from channels_app.mailboxes import mailboxes_all, own_addresses
-from channels_app.models import Mailbox, RawInbound, RawStatus
+from channels_app.models import Mailbox, RawInbound
 from helpdesk.config_cache import config_snapshot, config_snapshot_current
 from tickets.models import Channel
 
 logger = logging.getLogger(__name__)
 
 ADAPTER = "email"
-RETRY_RECEIVED_AFTER = timedelta(minutes=5)
 
 
 def mailbox_addresses() -> list[str]:
@@ -57,15 +53,10 @@ def mailbox_for_payload(*, payload: bytes, recipient: str = "") -> Mailbox | Non
     except Exception:  # unreadable headers: the message is still stored, with no mailbox
         logger.info("could not read recipient headers", exc_info=True)
     # support+token@example.com belongs to support@example.com.
-    bases = {_plus_base(a.lower()) for a in addresses if "@" in a}
+    bases = {plus_base(a) for a in addresses if "@" in a}
     if not bases:
         return None
     return next((m for m in mailboxes_all() if m.is_active and m.address.lower() in bases), None)
-
-
-def _plus_base(address: str) -> str:
-    local, _, domain = address.strip().strip("<>").partition("@")
-    return f"{local.split('+', 1)[0]}@{domain}"
 
 
 def email_meta(*, mailbox: Mailbox | None, recipient: str = "") -> dict[str, str]:
@@ -145,33 +136,3 @@ def email_receive_and_process_many(
                 )
 
         return lanes_run(keys=keys, work=work, threads=settings.HELPDESK_INGEST_THREADS)
-
-
-def email_process(*, raw_id: int) -> IngestResult | None:
-    """Parse and ingest a stored message; None when it was quarantined or already done."""
-    return raw_inbound_process(raw_id=raw_id)
-
-
-def email_process_on_commit(*, raw_id: int) -> None:
-    from channels_app.tasks import raw_inbound_process_task
-
-    transaction.on_commit(lambda: raw_inbound_process_task.delay(raw_id))
-
-
-def raw_email_retry_stale(*, now: datetime | None = None) -> int:
-    """Process again email payloads left `received` (a worker died between store and
-    process, or the database was down): nothing stored is ever left behind."""
-    current = now or timezone.now()
-    ids = list(
-        RawInbound.objects.filter(
-            status=RawStatus.RECEIVED,
-            adapter=ADAPTER,
-            received_at__lte=current - RETRY_RECEIVED_AFTER,
-            attempts__lt=10,
-        )
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:100]
-    )
-    for raw_id in ids:
-        raw_inbound_process(raw_id=raw_id)
-    return len(ids)

@@ -9,11 +9,11 @@ inbound_message_ingest() dedup, identity, thread, append or create, status, publ
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -134,6 +134,32 @@ def raw_inbound_process(*, raw_id: int) -> IngestResult | None:
             attempts=F("attempts") + 1,
         )
         return result
+
+
+# A payload still `received` this long after it arrived was left behind: a worker died
+# between storing and processing it, or the database or broker was down when it came.
+RETRY_RECEIVED_AFTER = timedelta(minutes=5)
+
+
+def raw_inbound_retry_stale(*, now: datetime | None = None) -> int:
+    """Process payloads of every channel left `received`: whatever was stored is ingested
+    eventually. Reads only such rows (the status index); at most 100 a run."""
+    current = now or timezone.now()
+    ids = list(
+        RawInbound.objects.filter(
+            status=RawStatus.RECEIVED,
+            received_at__lte=current - RETRY_RECEIVED_AFTER,
+            attempts__lt=10,
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:100]
+    )
+    for raw_id in ids:
+        try:
+            raw_inbound_process(raw_id=raw_id)
+        except DatabaseError:
+            logger.warning("payload %s could not be processed yet", raw_id, exc_info=True)
+    return len(ids)
 
 
 class ProcessingDeferred(Exception):

@@ -69,16 +69,25 @@ def mailbox_poll_task(mailbox_id: int) -> int:
 
 @shared_task(acks_late=True)
 def mailbox_poll_all_task() -> int:
-    """Beat, every minute: one poll task per active IMAP mailbox, and a retry of email
-    payloads a crash left unprocessed."""
-    from channels_app.email_inbound import raw_email_retry_stale
+    """Beat, every minute: one poll task per active IMAP mailbox."""
     from channels_app.imap import mailboxes_to_poll
 
     mailbox_ids = mailboxes_to_poll()
     for mailbox_id in mailbox_ids:
         mailbox_poll_task.delay(mailbox_id)
-    raw_email_retry_stale()
     return len(mailbox_ids)
+
+
+@shared_task(acks_late=True)
+def raw_inbound_retry_stale_task() -> int:
+    """Beat, every minute: process payloads of any channel a crash or an outage left
+    `received`. One run at a time (a second beat's tick does nothing)."""
+    from channels_app.ingest import raw_inbound_retry_stale
+
+    with single_run("raw-inbound-retry-stale", ttl=300) as acquired:
+        if not acquired:
+            return 0
+        return raw_inbound_retry_stale()
 
 
 @shared_task(acks_late=True)

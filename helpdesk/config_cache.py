@@ -18,7 +18,9 @@ Writes that send no model signals (QuerySet.update, bulk_create, raw SQL) must c
 `invalidate()` themselves.
 """
 
+import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -31,6 +33,10 @@ from django.db.models.signals import post_delete, post_save
 T = TypeVar("T")
 
 VERSION_KEY = "helpdesk:config-version"
+# A copy is reloaded after this long even when the token says it is current: a change
+# made while the cache was down set no new token.
+COPY_MAX_AGE = 60.0
+logger = logging.getLogger(__name__)
 _ALL: list["ConfigCache[Any]"] = []
 _local = threading.local()  # .snapshot: the version read in this thread's snapshot
 
@@ -58,34 +64,55 @@ def config_snapshot_current() -> dict[str, str | None] | None:
 
 
 def _version() -> str | None:
+    """The shared version token; None when the cache cannot say (then every read goes to
+    the database: storing a customer's mail must not need Redis)."""
     snapshot: dict[str, str | None] | None = getattr(_local, "snapshot", None)
     if snapshot is not None and "version" in snapshot:
         return snapshot["version"]
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        # Unknown (first use, evicted, cache cleared): start a new one. add() keeps a
-        # token another process set in the meantime.
-        cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    try:
         version = cache.get(VERSION_KEY)
+        if version is None:
+            # Unknown (first use, evicted, cache cleared): start a new one. add() keeps a
+            # token another process set in the meantime.
+            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            version = cache.get(VERSION_KEY)
+    except Exception as exc:  # any cache client error: the database still answers
+        _cache_down(exc)
+        version = None
     if snapshot is not None:
         snapshot["version"] = version
     return None if version is None else str(version)
 
 
 def _new_version() -> None:
-    cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
     snapshot = getattr(_local, "snapshot", None)
     if snapshot is not None:
         snapshot.pop("version", None)
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception as exc:
+        # Other processes keep their copies until COPY_MAX_AGE: the change reaches them
+        # late, not never.
+        _cache_down(exc)
+
+
+_last_warning = 0.0
+
+
+def _cache_down(exc: Exception) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning > 60:  # once a minute, not once per message
+        _last_warning = now
+        logger.warning("Configuration cache unavailable, reading the database: %s", exc)
 
 
 class ConfigCache(Generic[T]):
     def __init__(self, name: str, load: Callable[[], T]) -> None:
         self.name = name
-        self.key = VERSION_KEY  # shared by every copy
         self._load = load
         self._lock = threading.Lock()
-        self._copy: tuple[str, T] | None = None
+        self._copy: tuple[str, T, float] | None = None  # (version, value, loaded at)
         # .changed: set while this thread's transaction (Django connections are per
         # thread) that changed the configuration is open.
         self._thread = threading.local()
@@ -99,12 +126,18 @@ class ConfigCache(Generic[T]):
             self._copy = None
         version = _version()
         copy = self._copy
-        if copy is not None and version is not None and copy[0] == version:
+        now = time.monotonic()
+        if (
+            copy is not None
+            and version is not None
+            and copy[0] == version
+            and now - copy[2] < COPY_MAX_AGE
+        ):
             return copy[1]
         value = self._load()
         if version is not None:
             with self._lock:
-                self._copy = (version, value)
+                self._copy = (version, value, now)
         return value
 
     def invalidate(self) -> None:

@@ -102,8 +102,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # key columns and says so on every command, which is noise on the first run.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    # 0: a connection per request. Under ASGI every request runs its ORM work on a thread
+    # of its own, so persistent connections pile up per thread (77 for one web process
+    # under load, 71 left open after it) until PostgreSQL refuses clients; Django's docs
+    # say to disable them there. Put PgBouncer in front for reuse (docker-compose.yml).
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction mode (docker-compose.yml) a cursor cannot outlive
+    # its transaction's server connection.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- redis: cache, channel layer, broker ------------------------------------------------
@@ -114,6 +123,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="helpdesk"),
+            # A Redis that hangs must cost a request a second or two, not all of it:
+            # callers fall back (configuration from the database, presence left out).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
     CHANNEL_LAYERS = {
@@ -169,6 +181,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Keep reconnecting through a broker outage of any length instead of exiting after 100
+# tries: the worker is what sends the replies queued meanwhile.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # Redis redelivers an unacked task after this; no countdown may exceed it (it would run
 # twice). Delivery retries stay far below it.
 CELERY_VISIBILITY_TIMEOUT = 3600

@@ -22,6 +22,7 @@ PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "Re-enqueue waiting deliveries": ("channels_app.tasks.delivery_relay_task", 60),
     "SLA timer tick": ("tickets.tasks.sla_tick_task", 30),
     "Poll IMAP mailboxes": ("channels_app.tasks.mailbox_poll_all_task", 60),
+    "Process stale inbound payloads": ("channels_app.tasks.raw_inbound_retry_stale_task", 60),
 }
 
 

@@ -3,7 +3,8 @@ the request types customers pick on the web form.
 
 Data and invariants only: writes go through knowledge_base.services. The full-text and
 trigram GIN indexes are created by a PostgreSQL-only migration step (0002), not declared
-here, because the embedded SQLite default cannot build them.
+here, because the embedded SQLite default cannot build them; its FTS5 search tables come
+from a SQLite-only step (0003).
 """
 
 from django.conf import settings
@@ -66,7 +67,8 @@ class Article(models.Model):
     view_count = models.PositiveIntegerField(default=0, editable=False)
     helpful_yes = models.PositiveIntegerField(default=0, editable=False)
     helpful_no = models.PositiveIntegerField(default=0, editable=False)
-    # Kept current by knowledge_base.search.article_index_refresh after every save.
+    # PostgreSQL: kept current by knowledge_base.services.article_index_refresh after every
+    # save. SQLite searches FTS5 tables kept current by triggers instead (migration 0003).
     search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:

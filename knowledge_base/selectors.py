@@ -21,6 +21,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from knowledge_base.models import Article, ArticleStatus, Category, SearchLog
+from knowledge_base.search_sqlite import available as search_sqlite_available
+from knowledge_base.search_sqlite import sqlite_search
 from knowledge_base.services import search_config
 
 MAX_QUERY = 200
@@ -61,8 +63,13 @@ def _snippet(headline: str) -> SafeString:
     return mark_safe(safe)  # noqa: S308 (escaped above)
 
 
-def _hits(ids_and_ranks: list[tuple[int, float]], query: SearchQuery | None) -> list[ArticleHit]:
-    """Load the ranked articles (one query), with a highlighted snippet for each."""
+def _hits(
+    ids_and_ranks: list[tuple[int, float]],
+    query: SearchQuery | None,
+    snippets: dict[int, str] | None = None,
+) -> list[ArticleHit]:
+    """Load the ranked articles (one query), with a highlighted snippet for each: the
+    PostgreSQL headline of `query`, or the given `snippets` (SQLite's FTS5 fragments)."""
     if not ids_and_ranks:
         return []
     # Only what a hit shows: the bodies stay in the database (the headline reads them
@@ -93,7 +100,7 @@ def _hits(ids_and_ranks: list[tuple[int, float]], query: SearchQuery | None) -> 
         article = by_pk.get(pk)
         if article is None:
             continue
-        headline = getattr(article, "headline", "") or article.excerpt
+        headline = getattr(article, "headline", "") or (snippets or {}).get(pk) or article.excerpt
         hits.append(
             ArticleHit(
                 article_id=article.pk,
@@ -183,8 +190,14 @@ def _postgres_search(query: str, words: list[str], limit: int) -> list[ArticleHi
     return _hits(_trigram_ranked(query, limit), None)
 
 
+def _sqlite_search(query: str, limit: int) -> list[ArticleHit]:
+    ranked = sqlite_search(query=query, limit=limit, marks=(_HL_START, _HL_STOP))
+    snippets = {row.article_id: row.snippet for row in ranked if row.snippet}
+    return _hits([(row.article_id, row.rank) for row in ranked], None, snippets)
+
+
 def _substring_search(words: list[str], limit: int) -> list[ArticleHit]:
-    """The embedded SQLite default: any word in the title, excerpt or body."""
+    """SQLite without FTS5: any word in the title, excerpt or body."""
     words = [word for word in words if len(word) > 2] or words
     match = reduce(
         or_,
@@ -208,7 +221,8 @@ def kb_search(*, query: str, limit: int = 10) -> list[ArticleHit]:
     """Published articles matching `query`, best first, with highlighted snippets.
 
     Full-text first; when that finds nothing, trigram similarity catches typos. At most
-    three queries on PostgreSQL, two when full-text matches.
+    three queries on PostgreSQL, two when full-text matches; on SQLite the same steps run
+    on FTS5 tables (knowledge_base.search_sqlite).
     """
     query = query.strip()[:MAX_QUERY]
     words = _words(query)
@@ -236,6 +250,8 @@ def kb_search(*, query: str, limit: int = 10) -> list[ArticleHit]:
                     " set_config('enable_indexscan', %s, true)",
                     [seqscan, indexscan],
                 )
+    if search_sqlite_available():
+        return _sqlite_search(query, limit)
     return _substring_search(words, limit)
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from channels_app import delivery as delivery_module
 from channels_app.delivery import (
     BACKOFF_SECONDS,
+    RESENT_NOTE,
     delivery_relay,
     delivery_retry,
     delivery_send,
@@ -135,10 +136,12 @@ def test_it_relays_a_delivery_whose_enqueue_was_lost(
     assert delivery_relay() == 0 and len(mail.outbox) == 1
 
 
-def test_it_fails_a_delivery_stuck_in_sending_for_an_agent_to_check(queued):
+def test_it_sends_again_a_delivery_cut_off_mid_send_with_the_same_message_id(queued):
     long_ago = timezone.now() - timedelta(minutes=20)
     recent = timezone.now() - timedelta(minutes=1)
-    Delivery.objects.filter(pk=queued.pk).update(status=DeliveryStatus.SENDING, updated_at=long_ago)
+    Delivery.objects.filter(pk=queued.pk).update(
+        status=DeliveryStatus.SENDING, attempts=1, updated_at=long_ago
+    )
     other = Delivery.objects.create(
         message=queued.message,
         channel="email",
@@ -147,13 +150,41 @@ def test_it_fails_a_delivery_stuck_in_sending_for_an_agent_to_check(queued):
         updated_at=recent,
     )
 
-    delivery_relay()
+    assert delivery_relay() == 1
+
+    resent = _refresh(queued)
+    assert resent.status == DeliveryStatus.SENT and resent.attempts == 2
+    assert resent.last_error == RESENT_NOTE  # the agent sees why it may have gone twice
+    assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [queued.message.rfc_message_id]
+    assert _refresh(other).status == DeliveryStatus.SENDING  # may still be sending
+
+
+def test_it_fails_a_delivery_cut_off_on_every_attempt_for_an_agent_to_check(queued, settings):
+    long_ago = timezone.now() - timedelta(minutes=20)
+    Delivery.objects.filter(pk=queued.pk).update(
+        status=DeliveryStatus.SENDING,
+        attempts=settings.HELPDESK_DELIVERY_MAX_ATTEMPTS,
+        updated_at=long_ago,
+    )
+
+    assert delivery_relay() == 0
 
     stuck = _refresh(queued)
     assert stuck.status == DeliveryStatus.FAILED
     assert "may or may not have gone out" in stuck.last_error
-    assert _refresh(other).status == DeliveryStatus.SENDING
     assert mail.outbox == []
+
+
+def test_it_gives_every_attempt_of_a_message_without_its_own_id_one_message_id(queued):
+    from channels_app.delivery import email_build
+
+    queued.message.rfc_message_id = ""
+    queued.message.save(update_fields=["rfc_message_id"])
+
+    first, second = email_build(queued), email_build(queued)
+
+    assert first.extra_headers["Message-ID"] == second.extra_headers["Message-ID"]
+    assert first.extra_headers["Message-ID"].startswith(f"<helpdesk.delivery.{queued.pk}@")
 
 
 def test_it_does_no_double_relay_work_when_a_second_beat_ticks(queued):

@@ -166,3 +166,27 @@ def test_it_says_so_when_a_reprocessed_payload_is_still_unreadable(admin_client)
     assert "still quarantined; the error column says why" in response.content.decode()
     raw.refresh_from_db()
     assert raw.status == RawStatus.QUARANTINED and raw.attempts == 2
+
+
+def test_it_processes_a_payload_of_any_channel_left_received_after_an_outage():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from channels_app.ingest import RETRY_RECEIVED_AFTER, raw_inbound_retry_stale
+    from channels_app.tasks import raw_inbound_retry_stale_task
+
+    left = _store()  # stored while the database refused the ingest, say: never processed
+    fresh = _store(GOOD.replace(b"crm-7", b"crm-8"))  # a worker may still be on it
+    RawInbound.objects.filter(pk=left.pk).update(
+        received_at=timezone.now() - RETRY_RECEIVED_AFTER - timedelta(seconds=1)
+    )
+
+    assert raw_inbound_retry_stale_task.delay().get() == 1
+
+    left.refresh_from_db()
+    assert left.status == RawStatus.PROCESSED
+    assert Message.objects.get().raw_id == left.pk
+    fresh.refresh_from_db()
+    assert fresh.status == RawStatus.RECEIVED
+    assert raw_inbound_retry_stale() == 0  # processed once, never again

@@ -301,12 +301,13 @@ def test_it_notifies_an_agent_of_an_assignment_by_someone_else(
 
 
 def test_it_retries_payloads_left_unprocessed(mailbox):
-    from channels_app.email_inbound import email_receive, raw_email_retry_stale
+    from channels_app.email_inbound import email_receive
+    from channels_app.ingest import raw_inbound_retry_stale
 
     raw = email_receive(payload=b"From: a@example.com\r\nSubject: x\r\n\r\nhi\r\n", source="t")
 
-    assert raw_email_retry_stale(now=timezone.now()) == 0  # too fresh: a worker has it
-    assert raw_email_retry_stale(now=timezone.now() + timezone.timedelta(minutes=10)) == 1
+    assert raw_inbound_retry_stale(now=timezone.now()) == 0  # too fresh: a worker has it
+    assert raw_inbound_retry_stale(now=timezone.now() + timezone.timedelta(minutes=10)) == 1
     assert Message.objects.get().raw_id == raw.pk
 
 

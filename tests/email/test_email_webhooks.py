@@ -303,3 +303,35 @@ def test_it_takes_raw_mime_larger_than_djangos_in_memory_limit(client, settings,
 
     assert response.status_code == 202
     assert Message.objects.get().rfc_message_id == "<big@example.com>"
+
+
+def test_it_refuses_raw_mime_over_the_inbound_limit_before_reading_it(client, settings):
+    settings.HELPDESK_RAW_EMAIL_SECRET = SECRET
+    settings.HELPDESK_INBOUND_MAX_BYTES = 1024 * 1024
+    big = b"From: big@example.com\r\nSubject: Big\r\n\r\n" + b"x" * (1024 * 1024)
+
+    response = client.post(
+        RAW_URL, data=big, content_type="message/rfc822", headers={"X-Helpdesk-Secret": SECRET}
+    )
+
+    assert response.status_code == 413
+    assert "Nothing was stored" in response.json()["error"]
+    assert not RawInbound.objects.exists()
+
+
+def test_it_caps_what_it_reads_when_no_length_is_declared():
+    from io import BytesIO
+
+    from django.http import HttpRequest
+
+    from helpdesk.lib.http import BodyTooLarge, body_read_bounded
+
+    class Streamed(HttpRequest):
+        def __init__(self, data: bytes) -> None:
+            super().__init__()
+            self._stream = BytesIO(data)
+            self._read_started = False
+
+    assert body_read_bounded(Streamed(b"x" * 10), limit=10) == b"x" * 10
+    with pytest.raises(BodyTooLarge):
+        body_read_bounded(Streamed(b"x" * 11), limit=10)

@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 
 from channels_app.models import RawInbound, RawStatus
 from tests.email.conftest import PAYLOADS
@@ -81,3 +81,45 @@ def test_it_exits_75_from_the_shell_when_the_database_is_down(tmp_path):
 
     assert done.returncode == 75, done.stderr.decode()
     assert b"Could not store the message" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "error",
+    [InterfaceError("connection already closed"), OSError(28, "No space left on device")],
+)
+def test_it_exits_75_on_any_fault_that_kept_the_message_from_being_stored(error):
+    with (
+        mock.patch(
+            "channels_app.management.commands.ingest_email.email_receive_and_process",
+            side_effect=error,
+        ),
+        pytest.raises(CommandError) as caught,
+    ):
+        call_command("ingest_email", str(PAYLOADS / "alternative.eml"))
+
+    assert caught.value.returncode == 75
+    assert "will try again later" in str(caught.value)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_stores_piped_mail_while_redis_is_down(tmp_path):
+    from django.db import connection
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
+        "REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        "HELPDESK_VAR_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "ingest_email", str(PAYLOADS / "alternative.eml")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr.decode()
+    assert Ticket.objects.get().subject == "Order late"
+    assert RawInbound.objects.get().status == RawStatus.PROCESSED
+    assert b"Configuration cache unavailable, reading the database" in done.stderr

@@ -7,8 +7,8 @@ from unittest import mock
 import pytest
 from django.db import OperationalError, connection
 
-from channels_app.email_inbound import email_receive_and_process, raw_email_retry_stale
-from channels_app.ingest import ProcessingDeferred
+from channels_app.email_inbound import email_receive_and_process
+from channels_app.ingest import ProcessingDeferred, raw_inbound_retry_stale
 from channels_app.models import Mailbox, RawInbound, RawStatus
 from tickets.models import Customer, Message, Ticket
 
@@ -97,7 +97,7 @@ def test_an_error_a_retry_may_fix_keeps_the_payload_for_the_retry(mailbox: Mailb
     assert not Ticket.objects.exists()
 
     RawInbound.objects.filter(pk=raw.pk).update(received_at=raw.received_at.replace(year=2000))
-    assert raw_email_retry_stale() == 1
+    assert raw_inbound_retry_stale() == 1
     raw.refresh_from_db()
     assert raw.status == RawStatus.PROCESSED
     assert Message.objects.get().raw_id == raw.pk

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-LONG_RUNNING = {"postgres", "redis", "web", "worker", "beat"}
+LONG_RUNNING = {"postgres", "pgbouncer", "redis", "web", "worker", "beat"}
 APP_SERVICES = {"migrate", "web", "worker", "beat"}
 # The settings DESIGN.md fixes, which `make run` reads too.
 REQUIRED_ENV = {
@@ -52,8 +52,22 @@ def test_it_runs_the_five_services_and_a_migrate_step(compose):
         depends = compose["services"][name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["pgbouncer"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
     assert "manage.py migrate" in command_of(compose["services"]["migrate"])
+
+
+def test_it_pools_app_connections_through_pgbouncer_in_transaction_mode(compose):
+    bouncer = compose["services"]["pgbouncer"]["environment"]
+    assert bouncer["POOL_MODE"] == "transaction"
+    assert int(bouncer["DEFAULT_POOL_SIZE"]) < 100  # below PostgreSQL's max_connections
+    for name in ("web", "worker", "beat"):
+        env = compose["services"][name]["environment"]
+        assert "@pgbouncer:5432/" in env["DATABASE_URL"]
+        assert env["DATABASE_DISABLE_SERVER_SIDE_CURSORS"] == "true"
+    assert "@postgres:5432/" in compose["services"]["migrate"]["environment"]["DATABASE_URL"]
+    for name in LONG_RUNNING:
+        assert compose["services"][name]["restart"] == "unless-stopped"
 
 
 def test_it_has_a_healthcheck_on_every_long_running_service(compose):

@@ -303,3 +303,38 @@ def test_it_refuses_a_busy_port_before_starting_anything(embedded_env):
     assert f"Cannot serve on 127.0.0.1:{port}" in done.stderr
     assert "make run PORT=" in done.stderr
     assert "celery" not in done.stdout + done.stderr  # nothing was started
+
+
+def _child_running(parent: int, word: str) -> int | None:
+    for pid in _children(parent):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if word.encode() in argv and _alive(pid):
+            return pid
+    return None
+
+
+def test_it_restarts_a_killed_worker_and_its_queue_drains(served, embedded_env):
+    _wait_healthy(served)
+    parent = served["proc"].pid
+    worker = _child_running(parent, "worker")
+    assert worker is not None, _log(served)
+
+    os.killpg(worker, signal.SIGKILL)  # the OOM killer, say
+    _wait_for_log(served, r"worker exited with -9; restarting it in 1 s\.")
+    _wait_for_log(served, r"Restarting worker\.")
+
+    # A task queued now is run by the new worker; the web server kept serving.
+    pong = _manage(
+        embedded_env,
+        "shell",
+        "-c",
+        "from helpdesk.tasks import ping; print(ping.delay().get(timeout=90))",
+        timeout=150,
+    )
+    assert pong.strip().splitlines()[-1] == "pong"
+    assert served["proc"].poll() is None
+    assert _child_running(parent, "worker") not in (None, worker)
+    assert _health(served["url"])[0] in (200, 503)  # answering (the heartbeat may lag)

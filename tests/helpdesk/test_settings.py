@@ -85,3 +85,9 @@ def test_it_runs_on_postgres_and_redis_when_their_urls_are_set():
         django_settings.CELERY_TASK_ACKS_LATE and django_settings.CELERY_TASK_REJECT_ON_WORKER_LOST
     )
     assert django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] == 3600
+
+
+def test_it_keeps_no_persistent_database_connections_by_default():
+    # Under ASGI each request's thread would keep its own connection open.
+    assert django_settings.DATABASES["default"]["CONN_MAX_AGE"] == 0
+    assert django_settings.DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] is False

@@ -2,6 +2,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 
 from knowledge_base.demo import kb_demo_seed
 from knowledge_base.models import ArticleStatus, Category
@@ -48,3 +49,10 @@ def admin_user(db: None) -> Any:
     user.is_superuser = True
     user.save()
     return user
+
+
+@pytest.fixture
+def sqlite() -> None:
+    # SQLite-only behaviour: runs in the embedded pass (make pytest-embedded).
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: runs in make pytest-embedded")

@@ -9,6 +9,7 @@ from knowledge_base.services import article_save
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.embedded
 def test_it_renders_markdown_and_sanitizes_html(publish):
     article = publish(
         "Formatting",
@@ -22,6 +23,7 @@ def test_it_renders_markdown_and_sanitizes_html(publish):
     assert "alert(1)" not in article.body_text or "<" not in article.body_text
 
 
+@pytest.mark.embedded
 def test_it_records_a_revision_per_change_with_the_editor(publish, agent):
     article = publish("Track your order", "v1", author=agent)
     article.body = "v2"
@@ -51,6 +53,7 @@ def test_it_keeps_the_search_vector_current_on_save(publish, pg):
         assert "gin" in cursor.fetchone()[0].lower()
 
 
+@pytest.mark.embedded
 def test_it_refuses_a_duplicate_slug_with_a_clear_error(publish, category):
     publish("Track your order")
     duplicate = Article(title="Other", slug="track-your-order", category=category, body="x")
@@ -61,9 +64,16 @@ def test_it_refuses_a_duplicate_slug_with_a_clear_error(publish, category):
     assert "already uses the address" in err.value.message
 
 
+@pytest.mark.embedded
 def test_it_makes_unique_slugs_and_stamps_publication(publish):
     first = publish("Same title")
     second = publish("Same title", status=ArticleStatus.DRAFT)
 
     assert first.slug == "same-title" and second.slug == "same-title-2"
     assert first.published_at is not None and second.published_at is None
+
+
+def test_it_creates_no_sqlite_search_tables_on_postgresql(pg):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('kb_article_fts'), to_regclass('kb_article_trigram')")
+        assert cursor.fetchone() == (None, None)

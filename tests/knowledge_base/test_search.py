@@ -7,6 +7,7 @@ from knowledge_base.services import search_log_record
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.embedded
 def test_it_ranks_title_matches_above_body_matches(publish):
     publish("Refund policy", "How refunds work.")
     publish("Returns", "Mentions a refund once in the body among many other words here.")
@@ -14,18 +15,21 @@ def test_it_ranks_title_matches_above_body_matches(publish):
     assert kb_search(query="refund")[0].title == "Refund policy"
 
 
+@pytest.mark.embedded
 def test_it_never_returns_drafts(publish):
     publish("Secret draft about refunds", status=ArticleStatus.DRAFT)
 
     assert kb_search(query="refunds") == []
 
 
+@pytest.mark.embedded
 def test_it_falls_back_to_trigrams_for_typos(publish):
     publish("Reset your password", "Use the link.")
 
     assert [h.title for h in kb_search(query="pasword")] == ["Reset your password"]
 
 
+@pytest.mark.embedded
 def test_it_highlights_matches_in_an_escaped_snippet(publish):
     publish("Refunds", "Refund <script>alert(1)</script> arrives in 5 days.")
 
@@ -34,6 +38,7 @@ def test_it_highlights_matches_in_an_escaped_snippet(publish):
     assert "<mark>" in snippet and "<script>" not in snippet
 
 
+@pytest.mark.embedded
 def test_it_ignores_empty_and_symbol_only_queries(publish):
     publish("Refunds")
 
@@ -41,6 +46,7 @@ def test_it_ignores_empty_and_symbol_only_queries(publish):
     assert kb_search(query="'; DROP TABLE x; --") == []  # parameters, and no hit
 
 
+@pytest.mark.embedded
 def test_it_reports_searches_without_results_most_frequent_first():
     for query, count in [("Lost Parcel", 0), ("lost parcel ", 0), ("refund", 3), ("x ray", 0)]:
         search_log_record(query=query, result_count=count, source="kb")
@@ -51,7 +57,9 @@ def test_it_reports_searches_without_results_most_frequent_first():
     assert SearchLog.objects.count() == 4
 
 
-def test_it_searches_in_two_queries_however_many_articles_match(publish, django_assert_num_queries):
+def test_it_searches_in_two_queries_however_many_articles_match(
+    publish, pg, django_assert_num_queries
+):
     # Two queries search; two more steer the planner to the GIN index and back.
     publish("Refund one", "refund")
     with django_assert_num_queries(4):
@@ -63,6 +71,7 @@ def test_it_searches_in_two_queries_however_many_articles_match(publish, django_
         assert len(kb_search(query="refund", limit=10)) == 10
 
 
+@pytest.mark.embedded
 def test_it_shows_the_home_page_in_constant_queries(
     client, publish, category, django_assert_max_num_queries
 ):
@@ -80,7 +89,7 @@ def test_it_shows_the_home_page_in_constant_queries(
     assert len(few.captured_queries) == len(many.captured_queries)
 
 
-def test_it_leaves_the_callers_planner_settings_as_they_were(publish):
+def test_it_leaves_the_callers_planner_settings_as_they_were(publish, pg):
     from django.db import connection
 
     publish("Refund one", "refund")
@@ -92,3 +101,15 @@ def test_it_leaves_the_callers_planner_settings_as_they_were(publish):
             "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')"
         )
         assert cursor.fetchone() == ("on", "on")
+
+
+@pytest.mark.embedded
+def test_it_reads_web_search_syntax(publish):
+    publish("Refund to your card", "Refunds go back to the card you paid with.")
+    publish("Refund by bank transfer", "Refunds go to your bank account.")
+    publish("Set up two-step verification", "Codes from an app.")
+
+    assert [h.title for h in kb_search(query="refund -card")] == ["Refund by bank transfer"]
+    assert [h.title for h in kb_search(query='"bank account"')] == ["Refund by bank transfer"]
+    assert len(kb_search(query="card or transfer")) == 2
+    assert [h.title for h in kb_search(query="two-step")] == ["Set up two-step verification"]

@@ -1,13 +1,33 @@
-"""Search quality: 30 published articles, 20 customer-worded queries, expected article in
-the top 3 for at least 18 of them."""
+"""Search quality: 30 published articles, 20 customer-worded queries, on PostgreSQL and on
+the embedded SQLite default.
+
+Targets (PostgreSQL): the expected article first for 18 of the 20 queries and in the top
+3 for 18, and at most 25 other articles shown beside it in the web form's five
+suggestions over the 20 queries. SQLite (FTS5, bm25 and trigrams) may fall short of the
+first two by MARGIN, one query each; the padding limit is the same.
+
+Measured when the SQLite search was built: PostgreSQL 20 first, 20 in the top 3, 21 other
+articles; SQLite 19 first, 20 in the top 3, 11 other articles (the substring matching it
+replaced: 12 first, 19 in the top 3, 64 other articles).
+"""
+
+from dataclasses import dataclass
 
 import pytest
+from django.db import connection
 
 from knowledge_base.models import ArticleStatus, Category
 from knowledge_base.selectors import kb_search
 from knowledge_base.services import article_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
+
+FIRST_TARGET = 18
+TOP3_TARGET = 18
+OTHERS_IN_SUGGESTIONS_MAX = 25
+SUGGESTIONS = 5  # what /support/suggest/ shows
+# How many queries fewer SQLite may get right than the PostgreSQL targets.
+MARGIN = 1
 
 EXTRA = [
     (
@@ -68,11 +88,43 @@ def corpus(demo):
         article_create(title=title, category=extra, body=body, status=ArticleStatus.PUBLISHED)
 
 
-def test_it_finds_the_expected_article_in_the_top_three_for_most_queries(corpus):
+@dataclass(frozen=True)
+class Figures:
+    first: int
+    top3: int
+    others: int  # other articles shown beside the expected one, summed over the queries
+    misses: list[tuple[str, str, list[str]]]
+
+
+def _measure() -> Figures:
+    first = top3 = others = 0
     misses = []
     for query, expected in QUERIES:
-        titles = [hit.title for hit in kb_search(query=query, limit=3)]
-        if expected not in titles:
+        titles = [hit.title for hit in kb_search(query=query, limit=SUGGESTIONS)]
+        first += titles[:1] == [expected]
+        top3 += expected in titles[:3]
+        others += len([title for title in titles if title != expected])
+        if titles[:1] != [expected]:
             misses.append((query, expected, titles))
+    return Figures(first=first, top3=top3, others=others, misses=misses)
 
-    assert len(QUERIES) - len(misses) >= 18, misses
+
+def test_it_finds_the_expected_article_in_the_top_three_for_most_queries(corpus):
+    margin = 0 if connection.vendor == "postgresql" else MARGIN
+
+    figures = _measure()
+
+    assert figures.top3 >= TOP3_TARGET - margin, figures
+    assert figures.first >= FIRST_TARGET - margin, figures
+
+
+def test_it_suggests_few_other_articles_beside_the_expected_one(corpus):
+    figures = _measure()
+
+    assert figures.others <= OTHERS_IN_SUGGESTIONS_MAX, figures
+
+
+def test_it_forgives_typos_in_the_corpus(corpus):
+    assert kb_search(query="pasword")[0].title == "How to reset your password"
+    assert kb_search(query="subscripton")[0].title == "Cancel your subscription"
+    assert kb_search(query="qzxv wplk") == []  # shares no trigram worth a match

@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from knowledge_base.models import Article, ArticleStatus, Category, Deflection, SearchLog
 from tickets.models import Ticket
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def test_it_shows_categories_and_popular_articles_on_the_home_page(client, demo):
@@ -144,3 +144,15 @@ def test_it_seeds_the_demo_once(demo):
     assert demo == 28 and kb_demo_seed() == 0
     assert Category.objects.count() == 5
     assert Article.objects.filter(status="published").count() == 25
+
+
+def test_it_suggests_the_answer_on_the_web_form_without_padding(client, demo):
+    # What /support/new/ shows while the subject is typed (htmx swaps this fragment in).
+    response = client.get(
+        "/support/suggest/", {"subject": "two factor authentication code"}, HTTP_HX_REQUEST="true"
+    )
+
+    html = response.content.decode()
+    assert html.count("<li>") == 1, html
+    assert "Set up two-step verification" in html and "<mark>" in html
+    assert SearchLog.objects.get().result_count == 1

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0009_working_set_sort_indexes'),
+        ('tickets', '0011_search_trigram'),
     ]
 
     operations = [

@@ -12,7 +12,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
+from django.db import Error as DatabaseError
 
 from channels_app.email_inbound import email_receive_and_process
 from channels_app.ingest import ProcessingDeferred
@@ -49,10 +49,19 @@ class Command(BaseCommand):
                 f"({deferred.__cause__}), retried."
             )
             return
-        except DatabaseError as exc:
+        except DatabaseError as exc:  # django.db.Error: also InterfaceError (a killed connection)
             raise CommandError(
                 f"Could not store the message, the database said: {exc}. The mail server "
                 "will try again later.",
+                returncode=EX_TEMPFAIL,
+            ) from exc
+        except Exception as exc:
+            # Whatever else failed (disk, a bug, a dependency), the MTA must keep the mail:
+            # it bounces on any other non-zero code. If the message did commit first, the
+            # retry is recognised by its Message-ID and stored once.
+            raise CommandError(
+                f"Could not store the message ({exc.__class__.__name__}: {exc}). The mail "
+                "server will try again later.",
                 returncode=EX_TEMPFAIL,
             ) from exc
         if result is None:

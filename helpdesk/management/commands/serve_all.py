@@ -45,12 +45,10 @@ class Command(BaseCommand):
         base_env = {**os.environ, "PUBLIC_BASE_URL": _public_base_url(host, port)}
         relay_env = {**base_env, "HELPDESK_LAYER_RELAY_URL": relay_url_for(host, port)}
         web_env = {k: v for k, v in base_env.items() if k != "HELPDESK_LAYER_RELAY_URL"}
-        procs: dict[str, subprocess.Popen[bytes]] = {}
-        for name, cmd in commands.items():
-            # Each child in its own process group: Ctrl-C reaches us once, and we stop them
-            # in order instead of racing their own SIGINT handlers.
-            env = web_env if name == "web" else relay_env
-            procs[name] = subprocess.Popen(cmd, start_new_session=True, env=env)
+        envs = {name: web_env if name == "web" else relay_env for name in commands}
+        children = {name: _Child(name, cmd, envs[name]) for name, cmd in commands.items()}
+        for child in children.values():
+            child.start()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Help desk on {base_env['PUBLIC_BASE_URL']}/  (Ctrl-C stops everything)\n"
@@ -68,22 +66,67 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         try:
             while not stopping:
-                for name, proc in procs.items():
-                    if proc.poll() is not None:
-                        self.stderr.write(f"{name} exited with {proc.returncode}; stopping.")
-                        stopping = True
+                for child in children.values():
+                    stopping = child.supervise(self.stderr.write) or stopping
                 time.sleep(0.5)
         finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
+            live = [c.proc for c in children.values() if c.proc and c.proc.poll() is None]
+            for proc in live:
+                os.killpg(proc.pid, signal.SIGTERM)
             deadline = time.monotonic() + 15
-            for proc in procs.values():
+            for proc in live:
                 try:
                     proc.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
         self.stdout.write("Stopped.")
+
+
+# A worker or beat that dies (a crash, the OOM killer, a broker outage it gave up on) is
+# started again after a pause that doubles up to a minute while it keeps dying, and
+# starts over once it has stayed up. The web server exiting ends everything: it is what
+# the person at the terminal uses, and it only exits on errors a restart will not fix
+# (the port, the settings).
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 60.0
+STABLE_AFTER = 60.0
+
+
+class _Child:
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
+        self.name, self.cmd, self.env = name, cmd, env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self.delay = RESTART_FIRST_DELAY
+        self.restart_at: float | None = None
+
+    def start(self) -> None:
+        # Each child in its own process group: Ctrl-C reaches us once, and we stop them in
+        # order instead of racing their own SIGINT handlers.
+        self.proc = subprocess.Popen(self.cmd, start_new_session=True, env=self.env)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def supervise(self, say: Any) -> bool:
+        """Restart a dead child when its pause is over; True: stop everything."""
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                say(f"Restarting {self.name}.")
+                self.start()
+            return False
+        if self.proc is None or self.proc.poll() is None:
+            return False
+        code = self.proc.returncode
+        if self.name == "web":
+            say(f"web exited with {code}; stopping.")
+            return True
+        if now - self.started_at >= STABLE_AFTER:
+            self.delay = RESTART_FIRST_DELAY
+        say(f"{self.name} exited with {code}; restarting it in {self.delay:.0f} s.")
+        self.restart_at = now + self.delay
+        self.delay = min(self.delay * 2, RESTART_MAX_DELAY)
+        return False
 
 
 def _public_base_url(host: str, port: str) -> str:

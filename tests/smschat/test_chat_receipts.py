@@ -13,7 +13,7 @@ from channels_app.models import ChatChannel, Delivery, DeliveryStatus
 from channels_app.presence import visitor_online
 from tests.factories import IdentityFactory
 from tests.smschat.test_chat_consumer import hello, say
-from tickets.events import ticket_group
+from tickets.events import events_flush, ticket_group
 from tickets.models import IdentityKind, Message, Ticket
 from tickets.services import message_reply
 
@@ -43,6 +43,7 @@ async def delivery_of(message: Message, *, until: str | None = None) -> Delivery
 async def test_it_marks_a_reply_delivered_when_the_widget_confirms_it(chat_channel, agent):
     comm, _, ticket, reply = await chat_with_reply(chat_channel, agent)
     assert (await delivery_of(reply)).status == DeliveryStatus.SENT
+    assert await database_sync_to_async(events_flush)()  # the reply's own hints go first
     layer = get_channel_layer()
     agent_page = await layer.new_channel()
     await layer.group_add(ticket_group(ticket.pk), agent_page)

@@ -72,7 +72,8 @@ from tickets.services import (
     ticket_set_status,
     ticket_tags_change,
 )
-from tickets.sla.services import sla_demo_setup, sla_recompute_open_batch
+from tickets.sla.demo import sla_demo_setup
+from tickets.sla.services import sla_recompute_open_batch
 
 # (username, password, first name, last name, is admin)
 DEMO_USERS = (

@@ -283,6 +283,13 @@ class Ticket(models.Model):
                 condition=Q(status__in=["new", "open"]),
             ),
             models.Index(fields=["customer", "-updated_at"], name="ticket_customer"),
+            # The workspace header counts live chats waiting for an agent on every page:
+            # only active chat tickets are in it (tickets.agent_chats).
+            models.Index(
+                fields=["last_inbound_at"],
+                name="ticket_chat_working",
+                condition=Q(channel="chat", status__in=["new", "open"]),
+            ),
             # The agent workspace's "Recently solved" view and its count.
             models.Index(
                 fields=["-solved_at"],

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from tickets import agent_chat_views as chats
 from tickets import agent_edit_views as edit
 from tickets import agent_search_views as search_views
 from tickets import agent_views as views
@@ -19,6 +20,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="tickets:login"), name="logout"),
     path("", views.queue, name="queue"),
     path("counts/", views.counts, name="counts"),
+    path("chats/waiting/", chats.chats_waiting, name="chats-waiting"),
     path("bulk/", views.bulk, name="bulk"),
     path("search/", search_views.search, name="search"),
     path("search/suggest/", search_views.search_suggest, name="search-suggest"),

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     # After 0011, which reached main first: databases that already applied it migrate on.
     dependencies = [
-        ('tickets', '0011_search_trigram'),
+        ('tickets', '0009_working_set_sort_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -433,7 +433,8 @@ def ticket_set_team(*, ticket: Ticket, team: Team | None, actor: Any | None) -> 
 @transaction.atomic
 def ticket_set_subject(*, ticket: Ticket, subject: str, actor: Any) -> Ticket:
     _require_agent(actor, what="edit ticket subjects")
-    subject = subject.strip()[:255]
+    # A subject is one line: the header's box wraps, but a pasted newline is a space.
+    subject = " ".join(subject.split())[:255]
     if not subject:
         raise TicketError(TicketErrorCode.EMPTY_MESSAGE, "A ticket needs a subject.")
     if subject == ticket.subject:

@@ -220,4 +220,12 @@
       insertText(kb.dataset.title + "\n" + kb.dataset.excerpt + (kb.dataset.url ? "\n" + kb.dataset.url : ""));
     }
   });
+
+  // The subject box wraps like text but is one line: Enter saves it.
+  document.addEventListener("keydown", function (e) {
+    var box = e.target.closest && e.target.closest("textarea[data-one-line]");
+    if (!box || e.key !== "Enter" || e.shiftKey) return;
+    e.preventDefault();
+    if (box.form.requestSubmit) box.form.requestSubmit(); else box.form.submit();
+  });
 })();

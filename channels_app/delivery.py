@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formataddr, make_msgid
 from html import escape
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -446,8 +447,14 @@ def send_sms(delivery: Delivery) -> str:
         raise PermanentDeliveryError(
             "No active SMS number is configured. An admin can add one under SMS numbers."
         )
+    client = twilio_client(number=number)
     try:
-        sent = twilio_client(number=number).messages.create(
+        if delivery.last_error == RESENT_NOTE:
+            # Cut off mid-send: the provider may have it already. Ask before texting twice.
+            earlier = _sms_already_sent(client, delivery=delivery, sender=number.phone, body=body)
+            if earlier:
+                return earlier
+        sent = client.messages.create(
             to=delivery.recipient,
             from_=number.phone,
             body=body,
@@ -466,6 +473,21 @@ def send_sms(delivery: Delivery) -> str:
     except OSError as exc:  # requests' connection errors and timeouts derive from it
         raise TemporaryDeliveryError(f"Could not reach the SMS provider: {exc}") from exc
     return str(sent.sid)
+
+
+def _sms_already_sent(client: Any, *, delivery: Delivery, sender: str, body: str) -> str:
+    """The provider's id of this delivery's text if the provider already has it, else "".
+
+    Twilio takes no idempotency key, but lists what an account sent: the same body from
+    our number to the recipient since the delivery was written is this delivery."""
+    since = delivery.created_at - timedelta(minutes=1)
+    for message in client.messages.list(
+        to=delivery.recipient, from_=sender, date_sent_after=since, limit=50
+    ):
+        created = message.date_created or message.date_sent
+        if (message.body or "").strip() == body and (created is None or created >= since):
+            return str(message.sid)
+    return ""
 
 
 def chat_visitor_group(visitor_id: str) -> str:

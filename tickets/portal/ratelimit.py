@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from helpdesk.lib.net import client_ip as net_client_ip
+
 
 @dataclass(frozen=True)
 class RateLimit:
@@ -40,6 +42,6 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window: int) -> RateLimi
 
 
 def client_ip(meta: dict[str, str]) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy set
-    # it, and a limit keyed on a forgeable header limits nobody.
-    return meta.get("REMOTE_ADDR", "") or "unknown"
+    # X-Forwarded-For only from our own proxies: a limit keyed on a header the client
+    # writes limits nobody (helpdesk/lib/net.py).
+    return net_client_ip(meta)

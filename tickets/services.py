@@ -418,13 +418,6 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Tick
     )
     _touch(ticket, fields, kind="status")
     sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
-    if status == Status.SOLVED and not satisfaction_delay():
-        from tickets.portal.notifications import (
-            satisfaction_request_enqueue,  # portal needs tickets
-        )
-
-        # No delay: ask once the solve commits (the tick still sends it if this is lost).
-        satisfaction_request_enqueue(ticket_id=ticket.pk)
     return ticket
 
 

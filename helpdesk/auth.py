@@ -89,7 +89,10 @@ class RememberingBasicAuthentication(BasicAuthentication):
         key = credentials_digest(userid, password)
         user = _recall(key, userid)
         if user is None:
-            user, _ = super().authenticate_credentials(userid, password, request)
+            # The Django request, not DRF's wrapper: django-axes marks a lockout on the
+            # request its middleware then answers (helpdesk/lib/lockout.py).
+            django_request = getattr(request, "_request", request)
+            user, _ = super().authenticate_credentials(userid, password, django_request)
             _remember(key, user)
         return user, None
 

@@ -44,6 +44,7 @@ for _proxy in HELPDESK_TRUSTED_PROXIES:
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a locked-out sign-in into helpdesk.lib.lockout's answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -225,6 +228,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttling (django-axes, see helpdesk/lib/lockout.py): per account and per client
+# address, on every way in that takes a password (agent and admin forms, API Basic).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+HELPDESK_LOGIN_MAX_FAILURES = env.int("HELPDESK_LOGIN_MAX_FAILURES", default=5)
+HELPDESK_LOGIN_LOCKOUT_MINUTES = env.int("HELPDESK_LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = HELPDESK_LOGIN_MAX_FAILURES
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = "helpdesk.lib.lockout.login_cool_off"
+AXES_LOCKOUT_CALLABLE = "helpdesk.lib.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "helpdesk.lib.lockout.request_client_ip"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 LOGIN_URL = "/agent/login/"
 LOGIN_REDIRECT_URL = "/agent/"
 # Dotted path of the knowledge base search the agent composer inserts articles from
@@ -355,5 +374,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every failed sign-in at INFO; its own tables keep them (the admin shows).
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -41,7 +41,7 @@ def roles_ensure() -> None:
     agents.permissions.add(*agent_perms)
     admins.permissions.add(
         *Permission.objects.filter(
-            content_type__app_label__in=[*OUR_APPS, "django_celery_beat", "auth"]
+            content_type__app_label__in=[*OUR_APPS, "django_celery_beat", "auth", "axes"]
         )
     )
 

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
+from tests.csp import assert_no_csp_violations, csp_watch
 from tests.factories import IdentityFactory, TicketFactory
 from tickets.models import Channel, Direction, IdentityKind, Message
 
@@ -145,8 +146,10 @@ def browser() -> Any:
         chromium = pw.chromium.launch(
             executable_path="/usr/bin/chromium", headless=True, args=BROWSER_ARGS
         )
+        violations = csp_watch(chromium)
         yield chromium
         chromium.close()
+    assert_no_csp_violations(violations)
 
 
 def login(browser: Any, live_url: str, username: str) -> Any:

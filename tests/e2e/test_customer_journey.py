@@ -9,6 +9,7 @@ from django.core import mail
 from django.core.cache import cache
 
 from knowledge_base.demo import kb_demo_seed
+from tests.csp import assert_no_csp_violations, csp_watch
 from tests.portal.conftest import PNG, make_user
 from tickets.models import Attachment, SatisfactionRating, Status, Ticket
 from tickets.services import ticket_set_status
@@ -37,12 +38,14 @@ def page(monkeypatch):
         browser = p.chromium.launch(
             executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
         )
+        violations = csp_watch(browser)
         context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
         page = context.new_page()
         page.set_default_timeout(15_000)
         yield page
         context.close()
         browser.close()
+    assert_no_csp_violations(violations)
 
 
 def _link(body: str, path: str, base: str) -> str:

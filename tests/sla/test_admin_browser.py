@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from tests.csp import assert_no_csp_violations, csp_watch
 from tickets.models import BusinessHours, SlaPolicy
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded, pytest.mark.django_db(transaction=True)]
@@ -34,10 +35,12 @@ def page(live_server: Any) -> Iterator[Any]:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        violations = csp_watch(browser)
         page = browser.new_page()
         page.set_default_timeout(15_000)
         yield page
         browser.close()
+        assert_no_csp_violations(violations)
         # ORM calls made while Playwright's loop ran used their own connection; close it
         # so the test database can be dropped at the end of the session.
         connections.close_all()

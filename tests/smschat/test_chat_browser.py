@@ -21,6 +21,7 @@ from django.db import connections
 from channels_app.chat import chat_agent_typing
 from channels_app.models import ChatChannel, Delivery, DeliveryStatus
 from channels_app.presence import agent_presence_connect
+from tests.csp import assert_no_csp_violations, csp_watch
 from tests.smschat.shop import shop_site
 from tickets.models import Channel, Message, Ticket
 from tickets.services import message_reply
@@ -79,8 +80,10 @@ def browser(db: None) -> Iterator[Any]:  # after the database fixtures: see agen
                 "--no-first-run",
             ],
         )
+        violations = csp_watch(browser)
         yield browser
         browser.close()
+    assert_no_csp_violations(violations)
 
 
 @pytest.fixture

@@ -188,7 +188,19 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # twice). Delivery retries stay far below it.
 CELERY_VISIBILITY_TIMEOUT = 3600
 if REDIS_URL:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # A Redis that accepts connections but hangs must fail an enqueue (the outbox
+        # relay sends it later) or /healthz in seconds, not block a request for good.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+    CELERY_REDIS_SOCKET_TIMEOUT = 5
+# Nothing reads task results but the ping check (which asks for them itself). Without
+# this every enqueue also subscribes to its result in Redis, which with Redis down
+# retries for 20 s and then leaves the web process's result consumer broken for good.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 

@@ -38,8 +38,10 @@ def _cache() -> None:
 
 
 def _broker() -> dict[str, Any]:
+    # One attempt, no retry pause: a load balancer polls this, and a broker that refuses
+    # must be reported at once (a hanging one within the transport's socket timeouts).
     with celery_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+        conn.ensure_connection(max_retries=0, timeout=2)
         return {"transport": conn.transport_cls}
 
 

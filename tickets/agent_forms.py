@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from helpdesk.lib.dates import BoundedDateField
 from tickets.agent_selectors import ALL_VIEW, VIEW_KEYS
 from tickets.models import Channel, IdentityKind, Priority, Status
 from tickets.selectors import SORTS, TicketFilters
@@ -23,8 +24,8 @@ class QueueForm(forms.Form):
     team = forms.IntegerField(required=False, min_value=1)
     tag = forms.CharField(required=False, max_length=50)
     customer = forms.IntegerField(required=False, min_value=1)
-    created_after = forms.DateField(required=False)
-    created_before = forms.DateField(required=False)
+    created_after = BoundedDateField(required=False)
+    created_before = BoundedDateField(required=False)
     sort = forms.ChoiceField(choices=[(s, s) for s in SORTS], required=False)
     cursor = forms.CharField(required=False, max_length=200)
 

@@ -275,6 +275,11 @@ SPECTACULAR_SETTINGS = {
 # --- product limits ---------------------------------------------------------------------
 HELPDESK_TICKET_NUMBER_START = env.int("HELPDESK_TICKET_NUMBER_START", default=1000)
 HELPDESK_DELIVERY_MAX_ATTEMPTS = env.int("HELPDESK_DELIVERY_MAX_ATTEMPTS", default=5)
+# Seconds before the outbox relay re-enqueues a delivery still queued (its enqueue was lost,
+# e.g. with the broker down), and before it resends one stuck in `sending` (a worker
+# killed mid-send). The second must stay far above any real send's duration.
+HELPDESK_DELIVERY_RELAY_AFTER = env.int("HELPDESK_DELIVERY_RELAY_AFTER", default=60)
+HELPDESK_DELIVERY_STALE_AFTER = env.int("HELPDESK_DELIVERY_STALE_AFTER", default=300)
 HELPDESK_INBOUND_MAX_BYTES = env.int("HELPDESK_INBOUND_MAX_BYTES", default=25 * 1024 * 1024)
 HELPDESK_WORKER_HEARTBEAT_MAX_AGE = env.int("HELPDESK_WORKER_HEARTBEAT_MAX_AGE", default=120)
 

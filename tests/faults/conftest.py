@@ -165,11 +165,15 @@ class Stack:
         wait_for(up, 40, "the web server to answer", every=0.2)
         return proc
 
-    def worker(self, name: str = "worker", **env: str) -> subprocess.Popen[bytes]:
+    def worker(
+        self, name: str = "worker", concurrency: int = 0, **env: str
+    ) -> subprocess.Popen[bytes]:
+        """A Celery worker: the solo pool, or prefork with `concurrency` processes."""
+        pool = ["--concurrency", str(concurrency)] if concurrency else ["--pool", "solo"]
         return self._spawn(
             name,
-            ["-m", "celery", "-A", "helpdesk", "worker", "--pool", "solo",
-             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"{name}@%h"],
+            ["-m", "celery", "-A", "helpdesk", "worker", *pool, "--loglevel", "INFO",
+             "--without-gossip", "--without-mingle", "-n", f"{name}@%h"],
             **env,
         )  # fmt: skip
 

@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from channels_app.models import Delivery, DeliveryStatus, SmsNumber
 from tests.factories import AgentFactory, CustomerFactory, IdentityFactory, TicketFactory
-from tests.faults.conftest import RAW_SECRET, Stack, mime, wait_for
+from tests.faults.conftest import Stack, mime, wait_for
 from tickets.models import Channel, Message, Ticket
 
 pytestmark = pytest.mark.timeout(150)
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(150)
 OUTAGE = 8.0
 SMS_TOKEN = "fault-suite-sms-token"
 OUR_NUMBER = "+14155550100"
-PASSWORD = "fault-suite-password"  # noqa: S105 (a throwaway test account)
+PASSWORD = "fault-suite-password"
 
 
 def _agent() -> Any:

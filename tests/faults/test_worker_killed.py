@@ -55,6 +55,7 @@ def test_it_delivers_every_reply_after_the_worker_is_killed_mid_queue(
     assert stack.run(relay, HELPDESK_DELIVERY_RELAY_AFTER="0").strip() == str(REPLIES)
 
     first = stack.worker("first", concurrency=2)
+
     def mid_queue_and_mid_send() -> bool:
         sent = deliveries.filter(status=DeliveryStatus.SENT).count()
         return sent >= KILL_AFTER_SENT and deliveries.filter(status=DeliveryStatus.SENDING).exists()

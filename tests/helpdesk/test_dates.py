@@ -1,7 +1,6 @@
 """User-supplied dates stay within a sane range: far past or future is a bad date, not a 500."""
 
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from django.test import Client
@@ -39,7 +38,7 @@ def test_it_makes_naive_datetimes_aware_and_keeps_aware_ones(settings):
     aware = datetime_parse("2026-03-01T10:00:00+00:00")
 
     assert naive is not None and naive.tzinfo is not None
-    assert aware == datetime(2026, 3, 1, 10, tzinfo=dt_timezone.utc)
+    assert aware == datetime(2026, 3, 1, 10, tzinfo=UTC)
     assert datetime_parse("") is None
 
 

@@ -10,14 +10,6 @@ PORT ?= 8000
 # Tests run on real PostgreSQL and Redis; these are the local defaults (override freely).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/helpdesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
-MYPY_TARGETS := tickets/services.py tickets/selectors.py tickets/demo.py channels_app/ingest.py \
-	channels_app/delivery.py channels_app/adapters channels_app/sms.py \
-	channels_app/chat.py channels_app/presence.py channels_app/consumers.py \
-	channels_app/demo.py tickets/sla tickets/tasks.py knowledge_base tickets/portal \
-	channels_app/email_inbound.py channels_app/email_outbound.py channels_app/mailboxes.py \
-	channels_app/imap.py channels_app/email_hooks.py channels_app/display.py \
-	tickets/agent_selectors.py tickets/agent_services.py tickets/search.py tickets/macros.py \
-	tickets/kb.py tickets/presence.py tickets/consumers.py
 
 .PHONY: install run test lint typecheck pytest pytest-embedded bench clean
 
@@ -37,14 +29,10 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-
-# The foundation's other typed modules (kept apart from the list above for easy merging).
-MYPY_TARGETS += helpdesk tickets/api.py tickets/views.py tickets/identity.py \
-	tickets/events.py tickets/html.py tickets/safe_names.py channels_app/tasks.py \
-	channels_app/inbound.py channels_app/admin.py tickets/admin.py
+	$(BIN)/lint-imports
 
 typecheck: install
-	$(BIN)/mypy $(MYPY_TARGETS)
+	$(BIN)/mypy
 
 pytest: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

@@ -49,7 +49,7 @@ class MailboxAdmin(admin.ModelAdmin):
     form = MailboxForm
     list_display = (
         "address", "name", "team", "is_active", "is_default", "imap_host", "last_success_at",
-        "has_error",
+        "healthy",
     )  # fmt: skip
     list_filter = ("is_active",)
     search_fields = ("address", "name")
@@ -77,9 +77,11 @@ class MailboxAdmin(admin.ModelAdmin):
 
     actions = ["poll_now"]
 
-    @admin.display(boolean=True, description="Error")
-    def has_error(self, obj: Mailbox) -> bool:
-        return bool(obj.last_error)
+    # Django draws True as a green tick and False as a red cross, so the column asks "is it
+    # working?": a mailbox whose last fetch failed shows the cross.
+    @admin.display(boolean=True, description="Working", ordering="last_error")
+    def healthy(self, obj: Mailbox) -> bool:
+        return not obj.last_error
 
     @admin.action(description="Fetch new mail from the selected mailboxes now")
     def poll_now(self, request: HttpRequest, queryset: QuerySet[Mailbox]) -> None:

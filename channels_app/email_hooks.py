@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -18,7 +18,7 @@ from helpdesk.lib.http import BodyTooLarge, body_read_bounded
 
 logger = logging.getLogger(__name__)
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def _enqueue_process(raw_id: int) -> None:
@@ -88,7 +88,7 @@ def anymail_guard(view: View, *, setting: str) -> View:
     unauthenticated posts (with a warning) when no basic-auth secret is set."""
 
     @csrf_exempt
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not getattr(settings, "ANYMAIL", {}).get(setting):
             return JsonResponse(
                 {"error": f"This webhook is off: set {setting} (env) to turn it on."},

@@ -17,7 +17,7 @@ from email.utils import getaddresses
 from django.conf import settings
 from django.utils import timezone
 
-from channels_app.adapters.email import lane_keys
+from channels_app.adapters.email import lane_keys, plus_base
 from channels_app.ingest import (
     IngestResult,
     raw_inbound_receive,
@@ -53,15 +53,10 @@ def mailbox_for_payload(*, payload: bytes, recipient: str = "") -> Mailbox | Non
     except Exception:  # unreadable headers: the message is still stored, with no mailbox
         logger.info("could not read recipient headers", exc_info=True)
     # support+token@example.com belongs to support@example.com.
-    bases = {_plus_base(a.lower()) for a in addresses if "@" in a}
+    bases = {plus_base(a) for a in addresses if "@" in a}
     if not bases:
         return None
     return next((m for m in mailboxes_all() if m.is_active and m.address.lower() in bases), None)
-
-
-def _plus_base(address: str) -> str:
-    local, _, domain = address.strip().strip("<>").partition("@")
-    return f"{local.split('+', 1)[0]}@{domain}"
 
 
 def email_meta(*, mailbox: Mailbox | None, recipient: str = "") -> dict[str, str]:

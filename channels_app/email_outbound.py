@@ -14,7 +14,6 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from channels_app.delivery import delivery_create, delivery_mark_bounced
@@ -26,6 +25,7 @@ from channels_app.mailboxes import (
     ticket_portal_link,
 )
 from channels_app.models import Delivery, Mailbox, RawInbound
+from tickets.links import agent_ticket_url
 from tickets.models import Channel, ContactIdentity, Direction, Message, Ticket
 
 logger = logging.getLogger(__name__)
@@ -169,18 +169,6 @@ def agent_notify_on_commit(*, ticket_id: int, kind: str, user_id: int) -> None:
     transaction.on_commit(enqueue)
 
 
-def _agent_ticket_url(ticket: Ticket) -> str:
-    for name, kwargs in (
-        ("tickets:ticket-detail", {"number": ticket.number}),
-        ("tickets:detail", {"number": ticket.number}),
-    ):
-        try:
-            return settings.PUBLIC_BASE_URL + reverse(name, kwargs=kwargs)
-        except NoReverseMatch:
-            continue
-    return f"{settings.PUBLIC_BASE_URL}/agent/"
-
-
 def agent_notification_send(*, ticket_id: int, kind: str, user_id: int) -> bool:
     """Send one notification email to an agent. Returns whether one was sent."""
     ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
@@ -197,7 +185,7 @@ def agent_notification_send(*, ticket_id: int, kind: str, user_id: int) -> bool:
     mailbox = mailbox_for_ticket(ticket=ticket)
     mail = EmailMessage(
         subject=subject,
-        body=f"{lead}\n\nOpen it: {_agent_ticket_url(ticket)}\n",
+        body=f"{lead}\n\nOpen it: {agent_ticket_url(ticket=ticket)}\n",
         from_email=mailbox.address if mailbox else settings.DEFAULT_FROM_EMAIL,
         to=[email],
         headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},

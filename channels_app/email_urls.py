@@ -4,6 +4,7 @@ from anymail.webhooks.mailgun import MailgunInboundWebhookView, MailgunTrackingW
 from anymail.webhooks.postmark import PostmarkInboundWebhookView, PostmarkTrackingWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView, SendGridTrackingWebhookView
 from django.urls import URLPattern, path, re_path
+from django.views import View
 
 from channels_app.email_hooks import anymail_guard, raw_email_hook
 
@@ -18,7 +19,7 @@ ESP_WEBHOOKS = (
 )
 
 
-def _esp_route(esp: str, kind: str, view: type, setting: str) -> URLPattern:
+def _esp_route(esp: str, kind: str, view: type[View], setting: str) -> URLPattern:
     guarded = anymail_guard(view.as_view(), setting=setting)
     name = f"anymail-{esp}-{kind}"
     if (esp, kind) == ("mailgun", "inbound"):  # Mailgun posts parsed or raw MIME

@@ -6,6 +6,7 @@ The outbound send is the "sms" backend in channels_app.delivery.
 import logging
 import mimetypes
 from collections.abc import Mapping
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -19,6 +20,7 @@ from twilio.rest import Client
 from channels_app.adapters.sms import form_fields, media_links, opt_keyword
 from channels_app.ingest import IngestResult, raw_inbound_process, raw_inbound_store
 from channels_app.models import Delivery, DeliveryStatus, SmsNumber
+from helpdesk.lib.ssrf import UnsafeUrl, url_vet
 from helpdesk.lib.urls import absolute_url
 from tickets.errors import TicketError
 from tickets.identity import normalize_phone
@@ -122,12 +124,6 @@ def twilio_client(*, number: SmsNumber) -> Client:
     return client
 
 
-def sms_opted_out(*, phone: str) -> bool:
-    return ContactIdentity.objects.filter(
-        kind=IdentityKind.PHONE, value=phone, opted_out_at__isnull=False
-    ).exists()
-
-
 # --- writes -----------------------------------------------------------------------------
 
 
@@ -205,6 +201,44 @@ def sms_status_update(*, sid: str, status: str, error_code: str = "") -> Deliver
     return delivery
 
 
+MEDIA_MAX_REDIRECTS = 3
+
+
+def _media_get(url: str, *, number: SmsNumber) -> requests.Response:
+    """GET a media link with the number's credentials, only from the provider's API host.
+
+    The link comes in the webhook's form: a forged or careless one must not make us send
+    the account's credentials, or any request, to another host. The provider redirects
+    to its CDN; redirects are followed without credentials, to public https hosts only.
+    """
+    api = urlsplit(settings.HELPDESK_TWILIO_API_BASE)
+    link = urlsplit(url)
+    if (link.scheme, link.hostname, link.port) != (api.scheme, api.hostname, api.port):
+        raise UnsafeUrl(
+            f"{url[:100]!r} is not on the provider's API host {api.scheme}://{api.netloc}."
+        )
+    response = requests.get(
+        url,
+        auth=(number.account_sid, number.auth_token),
+        timeout=settings.HELPDESK_TWILIO_TIMEOUT,
+        stream=True,
+        allow_redirects=False,
+    )
+    for _ in range(MEDIA_MAX_REDIRECTS):
+        if not response.is_redirect:
+            return response
+        target = urljoin(response.url, response.headers["Location"])
+        response.close()
+        url_vet(target)
+        response = requests.get(
+            target, timeout=settings.HELPDESK_TWILIO_TIMEOUT, stream=True, allow_redirects=False
+        )
+    if response.is_redirect:
+        response.close()
+        raise UnsafeUrl(f"{url[:100]!r} redirects more than {MEDIA_MAX_REDIRECTS} times.")
+    return response
+
+
 def sms_media_fetch(*, message_id: int, number_id: int) -> int:
     """Download the media of an inbound SMS into attachments. Safe to run twice: items
     already stored are skipped. Returns how many were stored now."""
@@ -220,12 +254,11 @@ def sms_media_fetch(*, message_id: int, number_id: int) -> int:
         name = f"media-{index}{ext}"
         if name in have:
             continue
-        response = requests.get(
-            url,
-            auth=(number.account_sid, number.auth_token),
-            timeout=settings.HELPDESK_TWILIO_TIMEOUT,
-            stream=True,
-        )
+        try:
+            response = _media_get(url, number=number)
+        except UnsafeUrl as exc:
+            logger.warning("media %s of message %s not fetched: %s", index, message_id, exc)
+            continue
         response.raise_for_status()
         content = response.raw.read(settings.HELPDESK_INBOUND_MAX_BYTES + 1, decode_content=True)
         if len(content) > settings.HELPDESK_INBOUND_MAX_BYTES:

@@ -110,7 +110,6 @@ def _cache_down(exc: Exception) -> None:
 class ConfigCache(Generic[T]):
     def __init__(self, name: str, load: Callable[[], T]) -> None:
         self.name = name
-        self.key = VERSION_KEY  # shared by every copy
         self._load = load
         self._lock = threading.Lock()
         self._copy: tuple[str, T, float] | None = None  # (version, value, loaded at)

@@ -184,6 +184,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Keep reconnecting through a broker outage of any length instead of exiting after 100
 # tries: the worker is what sends the replies queued meanwhile.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# What the worker prints (the console mail backend's one line per mail) goes to its
+# stdout as written, not through its logger with a "WARNING/MainProcess" prefix.
+CELERY_WORKER_REDIRECT_STDOUTS = False
 # Redis redelivers an unacked task after this; no countdown may exceed it (it would run
 # twice). Delivery retries stay far below it.
 CELERY_VISIBILITY_TIMEOUT = 3600

@@ -9,6 +9,7 @@ from django.utils import timezone
 from helpdesk.lib.dates import BoundedDateField
 from tickets.agent_selectors import ALL_VIEW, VIEW_KEYS
 from tickets.models import Channel, IdentityKind, Priority, Status
+from tickets.search_selectors import customer_ids_matching
 from tickets.selectors import SORTS, TicketFilters
 
 VIEW_CHOICES = [(k, k) for k in (*VIEW_KEYS, ALL_VIEW)]
@@ -24,16 +25,31 @@ class QueueForm(forms.Form):
     team = forms.IntegerField(required=False, min_value=1)
     tag = forms.CharField(required=False, max_length=50)
     customer = forms.IntegerField(required=False, min_value=1)
+    # A customer by name or email address; resolved to their ids in clean_customer_q.
+    customer_q = forms.CharField(required=False, max_length=200)
     created_after = BoundedDateField(required=False)
     created_before = BoundedDateField(required=False)
     sort = forms.ChoiceField(choices=[(s, s) for s in SORTS], required=False)
     cursor = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer_ids: list[int] = []
 
     def clean_assignee(self) -> str:
         value = self.cleaned_data["assignee"].strip()
         if value and value != "none" and not value.isdigit():
             raise forms.ValidationError("Pick an agent from the list, or “Unassigned”.")
         return value
+
+    def clean_customer_q(self) -> str:
+        text = self.cleaned_data["customer_q"].strip()
+        self.customer_ids = customer_ids_matching(text=text) if text else []
+        if text and not self.customer_ids:
+            raise forms.ValidationError(
+                f"No customer matches “{text}”. Try their email address or part of their name."
+            )
+        return text
 
     def filters(self) -> TicketFilters:
         data = self.cleaned_data
@@ -54,6 +70,7 @@ class QueueForm(forms.Form):
             team_id=data.get("team"),
             tag=(data.get("tag") or "").strip().lower() or None,
             customer_id=data.get("customer"),
+            customer_ids=tuple(self.customer_ids),
             created_after=after,
             # The "to" date is inclusive: everything before the next midnight.
             created_before=before + timedelta(days=1) if before else None,

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,11 +23,13 @@ from helpdesk.roles import is_agent
 from tickets import agent_selectors as sel
 from tickets import kb
 from tickets.agent_forms import BulkForm, QueueForm, ReplyForm
+from tickets.agent_selectors import ALL_VIEW
 from tickets.agent_services import BULK_ACTIONS, reply_send, ticket_bulk_update, ticket_read_mark
 from tickets.errors import TicketError
 from tickets.macros import macro_render
 from tickets.models import Status, Team, Ticket
 from tickets.presence import presence_list
+from tickets.search_selectors import customer_label
 from tickets.selectors import InvalidCursor, Page, TicketFilters, ticket_get_for_agent, ticket_list
 from tickets.services import NewFile, reply_channel_default
 from tickets.sla.selectors import sla_state
@@ -35,9 +37,9 @@ from tickets.sla.selectors import sla_state
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
-def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def agent_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not is_agent(request.user):
@@ -93,10 +95,28 @@ def queue(request: HttpRequest) -> HttpResponse:
         "teams": teams,
         "statuses": Status.choices,
         "bulk_actions": BULK_ACTIONS,
+        **_filter_context(form, data, view),
     }
     htmx = getattr(request, "htmx", None)  # set by django-htmx middleware
     live = htmx is not None and bool(htmx) and htmx.target == "queue-live"
     return render(request, "agent/_queue_live.html" if live else "agent/queue.html", context)
+
+
+# The filter fields the "Filters" button counts (the drawer on narrow screens).
+_FILTER_FIELDS: tuple[str, ...] = ("q", "status", "priority", "channel", "assignee", "team")
+_FILTER_FIELDS += ("tag", "customer", "customer_q", "created_after", "created_before")
+
+
+def _filter_context(form: QueueForm, data: dict[str, Any], view: str) -> dict[str, Any]:
+    customer_text = form["customer_q"].value() or ""
+    if not customer_text and data.get("customer"):
+        customer_text = customer_label(customer_id=data["customer"])
+    return {
+        "customer_text": customer_text,
+        "active_filters": sum(1 for name in _FILTER_FIELDS if form.data.get(name)),
+        # The top bar shows what it searched for on its own results page.
+        "global_q": form["q"].value() if view == ALL_VIEW else "",
+    }
 
 
 @agent_required

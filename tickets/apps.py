@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class TicketsConfig(AppConfig):
@@ -12,3 +15,17 @@ class TicketsConfig(AppConfig):
         active_policies_cache.watch(
             [SlaPolicy, SlaTarget, BusinessHours, BusinessInterval, Holiday]
         )
+        post_migrate.connect(_search_tables_repair, sender=self)
+
+
+def _search_tables_repair(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    # SQLite drops a table's triggers when a migration rebuilds the table to alter it: the
+    # typo search's FTS5 tables would silently go stale (tickets.search_trigram).
+    from django.db import connections
+
+    from tickets.search_trigram import sqlite_repair
+
+    connection = connections[using]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            sqlite_repair(cursor)

@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from tickets.files import file_is_dangerous
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
@@ -393,6 +395,11 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+    @property
+    def is_dangerous(self) -> bool:
+        """A program or script: offered for download only, with a warning."""
+        return file_is_dangerous(content_type=self.content_type, filename=self.filename)
 
 
 class EventKind(models.TextChoices):

@@ -12,6 +12,9 @@ def safe_filename(name: str, *, default: str = "attachment") -> str:
     # dots so a name can never climb directories or hide itself.
     base = PureWindowsPath(name.replace("/", "\\")).name if name else ""
     base = unicodedata.normalize("NFC", base)
+    # Format characters (bidi overrides such as U+202E, zero-width joiners) make
+    # "invoice\u202efdp.exe" display as "invoiceexe.pdf": they never belong in a name.
+    base = "".join(ch for ch in base if unicodedata.category(ch) != "Cf")
     base = _UNSAFE.sub("_", base).strip().lstrip(".").strip()
     if not base:
         return default

@@ -1,4 +1,5 @@
-"""Agent search: a ticket number, a customer's email or phone, or full text.
+"""Agent search: a ticket number, a customer's email or phone, or full text (and, when
+full text finds nothing, typo-tolerant trigrams: tickets.search_trigram).
 
 On PostgreSQL full text runs over ticket subjects and message bodies through the GIN
 expression indexes of migration 0005 (the SearchVector expressions here must stay the
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from tickets.errors import TicketError
 from tickets.identity import normalize_email, normalize_phone
 from tickets.models import ContactIdentity, IdentityKind, Message, Ticket
+from tickets.search_trigram import TRIGRAM_MIN_SIMILARITY, similarity
 
 SEARCH_CONFIG = "english"
 _NUMBER = re.compile(r"^#?(\d{1,18})$")
@@ -90,9 +94,12 @@ def _full_text(term: str) -> SearchPlan:
     return SearchPlan(Q(subject__icontains=term) | Q(pk__in=like))
 
 
-def search_plan(text: str) -> SearchPlan:
-    """How to filter by what an agent typed in the search box."""
-    term = text.strip()[:200]
+def _term(text: str) -> str:
+    return text.strip()[:200]
+
+
+def _exact(term: str) -> Q | None:
+    """The condition for a ticket number, an email address or a phone; None for words."""
     number = _NUMBER.match(term)
     if number:
         q = Q(number=int(number.group(1)))
@@ -100,18 +107,65 @@ def search_plan(text: str) -> SearchPlan:
             # Seven or more digits may also be a phone number.
             with contextlib.suppress(TicketError):
                 q |= _customers_with(IdentityKind.PHONE, normalize_phone(term))
-        return SearchPlan(q)
+        return q
     if "@" in term and " " not in term:
         try:
-            return SearchPlan(_customers_with(IdentityKind.EMAIL, normalize_email(term)))
+            return _customers_with(IdentityKind.EMAIL, normalize_email(term))
         except TicketError:
-            return _full_text(term)
+            return None
     if _PHONE.match(term):
         try:
-            return SearchPlan(_customers_with(IdentityKind.PHONE, normalize_phone(term)))
+            return _customers_with(IdentityKind.PHONE, normalize_phone(term))
         except TicketError:
             pass
-    return _full_text(term)
+    return None
+
+
+def search_plan(text: str) -> SearchPlan:
+    """How to filter by what an agent typed in the search box."""
+    term = _term(text)
+    exact = _exact(term)
+    return SearchPlan(exact) if exact is not None else _full_text(term)
+
+
+def is_word_search(text: str) -> bool:
+    """Whether `text` is searched as words (full text), not as a number, email or phone."""
+    term = _term(text)
+    return bool(term) and _exact(term) is None
+
+
+def ticket_number(text: str) -> int | None:
+    """The ticket number `text` is (`1234` or `#1234`), if it is one."""
+    number = _NUMBER.match(_term(text))
+    return int(number.group(1)) if number else None
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _marks(word: str, wanted: list[str]) -> bool:
+    # The word typed, a longer form of it ("jam" in "jammed"), a shorter one it was stemmed
+    # to ("printers" finds "printer"), or a near miss (a typo search's match).
+    for term in wanted:
+        if word.startswith(term) or (len(word) >= 3 and term.startswith(word)):
+            return True
+        if len(term) >= 3 and similarity(term, word) >= TRIGRAM_MIN_SIMILARITY:
+            return True
+    return False
+
+
+def highlight(text: str, query: str) -> SafeString:
+    """`text` escaped, with its words that match what was searched in <mark>."""
+    wanted = [w.lower() for w in _WORD.findall(_term(query))]
+    parts: list[str] = []
+    end = 0
+    for match in _WORD.finditer(text):
+        if wanted and _marks(match.group().lower(), wanted):
+            parts.append(escape(text[end : match.start()]))
+            parts.append(f"<mark>{escape(match.group())}</mark>")
+            end = match.end()
+    parts.append(escape(text[end:]))
+    return mark_safe("".join(parts))  # noqa: S308 (every piece of text escaped above)
 
 
 def search_q(text: str) -> Q:

@@ -24,6 +24,7 @@ from helpdesk import fastsql
 from helpdesk.roles import is_agent
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.events import publish_ticket_changed
+from tickets.files import content_magic
 from tickets.html import html_to_text, sanitize_html
 from tickets.identity import normalize_identity
 from tickets.models import (
@@ -600,10 +601,12 @@ def content_type_clean(value: str) -> str:
 def attachment_store(*, message: Message, file: NewFile) -> Attachment:
     digest = hashlib.sha256(file.content).hexdigest()
     name = safe_filename(file.filename)
+    # What the bytes are beats what the sender declared: an .exe sent as application/pdf
+    # is stored, typed and shown as a program.
     attachment = Attachment(
         message=message,
         filename=name,
-        content_type=content_type_clean(file.content_type),
+        content_type=content_magic(file.content) or content_type_clean(file.content_type),
         size=len(file.content),
         sha256=digest,
         content_id=file.content_id.strip("<>")[:255],

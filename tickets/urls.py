@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from tickets import agent_edit_views as edit
+from tickets import agent_search_views as search_views
 from tickets import agent_views as views
 from tickets import views as file_views
 
@@ -19,6 +20,9 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("counts/", views.counts, name="counts"),
     path("bulk/", views.bulk, name="bulk"),
+    path("search/", search_views.search, name="search"),
+    path("search/suggest/", search_views.search_suggest, name="search-suggest"),
+    path("customers/suggest/", search_views.customer_suggest, name="customer-suggest"),
     path("kb/search/", views.kb_search, name="kb-search"),
     path("macros/", edit.macros, name="macros"),
     path("macros/<int:macro_id>/delete/", edit.macro_remove, name="macro-delete"),

@@ -14,7 +14,3 @@ ADAPTERS: dict[str, Parser] = {
     "web": web.parse,
     "email": email.parse,
 }
-
-
-def register(name: str, parser: Parser) -> None:
-    ADAPTERS[name] = parser

@@ -119,7 +119,7 @@ def _parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
 
     own = {a for a in meta.get("own_addresses", "").lower().split(",") if a}
     sender = _sender(msg)
-    if _plus_base(sender.value) in own:
+    if plus_base(sender.value) in own:
         raise ParseError(
             f"The mail comes from our own mailbox address {sender.value}; it is not made into a "
             "ticket so that our mail cannot loop. Check the mailbox's forwarding rules."
@@ -241,8 +241,9 @@ def _sender(msg: Message) -> Identity:
     raise ParseError("The sender's address cannot be read from From, Sender or Return-Path.")
 
 
-def _plus_base(address: str) -> str:
-    local, _, domain = address.strip().lower().partition("@")
+def plus_base(address: str) -> str:
+    """The address without its plus tag: support+token@example.com is support@example.com."""
+    local, _, domain = address.strip().strip("<>").lower().partition("@")
     return f"{local.split('+', 1)[0]}@{domain}"
 
 
@@ -306,7 +307,7 @@ def _followers(
     followers = []
     for display, address in _addresses(msg, "To", "Cc"):
         lowered = address.lower()
-        if lowered in seen or _plus_base(lowered) in own:
+        if lowered in seen or plus_base(lowered) in own:
             continue
         seen.add(lowered)
         followers.append(Identity(kind=IdentityKind.EMAIL, value=address, display_name=display))
@@ -546,7 +547,7 @@ def lane_keys(payload: bytes, own: set[str]) -> set[str]:
                 plus = _PLUS_TOKEN.match(address)
                 if plus is not None:
                     keys.add(f"ref:{plus.group(1)}")
-                if address not in own and _plus_base(address) not in own:
+                if address not in own and plus_base(address) not in own:
                     keys.add(f"addr:{address}")
         elif name == "subject":
             keys.update(f"ref:{token}" for token in _SUBJECT_TOKEN.findall(value))

@@ -292,13 +292,14 @@ def test_a_queue_row_shows_every_field_escaped(agent: Any, agent_client: Client)
     assert "<script>" not in row
     assert "&lt;script&gt;alert(1)&lt;/script&gt; refund" in row
     assert f'href="/agent/tickets/{ticket.number}/"' in row
-    assert '<div class="preview muted">↩ We sent it &lt;today&gt;</div>' in row
+    assert '<span class="preview muted">↩ We sent it &lt;today&gt;</span>' in row
+    assert 'title="&lt;script&gt;alert(1)&lt;/script&gt; refund — We sent it &lt;today&gt;"' in row
     assert '<span class="tag">vip</span>' in row
-    assert "<td>Ann &lt;Admin&gt;</td>" in row
+    assert '<td class="customer-cell" title="Ann &lt;Admin&gt;">Ann &lt;Admin&gt;</td>' in row
     assert '<span class="badge badge-pending">Pending</span>' in row
     assert '<span class="prio prio-urgent">Urgent</span>' in row
     assert '<span class="ch ch-sms"' in row
-    assert f"<td>{agent.first_name}" in row and "Billing &amp; Co" in row
+    assert f'title="{agent.first_name} · Billing &amp; Co">{agent.first_name}' in row
     assert 'class="unread-dot"' in row  # the agent never opened it
     agent_client.get(f"/agent/tickets/{ticket.number}/")
     html = agent_client.get("/agent/", {"view": "pending"}).content.decode()
@@ -379,9 +380,13 @@ def test_it_finds_words_the_same_whichever_way_it_searches(
     commons: list[bool] = []  # each read of the GIN indexes: a common term?
     word_page, exact = selectors._word_page, search.SearchPlan.exact
 
+    typo_windows = (3,)  # the typo fallback's calls (a word found nothing) are not counted
+    monkeypatch.setattr(selectors, "TYPO_WINDOWS", typo_windows)
+
     def spy_page(*args: Any) -> Any:
         page = word_page(*args)
-        hits.append((args[-1][0], page is not None))
+        if args[-1] != typo_windows:
+            hits.append((args[-1][0], page is not None))
         return page
 
     def spy_exact(plan: Any) -> Any:

@@ -34,3 +34,11 @@ def ingest(make_inbound: Any) -> Any:
         return inbound_message_ingest(message=make_inbound(**fields))
 
     return run
+
+
+from tests.smschat.conftest import (  # noqa: E402, F401  (fixtures by name, for the SMS guard)
+    fake_twilio,
+    post_signed,
+    public_base,
+    sms_number,
+)

@@ -1,5 +1,7 @@
 """The mailbox admin: health at a glance, the password never echoed, fetch on demand."""
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -61,3 +63,25 @@ def test_it_fetches_mail_on_demand(admin_client, dovecot, imap_mailbox):
 
     assert "1 new message(s) stored" in response.content.decode()
     assert Ticket.objects.get().subject == "Problem 7"
+
+
+@pytest.mark.embedded
+def test_it_crosses_a_failing_mailbox_and_ticks_a_healthy_one(admin_client, mailbox):
+    failing = Mailbox.objects.create(
+        name="Billing", address="billing@helpdesk.test", imap_host="imap.example.com"
+    )
+    Mailbox.objects.filter(pk=failing.pk).update(
+        last_error="Could not connect to imap.example.com:993.", last_error_at=timezone.now()
+    )
+
+    page = admin_client.get("/admin/channels_app/mailbox/").content.decode()
+
+    rows = {
+        address: row
+        for row in re.findall(r"<tr>.*?</tr>", page, re.S)
+        for address in ("billing@helpdesk.test", "support@helpdesk.test")
+        if address in row
+    }
+    assert "column-healthy" in page and ">Working<" in page
+    assert 'icon-no.svg" alt="False"' in rows["billing@helpdesk.test"]
+    assert 'icon-yes.svg" alt="True"' in rows["support@helpdesk.test"]

@@ -6,8 +6,9 @@ import pytest
 from django.core.cache import cache
 
 from channels_app.email_inbound import email_meta, mailbox_for_payload
-from channels_app.mailboxes import mailbox_active, mailboxes_cache, own_addresses
+from channels_app.mailboxes import mailbox_active, own_addresses
 from channels_app.models import Mailbox
+from helpdesk.config_cache import VERSION_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,5 +52,5 @@ def test_a_change_by_another_process_is_seen_through_the_shared_version() -> Non
     Mailbox.objects.create(name="Support", address="support@helpdesk.test")
     assert own_addresses() == {"support@helpdesk.test"}
     Mailbox.objects.update(address="help@helpdesk.test")  # the other process's write
-    cache.set(mailboxes_cache.key, "another-process", timeout=None)  # and its new version
+    cache.set(VERSION_KEY, "another-process", timeout=None)  # and its new version
     assert own_addresses() == {"help@helpdesk.test"}

@@ -264,7 +264,8 @@ def test_it_serves_web_worker_and_beat_on_the_embedded_default_until_ctrl_c(serv
         {"name": "Dana", "email": "dana@example.com", "subject": "Parcel", "description": "Lost"},
     )
     assert landed.endswith("/support/thanks/"), landed
-    line = _wait_for_log(served, r"Mail to dana@example\.com: .*")
+    line = _wait_for_log(served, r"(?m)^.*Mail to dana@example\.com: .*$")
+    assert line.startswith("Mail to dana@example.com: "), line  # no logger prefix
     assert f"→  {served['url']}/portal/login/" in line, line
 
     # The admin logs in through the ASGI server.

@@ -1,4 +1,5 @@
-"""SLA configuration through the admin forms: validation, preview, holiday import."""
+"""SLA configuration through the admin forms: validation, preview, holiday import. The
+week grid and the timezone select have their own module (test_admin_week.py)."""
 
 from typing import Any
 
@@ -6,26 +7,27 @@ import pytest
 
 from tickets.models import BusinessHours, Holiday, SlaPolicy
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def calendar_post(intervals: list[tuple[int, str, str]], **fields: Any) -> dict[str, Any]:
-    data = {
+    """The business-hours form as the week grid posts it: a day with intervals is open."""
+    data: dict[str, Any] = {
         "name": "Support office",
         "timezone": "Europe/Berlin",
         "holiday_country": "",
         "holiday_subdivision": "",
-        "intervals-TOTAL_FORMS": str(len(intervals)),
-        "intervals-INITIAL_FORMS": "0",
         "holidays-TOTAL_FORMS": "0",
         "holidays-INITIAL_FORMS": "0",
         **fields,
     }
-    for i, (weekday, start, end) in enumerate(intervals):
+    stretch: dict[int, int] = {}
+    for weekday, start, end in intervals:
+        n = stretch[weekday] = stretch.get(weekday, -1) + 1
         data |= {
-            f"intervals-{i}-weekday": str(weekday),
-            f"intervals-{i}-start": start,
-            f"intervals-{i}-end": end,
+            f"week-{weekday}-open": "on",
+            f"week-{weekday}-{n}-start": start,
+            f"week-{weekday}-{n}-end": end,
         }
     return data
 
@@ -110,7 +112,7 @@ def test_it_recomputes_open_tickets_when_a_policy_is_saved(
         "warning_percent": "80", "priority": "", "channel": "",
         "targets-TOTAL_FORMS": "1", "targets-INITIAL_FORMS": "0",
         "targets-MIN_NUM_FORMS": "1", "targets-MAX_NUM_FORMS": "1000",
-        "targets-0-priority": "normal", "targets-0-first_response_minutes": "30",
+        "targets-0-priority": "normal", "targets-0-first_response_minutes_1": "30",
     }  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client_.post("/admin/tickets/slapolicy/add/", post)

@@ -1,4 +1,5 @@
-"""An admin sets up business hours and a policy in a real Chromium, through the admin."""
+"""An admin sets up business hours (the week grid: preset, copy, an added stretch) and a
+policy with hours-and-minutes targets in a real Chromium, through the admin."""
 
 import os
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from django.db import connections
 
 from tickets.models import BusinessHours, SlaPolicy
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.embedded, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -43,50 +44,96 @@ def page(live_server: Any) -> Iterator[Any]:
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
-def test_it_creates_business_hours_and_a_policy_in_the_admin(page, live_server) -> None:
+def sign_in(page: Any, base: str) -> None:
     from django.contrib.auth import get_user_model
 
     get_user_model().objects.create_superuser("boss", "boss@staff.example", "pw-boss-123")
-    page.goto(f"{live_server.url}/admin/login/")
+    page.goto(f"{base}/admin/login/")
     page.fill("#id_username", "boss")
     page.fill("#id_password", "pw-boss-123")
     page.click("input[type=submit]")
 
-    # Business hours with an interval that ends before it starts: refused, nothing saved.
+
+def week(calendar: BusinessHours) -> list[tuple[int, str, str]]:
+    return [
+        (i.weekday, f"{i.start:%H:%M}", f"{i.end:%H:%M}")
+        for i in calendar.intervals.order_by("weekday", "start")
+    ]
+
+
+def test_it_creates_business_hours_and_a_policy_in_the_admin(page, live_server) -> None:
+    sign_in(page, live_server.url)
+
+    # An end before the start: refused on Monday's row, nothing saved, the input kept.
     page.goto(f"{live_server.url}/admin/tickets/businesshours/add/")
     page.fill("#id_name", "Berlin office")
-    page.fill("#id_timezone", "Europe/Berlin")
-    page.select_option("#id_intervals-0-weekday", "0")
-    page.fill("#id_intervals-0-start", "17:00")
-    page.fill("#id_intervals-0-end", "09:00")
+    page.select_option("#id_timezone", "Europe/Berlin")
+    page.fill("#id_week-0-0-start", "17:00")
+    page.fill("#id_week-0-0-end", "09:00")
     page.click("input[name=_save]")
-    page.wait_for_selector(".errorlist")
-    assert "before it starts at 17:00" in page.inner_text(".errorlist")
+    page.wait_for_selector("tr.week-day.errors")
+    assert "before it starts at 17:00" in page.inner_text('tr.week-day[data-day="0"]')
+    assert page.input_value("#id_week-0-0-start") == "17:00"
+    assert page.input_value("#id_timezone") == "Europe/Berlin"
     assert not BusinessHours.objects.exists()
 
-    # Corrected, with a second interval after lunch and a yearly holiday.
-    page.fill("#id_intervals-0-start", "09:00")
-    page.fill("#id_intervals-0-end", "12:30")
-    page.click(".dynamic-intervals ~ .add-row a, #intervals-group .add-row a")
-    page.select_option("#id_intervals-1-weekday", "0")
-    page.fill("#id_intervals-1-start", "13:30")
-    page.fill("#id_intervals-1-end", "17:00")
+    # The preset puts the office week back in one step.
+    page.click("[data-week-preset=office]")
+    assert page.input_value("#id_week-0-0-start") == "09:00"
+    assert page.is_checked("#id_week-4-open") and not page.is_checked("#id_week-5-open")
+    assert "Save to keep it" in page.inner_text(".week-status")
+    # A day's empty extra stretch stays folded away until "+ hours" asks for it.
+    assert not page.is_visible("#id_week-0-1-start")
+
+    # Monday gets a lunch break (a second stretch), then goes to Tuesday-Friday.
+    page.fill("#id_week-0-0-end", "12:30")
+    page.click('tr.week-day[data-day="0"] .week-add')
+    page.fill("#id_week-0-1-start", "13:30")
+    page.fill("#id_week-0-1-end", "17:00")
+    page.click("[data-week-copy=weekdays]")
+    assert page.input_value("#id_week-3-1-start") == "13:30"
+    assert page.is_visible("#id_week-3-1-start")
+    assert not page.is_checked("#id_week-5-open")
+    assert page.input_value("#id_week-5-0-start") == ""
+
+    # A third stretch on Thursday evening: the page adds the fields, the server takes them.
+    page.click('tr.week-day[data-day="3"] .week-add')
+    page.fill("#id_week-3-2-start", "18:00")
+    page.fill("#id_week-3-2-end", "20:00")
     page.fill("#id_holidays-0-date", "2026-12-25")
     page.fill("#id_holidays-0-name", "Christmas Day")
     page.check("#id_holidays-0-recurring")
     page.click("input[name=_save]")
     page.wait_for_selector("text=was added successfully")
     calendar = BusinessHours.objects.get(name="Berlin office")
-    assert calendar.intervals.count() == 2 and calendar.holidays.get().recurring
+    office_day = [("09:00", "12:30"), ("13:30", "17:00")]
+    assert week(calendar) == [
+        *[(day, start, end) for day in range(3) for start, end in office_day],
+        *[(3, start, end) for start, end in [*office_day, ("18:00", "20:00")]],
+        *[(4, start, end) for start, end in office_day],
+    ]
+    assert calendar.timezone == "Europe/Berlin" and calendar.holidays.get().recurring
 
-    # A policy on those hours with a target for normal priority.
+    # Copying to every day opens the weekend too.
+    page.goto(f"{live_server.url}/admin/tickets/businesshours/{calendar.pk}/change/")
+    page.click("[data-week-copy=all]")
+    assert page.is_checked("#id_week-6-open")
+    page.click("input[name=_save]")
+    page.wait_for_selector("text=was changed successfully")
+    assert {day for day, _, _ in week(calendar)} == set(range(7))
+
+    # A policy on those hours with targets in hours and minutes.
     page.goto(f"{live_server.url}/admin/tickets/slapolicy/add/")
     page.fill("#id_name", "Standard")
     page.select_option("#id_business_hours", str(calendar.pk))
     page.select_option("#id_targets-0-priority", "normal")
-    page.fill("#id_targets-0-first_response_minutes", "60")
-    page.fill("#id_targets-0-resolution_minutes", "480")
+    page.fill("#id_targets-0-first_response_minutes_1", "2")
+    page.fill("#id_targets-0-resolution_minutes_0", "8")
     page.click("input[name=_continue]")
     assert "a ticket created now would be due at" in page.inner_text("#sla-preview")
     policy = SlaPolicy.objects.get(name="Standard")
-    assert policy.targets.get().first_response_minutes == 60
+    target = policy.targets.get()
+    assert (target.first_response_minutes, target.resolution_minutes) == (2, 480)
+    assert page.input_value("#id_targets-0-resolution_minutes_0") == "8"
+    page.goto(f"{live_server.url}/admin/tickets/slapolicy/")
+    assert "Normal: 2m / — / 8h" in page.inner_text("#result_list")

@@ -12,8 +12,9 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
+from helpdesk.config_cache import VERSION_KEY
 from tickets.models import BusinessHours, Holiday, SlaPolicy, SlaTarget
-from tickets.sla.services import _active_policies, active_policies_cache
+from tickets.sla.services import _active_policies
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -82,7 +83,7 @@ def test_a_change_made_by_another_process_is_seen_through_the_shared_version(
     # fired (a queryset update stands in for the other process's write).
     SlaPolicy.objects.update(name="Renamed")
     assert [p.name for p in _active_policies()] == ["Standard"]  # still the process copy
-    cache.set(active_policies_cache.key, "set-by-another-process", timeout=None)
+    cache.set(VERSION_KEY, "set-by-another-process", timeout=None)
     assert [p.name for p in _active_policies()] == ["Renamed"]
 
 
@@ -104,7 +105,7 @@ def test_an_edit_that_rolls_back_leaves_no_trace_in_the_process_copy(
 def test_a_lost_version_key_reloads(make_policy: Callable[..., SlaPolicy]) -> None:
     make_policy(name="Standard")
     _active_policies()
-    cache.delete(active_policies_cache.key)
+    cache.delete(VERSION_KEY)
     SlaPolicy.objects.update(name="Renamed")  # no signal: only the lost key can tell
     assert [p.name for p in _active_policies()] == ["Renamed"]
 
@@ -137,14 +138,14 @@ def test_a_snapshot_sees_its_own_edits_and_others_after_it_ends(
     with config_snapshot():
         assert [p.name for p in _active_policies()] == ["Standard"]
         SlaPolicy.objects.update(name="Elsewhere")  # another process's edit ...
-        cache.set(active_policies_cache.key, "another-process", timeout=None)
+        cache.set(VERSION_KEY, "another-process", timeout=None)
         assert [p.name for p in _active_policies()] == ["Standard"]  # ... after this began
         policy.refresh_from_db()
         policy.name = "Mine"
         policy.save()  # this unit's own edit
         assert [p.name for p in _active_policies()] == ["Mine"]
     SlaPolicy.objects.update(name="Later")
-    cache.set(active_policies_cache.key, "another-process-again", timeout=None)
+    cache.set(VERSION_KEY, "another-process-again", timeout=None)
     assert [p.name for p in _active_policies()] == ["Later"]
 
 

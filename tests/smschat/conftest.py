@@ -46,6 +46,7 @@ class FakeTwilio:
     status: int = 201
     error: dict[str, Any] | None = None
     media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> Location (a CDN)
     sid_counter: int = 0
 
     def message_response(self, form: dict[str, str], path: str) -> dict[str, Any]:
@@ -98,6 +99,11 @@ def fake_twilio(settings: Any) -> Iterator[FakeTwilio]:
 
         def do_GET(self) -> None:
             rec = self._record({})
+            if self.path in fake.redirects:
+                self.send_response(307)
+                self.send_header("Location", fake.redirects[self.path])
+                self.end_headers()
+                return
             item = fake.media.get(self.path)
             try:
                 auth_ok = rec.basic_auth == (ACCOUNT_SID, AUTH_TOKEN)

@@ -1,4 +1,5 @@
 import hashlib
+import unicodedata
 
 import pytest
 from django.test import Client
@@ -112,6 +113,8 @@ def test_it_records_size_hash_and_a_safe_name(stored):
         ("", "attachment"),
         ("/", "attachment"),
         ('a<b>c:"d|e?f*.txt', "a_b_c__d_e_f_.txt"),
+        ("invoice\u202efdp.exe", "invoicefdp.exe"),  # shown as "invoiceexe.pdf" otherwise
+        ("re\u200bport\u2066.pdf\u2069", "report.pdf"),
     ],
 )
 def test_it_makes_filenames_safe(raw, safe):
@@ -146,3 +149,34 @@ def test_it_makes_any_name_safe(name):
     assert safe and len(safe) <= 200
     assert not any(ch in safe for ch in '/\\<>:"|?*') and not safe.startswith(".")
     assert all(ord(ch) >= 32 and ord(ch) != 127 for ch in safe)
+    assert not any(unicodedata.category(ch) == "Cf" for ch in safe)
+
+
+MZ = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 200
+
+
+def test_it_types_an_email_attachment_by_its_bytes_and_marks_a_program(stored, client, agent):
+    attachment = stored("invoice\u202efdp.exe", "application/pdf", MZ)
+
+    assert attachment.filename == "invoicefdp.exe"
+    assert attachment.content_type in {"application/x-msdownload", "application/x-dosexec"}
+    assert attachment.is_dangerous
+    client.force_login(agent)
+    page = client.get(f"/agent/tickets/{attachment.message.ticket.number}/").content.decode()
+    assert "Program or script: download only" in page
+    response = _download(client, attachment)
+    assert response["Content-Disposition"].startswith("attachment;")
+
+
+def test_it_marks_a_script_named_like_a_document_by_its_content(stored):
+    script = stored("notes.txt", "text/plain", b"#!/bin/sh\nrm -rf ~\n")
+
+    assert script.content_type == "text/x-script" and script.is_dangerous
+
+
+def test_it_keeps_the_declared_type_of_content_without_a_magic_number(stored):
+    note = stored("notes.txt", "text/plain", b"Just some words.")
+    picture = stored("photo.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+
+    assert (note.content_type, note.is_dangerous) == ("text/plain", False)
+    assert (picture.content_type, picture.is_dangerous) == ("image/png", False)

@@ -4,44 +4,16 @@ The browser's Content-Type and the file name are the sender's claims; the bytes 
 Executables are refused whatever they are called.
 """
 
-import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
-import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 
-EXECUTABLE_MIMES = frozenset(
-    {
-        "application/x-msdownload",
-        "application/x-executable",
-        "application/x-dosexec",
-        "application/vnd.microsoft.portable-executable",
-        "application/x-mach-binary",
-        "application/x-sharedlib",
-        "application/vnd.android.dex",
-        "application/x-google-chrome-extension",
-        "application/x-shockwave-flash",
-        "application/x-deb",
-        "application/x-rpm",
-    }
-)
-EXECUTABLE_EXTENSIONS = frozenset(
-    {
-        "apk", "app", "bat", "bin", "cmd", "com", "cpl", "dll", "dmg", "exe", "gadget", "hta",
-        "inf", "ins", "isp", "jar", "js", "jse", "lnk", "msc", "msi", "msp", "mst", "pif",
-        "ps1", "psm1", "reg", "scr", "sct", "sh", "shb", "so", "sys", "vb", "vbe", "vbs",
-        "ws", "wsc", "wsf", "wsh", "deb", "rpm", "run", "elf", "command", "csh", "ksh",
-    }
-)  # fmt: skip
-# Magic numbers filetype does not know: Mach-O (32/64-bit, both byte orders, universal).
-_MACH_O = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe")
-# Text types we trust the extension for when the content has no magic number.
-_TEXT_TYPES = {"text/plain", "text/csv", "application/json", "text/markdown", "text/calendar"}
+from tickets.files import content_sniff, file_is_dangerous
 
 
 @dataclass(frozen=True)
@@ -49,20 +21,6 @@ class CheckedFile:
     filename: str
     content_type: str
     content: bytes
-
-
-def _sniff(head: bytes, filename: str) -> str:
-    kind = filetype.guess(head)
-    if kind is not None:
-        return str(kind.mime)
-    if head.startswith(_MACH_O) or head.startswith(b"\xca\xfe\xba\xbe"):
-        return "application/x-mach-binary"
-    if head.startswith(b"#!"):
-        return "text/x-script"
-    guessed, _ = mimetypes.guess_type(filename)
-    if guessed in _TEXT_TYPES:
-        return guessed
-    return "application/octet-stream"
 
 
 def check_uploads(files: Sequence[UploadedFile]) -> list[CheckedFile]:
@@ -93,13 +51,8 @@ def check_uploads(files: Sequence[UploadedFile]) -> list[CheckedFile]:
             )
         if not content:
             raise ValidationError(f"“{name}” is empty. Attach the file again.", code="empty_file")
-        extension = PurePath(name).suffix.lower().lstrip(".")
-        mime = _sniff(content[:8192], name)
-        if (
-            mime in EXECUTABLE_MIMES
-            or mime == "text/x-script"
-            or extension in EXECUTABLE_EXTENSIONS
-        ):
+        mime = content_sniff(content, name)
+        if file_is_dangerous(content_type=mime, filename=name):
             raise ValidationError(
                 f"“{name}” is a program or script, which we do not accept for your safety. "
                 "Send a screenshot or a document instead.",

@@ -7,7 +7,7 @@ ticket service can call it after its own change without knowing why the SLA care
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -494,6 +494,32 @@ def business_hours_import_holidays(*, business_hours: BusinessHours, years: Iter
     Holiday.objects.bulk_create(new, ignore_conflicts=True)
     sla_config_changed()
     return len(new)
+
+
+@transaction.atomic
+def business_hours_set_week(
+    *, business_hours: BusinessHours, week: Mapping[int, Sequence[tuple[time, time]]]
+) -> None:
+    """Make the calendar's intervals exactly `week` (weekday -> local (start, end) times).
+
+    Preconditions: the caller checked the stretches (end after start or 00:00, none
+    overlapping). Unchanged intervals keep their rows; the caller calls
+    sla_config_changed once the whole calendar is saved.
+    """
+    wanted = {(day, start, end) for day, spans in week.items() for start, end in spans}
+    stale = []
+    for interval in business_hours.intervals.all():
+        key = (interval.weekday, interval.start, interval.end)
+        if key in wanted:
+            wanted.discard(key)
+        else:
+            stale.append(interval.pk)
+    if stale:
+        BusinessInterval.objects.filter(pk__in=stale).delete()
+    BusinessInterval.objects.bulk_create(
+        BusinessInterval(calendar=business_hours, weekday=day, start=start, end=end)
+        for day, start, end in sorted(wanted)
+    )
 
 
 DEMO_TARGETS = {

@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tickets.events import agent_queue_group, team_queue_group, ticket_group
+from tickets.links import agent_ticket_url
 from tickets.models import (
     PRIORITY_RANK,
     EventKind,
@@ -275,7 +276,6 @@ def _notifications_due(*, now: datetime) -> int:
 
 def sla_breach_notify(*, record_id: int) -> list[str]:
     """Email the assignee and/or team about a breach; returns the addresses written to."""
-    from django.conf import settings
     from django.core.mail import send_mail
 
     record = SlaRecord.objects.select_related("ticket__assignee", "ticket__team", "policy").get(
@@ -297,7 +297,7 @@ def sla_breach_notify(*, record_id: int) -> list[str]:
         message=(
             f"The {record.get_kind_display().lower()} target of ticket {ticket.reference} "
             f"“{ticket.subject}” was due at {due} ({policy.name}).\n\n"
-            f"Find it in the agent workspace: {settings.PUBLIC_BASE_URL}/agent/\n"
+            f"Open it: {agent_ticket_url(ticket=ticket)}\n"
         ),
         from_email=None,
         recipient_list=recipients,

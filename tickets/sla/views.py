@@ -2,6 +2,7 @@
 
 import csv
 from datetime import date, timedelta
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -32,11 +33,15 @@ def _period(request: HttpRequest) -> tuple[date, date, str | None]:
     return start, end, None
 
 
+def sla_report_allowed(user: Any) -> bool:
+    """Who sees the report: admins, and agents with its permission (the nav link too)."""
+    return is_admin(user) or (is_agent(user) and user.has_perm("tickets.view_sla_report"))
+
+
 @login_required
 @require_GET
 def sla_report_view(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    if not (is_admin(user) or (is_agent(user) and user.has_perm("tickets.view_sla_report"))):
+    if not sla_report_allowed(request.user):
         raise PermissionDenied("The SLA report needs the “Can view the SLA report” permission.")
     start, end, problem = _period(request)
     report = sla_report(start=start, end=end)

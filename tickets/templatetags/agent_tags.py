@@ -79,20 +79,20 @@ def sla_badge(state: Any, compact: bool = False) -> str:
 # thousand template variables otherwise, most of the page's render time.
 _ROW = (
     '<tr class="ticket-row{unread_class}" data-ticket-id="{pk}" data-href="{url}">\n'
-    '  <td><input type="checkbox" name="ids" value="{pk}" form="bulk-form" '
+    '  <td class="select-cell"><input type="checkbox" name="ids" value="{pk}" form="bulk-form" '
     'aria-label="Select #{number}"></td>\n'
     '  <td class="unread-cell">{unread_dot}</td>\n'
-    '  <td><a class="ticket-link" href="{url}">#{number}</a></td>\n'
-    '  <td class="subject-cell"><a href="{url}" class="subject">{subject}</a>\n'
-    '    <div class="preview muted">{arrow}{preview}</div>\n'
-    "    {tags}</td>\n"
-    "  <td>{customer}</td>\n"
-    "  <td>{channel}</td>\n"
-    '  <td><span class="badge badge-{status}">{status_label}</span></td>\n'
-    '  <td><span class="prio prio-{priority}">{priority_label}</span></td>\n'
-    "  <td>{sla}</td>\n"
-    "  <td>{assignee}{team}</td>\n"
-    '  <td title="{created}">{age}</td>\n'
+    '  <td class="number-cell"><a class="ticket-link" href="{url}">#{number}</a></td>\n'
+    '  <td class="subject-cell" title="{subject_title}">'
+    '<a href="{url}" class="subject">{subject}</a>{tags}\n'
+    '    <span class="preview muted">{arrow}{preview}</span></td>\n'
+    '  <td class="customer-cell" title="{customer}">{customer}</td>\n'
+    '  <td class="channel-cell">{channel}</td>\n'
+    '  <td class="status-cell"><span class="badge badge-{status}">{status_label}</span></td>\n'
+    '  <td class="priority-cell"><span class="prio prio-{priority}">{priority_label}</span></td>\n'
+    '  <td class="sla-cell">{sla}</td>\n'
+    '  <td class="assignee-cell" title="{assignee_title}">{assignee}{team}</td>\n'
+    '  <td class="age-cell" title="{created}">{age}</td>\n'
     "</tr>"
 )
 _UNREAD_DOT = mark_safe('<span class="unread-dot" title="Unread">●</span>')
@@ -110,6 +110,8 @@ def queue_row(t: Any, agent_root: str) -> str:
     created = localtime(t.created_at)
     unread = getattr(t, "unread", False)
     name = (assignee.get_full_name() or assignee.username) if assignee else ""
+    preview = getattr(t, "preview", "")
+    team_name = t.team.name if t.team else ""
     row = _ROW.format(
         unread_class=" unread" if unread else "",
         unread_dot=_UNREAD_DOT if unread else "",
@@ -117,9 +119,11 @@ def queue_row(t: Any, agent_root: str) -> str:
         number=int(t.number),
         url=_escape(f"{agent_root}tickets/{t.number}/"),
         subject=_escape(t.subject),
+        # Rows are one line, cut with an ellipsis: the tooltip holds the whole text.
+        subject_title=_escape(f"{t.subject} — {preview}" if preview else t.subject),
         arrow="↩ " if getattr(t, "last_message_direction", None) == "outbound" else "",
-        preview=_escape(getattr(t, "preview", "")),
-        tags="".join(f'<span class="tag">{_escape(tag.name)}</span>' for tag in t.tags.all()),
+        preview=_escape(preview),
+        tags="".join(f' <span class="tag">{_escape(tag.name)}</span>' for tag in t.tags.all()),
         customer=_escape(str(t.customer)),
         channel=channel_icon(t.channel),
         status=_escape(t.status),
@@ -128,8 +132,17 @@ def queue_row(t: Any, agent_root: str) -> str:
         priority_label=_escape(str(t.get_priority_display())),
         sla=sla_badge(getattr(t, "sla", None), compact=True),
         assignee=_escape(name) if assignee else _NOBODY,
-        team=f'<div class="muted">{_escape(t.team.name)}</div>' if t.team else "",
+        assignee_title=_escape(" · ".join(part for part in (name, team_name) if part)),
+        team=f' <span class="team muted">{_escape(team_name)}</span>' if team_name else "",
         created=_escape(created.isoformat()),
-        age=_escape(timesince(created)),
+        age=_escape(timesince(created, depth=1)),
     )
     return mark_safe(row)  # noqa: S308 (each value above is escaped or built here)
+
+
+@register.simple_tag
+def reports_allowed(user: Any) -> bool:
+    """Whether the workspace's "Reports" entry shows: today the SLA report's own check."""
+    from tickets.sla.views import sla_report_allowed
+
+    return sla_report_allowed(user)

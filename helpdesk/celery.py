@@ -30,7 +30,8 @@ def _closed_broker_connection_is_a_connection_error() -> None:
     from kombu.transport import redis as kombu_redis
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    original = kombu_redis.Channel._connparams
+    channel_class: Any = kombu_redis.Channel  # _connparams is private: not in the stubs
+    original = channel_class._connparams
     if getattr(original, "helpdesk_guarded", False):
         return
 
@@ -43,7 +44,7 @@ def _closed_broker_connection_is_a_connection_error() -> None:
         return original(self, asynchronous)
 
     _connparams.helpdesk_guarded = True  # type: ignore[attr-defined]
-    kombu_redis.Channel._connparams = _connparams
+    channel_class._connparams = _connparams
 
 
 _closed_broker_connection_is_a_connection_error()

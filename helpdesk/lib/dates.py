@@ -47,7 +47,7 @@ def datetime_parse(text: str) -> datetime | None:
 class BoundedDateField(forms.DateField):
     """A form DateField that refuses dates outside EARLIEST..LATEST with a field error."""
 
-    def to_python(self, value: object) -> date | None:
+    def to_python(self, value: str | datetime | date | None) -> date | None:
         result = super().to_python(value)
         if result is not None:
             try:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(150)
 
 REPLIES = 24
 OUTAGES = 2
-OUTAGE = 10.0
+OUTAGE = 5.0
 # Short tasks arriving all the time, as beat and the web servers send them: the worker
 # is forever taking and acknowledging, so an outage finds it holding some.
 TRAFFIC = """
@@ -36,6 +36,27 @@ while True:
         pass
     time.sleep(0.2)
 """
+
+
+def test_it_makes_a_channel_of_a_released_connection_raise_a_connection_error(private_redis):
+    from kombu import Connection
+    from kombu.common import ignore_errors
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    import helpdesk.celery  # noqa: F401  (installs the guard)
+
+    connection = Connection(private_redis.url)
+    channel = connection.default_channel
+    connection.release()  # what the consumer does when the broker drops
+
+    # Restoring unacknowledged messages and a late ack, both on the released connection:
+    # connection errors (Celery reconnects), not AttributeError (Celery exits).
+    with pytest.raises(RedisConnectionError):
+        channel.qos.restore_unacked()
+    with pytest.raises(RedisConnectionError):
+        channel.qos.ack("tag")
+    with ignore_errors(connection):  # how the consumer closes a lost connection's channel
+        channel.qos.restore_unacked()
 
 
 @pytest.mark.django_db(transaction=True)

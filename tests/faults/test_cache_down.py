@@ -54,8 +54,7 @@ def test_it_counts_rate_limits_in_the_process_while_the_cache_is_down(cache_down
     key = f"{uuid.uuid4().hex}@example.com"
     with caplog.at_level(logging.WARNING, logger="tickets.portal.ratelimit"):
         hits = [
-            ratelimit.rate_limit_hit(scope="test", key=key, limit=3, window=3600)
-            for _ in range(4)
+            ratelimit.rate_limit_hit(scope="test", key=key, limit=3, window=3600) for _ in range(4)
         ]
 
     assert [h.allowed for h in hits] == [True, True, True, False]

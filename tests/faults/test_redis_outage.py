@@ -18,9 +18,9 @@ import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from twilio.request_validator import RequestValidator
 
-from channels_app.models import Delivery, DeliveryStatus, SmsNumber
+from channels_app.models import Delivery, DeliveryStatus, RawInbound, RawStatus, SmsNumber
 from tests.factories import AgentFactory, CustomerFactory, IdentityFactory, TicketFactory
-from tests.faults.conftest import Stack, mime, wait_for
+from tests.faults.conftest import RAW_SECRET, Stack, mime, wait_for
 from tickets.models import Channel, Message, Ticket
 
 pytestmark = pytest.mark.timeout(150)
@@ -64,7 +64,11 @@ class Traffic:
         self.stack = stack
         self.agent = agent_session
         self.tickets = tickets
-        self.statuses: dict[str, list[int]] = {"sms": [], "reply": [], "form": [], "page": []}
+        self.statuses: dict[str, list[int]] = {
+            "sms": [], "reply": [], "form": [], "page": [], "api": [], "raw": [],
+        }  # fmt: skip
+        self.api_ids: list[str] = []
+        self.raw_ids: list[str] = []
         self.sms_sids: list[str] = []
         self.reply_texts: list[str] = []
         self.form_subjects: list[str] = []
@@ -127,6 +131,33 @@ class Traffic:
         self.form_subjects.append(subject)
         self.statuses["form"].append(response.status_code)
 
+    def api_message(self) -> None:
+        external_id = f"crm-{uuid.uuid4().hex}"
+        response = self.agent.post(
+            f"{self.stack.url}/api/v1/messages/",
+            json={
+                "external_id": external_id,
+                "from": {"email": f"crm{len(self.api_ids)}@example.com", "name": "CRM"},
+                "subject": "From the CRM",
+                "text": "Posted while Redis is down.",
+            },
+            headers={"X-CSRFToken": self.agent.cookies["csrftoken"]},
+            timeout=15,
+        )
+        self.api_ids.append(external_id)
+        self.statuses["api"].append(response.status_code)
+
+    def raw_mail(self) -> None:
+        message_id = f"{uuid.uuid4().hex}@hook.example.com"
+        response = requests.post(
+            f"{self.stack.url}/hooks/email/raw/",
+            data=mime(message_id, "hook@example.com", "Raw hook"),
+            headers={"X-Helpdesk-Secret": RAW_SECRET, "Content-Type": "message/rfc822"},
+            timeout=15,
+        )
+        self.raw_ids.append(message_id)
+        self.statuses["raw"].append(response.status_code)
+
     def mail(self) -> None:
         message_id = f"{uuid.uuid4().hex}@customer.example.com"
         self.mail_ids.append(message_id)
@@ -141,6 +172,8 @@ class Traffic:
         self.sms()
         self.reply()
         self.form()
+        self.api_message()
+        self.raw_mail()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -186,6 +219,13 @@ def test_it_loses_and_duplicates_nothing_while_redis_is_down(stack, private_redi
         "from channels_app.delivery import delivery_relay; delivery_relay()",
         HELPDESK_DELIVERY_RELAY_AFTER="0",
     )
+    # The stale-payload relay (every minute under beat), as if its few minutes had passed:
+    # the raw-hook payloads whose processing could not be enqueued.
+    stack.run(
+        "from datetime import timedelta; from django.utils import timezone\n"
+        "from channels_app.ingest import raw_inbound_retry_stale\n"
+        "raw_inbound_retry_stale(now=timezone.now() + timedelta(minutes=10))"
+    )
     replies = Message.objects.filter(body_text__in=traffic.reply_texts)
 
     def all_sent() -> bool:
@@ -204,6 +244,8 @@ def test_it_loses_and_duplicates_nothing_while_redis_is_down(stack, private_redi
     assert set(traffic.statuses["reply"]) == {201}, traffic.statuses["reply"]
     assert set(traffic.statuses["form"]) == {302}, traffic.statuses["form"]  # to the thanks
     assert set(traffic.statuses["page"]) == {200}, traffic.statuses["page"]
+    assert set(traffic.statuses["api"]) <= {200, 201}, traffic.statuses["api"]
+    assert set(traffic.statuses["raw"]) <= {200, 202}, traffic.statuses["raw"]
     assert {c for codes in traffic.mail_codes.values() for c in codes} <= {0, 75}
     # Nothing lost, nothing twice.
     assert replies.count() == len(traffic.reply_texts)
@@ -214,8 +256,14 @@ def test_it_loses_and_duplicates_nothing_while_redis_is_down(stack, private_redi
     for message_id in traffic.mail_ids:
         found = Message.objects.filter(channel=Channel.EMAIL, external_id__contains=message_id)
         assert found.count() == 1, message_id
+    for external_id in traffic.api_ids:
+        assert Message.objects.filter(channel=Channel.API, external_id=external_id).count() == 1
+    for message_id in traffic.raw_ids:
+        found = Message.objects.filter(channel=Channel.EMAIL, external_id__contains=message_id)
+        assert found.count() == 1, message_id
+    assert RawInbound.objects.filter(status=RawStatus.RECEIVED).count() == 0
     mail_messages = Message.objects.filter(channel=Channel.EMAIL, direction="inbound")
-    assert mail_messages.count() == len(traffic.mail_ids)
+    assert mail_messages.count() == len(traffic.mail_ids) + len(traffic.raw_ids)
     sent_ids = [
         re.search(rb"^Message-ID: (\S+)", e.content, re.M | re.I).group(1)  # type: ignore[union-attr]
         for e in smtp_sink.envelopes
@@ -226,5 +274,6 @@ def test_it_loses_and_duplicates_nothing_while_redis_is_down(stack, private_redi
         f"\nRedis down {OUTAGE:.0f} s: {len(traffic.mail_ids)} mails "
         f"(exit codes {sorted(c for v in traffic.mail_codes.values() for c in v)}), "
         f"{len(traffic.sms_sids)} SMS, {len(traffic.reply_texts)} replies, "
-        f"{len(traffic.form_subjects)} forms; 0 lost, 0 duplicates"
+        f"{len(traffic.form_subjects)} forms, {len(traffic.api_ids)} API messages, "
+        f"{len(traffic.raw_ids)} raw-hook mails; 0 lost, 0 duplicates"
     )

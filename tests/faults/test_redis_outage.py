@@ -21,13 +21,14 @@ from twilio.request_validator import RequestValidator
 from channels_app.models import Delivery, DeliveryStatus, RawInbound, RawStatus, SmsNumber
 from tests.factories import AgentFactory, CustomerFactory, IdentityFactory, TicketFactory
 from tests.faults.conftest import RAW_SECRET, Stack, mime, wait_for
-from tickets.models import Channel, Message, Ticket
+from tickets.models import Channel, IdentityKind, Message, Status, Ticket
 
 pytestmark = pytest.mark.timeout(150)
 
 OUTAGE = 8.0
 SMS_TOKEN = "fault-suite-sms-token"
 OUR_NUMBER = "+14155550100"
+ONGOING_PHONE = "+14155550142"
 PASSWORD = "fault-suite-password"
 
 
@@ -81,7 +82,11 @@ class Traffic:
             "MessageSid": sid,
             "SmsSid": sid,
             "AccountSid": "AC" + "1" * 32,
-            "From": f"+1415555{len(self.sms_sids):04d}",
+            # Every other text continues a conversation an agent is assigned (a customer
+            # reply notifies the agent); the rest start new tickets.
+            "From": ONGOING_PHONE
+            if len(self.sms_sids) % 2
+            else f"+1415555{len(self.sms_sids):04d}",
             "To": OUR_NUMBER,
             "Body": f"Text {sid}",
             "NumMedia": "0",
@@ -178,7 +183,12 @@ class Traffic:
 
 @pytest.mark.django_db(transaction=True)
 def test_it_loses_and_duplicates_nothing_while_redis_is_down(stack, private_redis, smtp_sink):
-    _agent()
+    agent = _agent()
+    ongoing = CustomerFactory()
+    IdentityFactory(customer=ongoing, kind=IdentityKind.PHONE, value=ONGOING_PHONE)
+    ongoing_ticket = TicketFactory(
+        customer=ongoing, channel=Channel.SMS, status=Status.OPEN, assignee=agent
+    )
     SmsNumber.objects.create(phone=OUR_NUMBER, account_sid="AC" + "1" * 32, auth_token=SMS_TOKEN)
     tickets = []
     for i in range(3):
@@ -251,6 +261,8 @@ def test_it_loses_and_duplicates_nothing_while_redis_is_down(stack, private_redi
     assert replies.count() == len(traffic.reply_texts)
     for sid in traffic.sms_sids:
         assert Message.objects.filter(channel=Channel.SMS, external_id=sid).count() == 1
+    replies_on_ongoing = Message.objects.filter(ticket=ongoing_ticket, channel=Channel.SMS)
+    assert replies_on_ongoing.count() == len(traffic.sms_sids) // 2
     for subject in traffic.form_subjects:
         assert Ticket.objects.filter(subject=subject).count() == 1
     for message_id in traffic.mail_ids:

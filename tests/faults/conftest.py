@@ -61,7 +61,7 @@ class PrivateRedis:
             self.proc = subprocess.Popen(
                 [shutil.which("redis-server") or "redis-server", "--port", str(self.port),
                  "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--daemonize", "no"],
+                 "--daemonize", "no", "--dir", str(self.log.parent)],
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         wait_for(self.answers, 10, "redis-server to accept connections", every=0.05)

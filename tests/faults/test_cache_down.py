@@ -2,6 +2,7 @@
 presence fails open, rate limits count per process, and the pages that use them render."""
 
 import logging
+import socket
 import time
 import uuid
 
@@ -112,3 +113,33 @@ def test_it_answers_healthz_at_once_naming_cache_and_broker_when_redis_is_down(
     body = response.json()
     assert response.status_code == 503
     assert {"cache", "broker"} <= set(body["failing"]) and body["database"]["ok"]
+
+
+@pytest.mark.django_db
+def test_it_answers_healthz_within_one_socket_timeout_when_redis_hangs(monkeypatch):
+    from kombu import Connection
+
+    from helpdesk.celery import app as celery_app
+
+    hung = socket.socket()  # accepts connections (the backlog) and never answers
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(16)
+    url = f"redis://127.0.0.1:{hung.getsockname()[1]}/0"
+    options = {"socket_connect_timeout": 2, "socket_timeout": 5}
+    monkeypatch.setattr(
+        celery_app, "connection_for_write", lambda: Connection(url, transport_options=options)
+    )
+    hanging = {"default": {**DEAD_CACHE["default"], "LOCATION": url}}
+    try:
+        with override_settings(CACHES=hanging):
+            caches["default"].close()
+            started = time.monotonic()
+            response = Client().get("/healthz")
+            took = time.monotonic() - started
+    finally:
+        hung.close()
+        caches["default"].close()
+
+    assert response.status_code == 503
+    assert set(response.json()["failing"]) == {"cache", "broker", "worker"}
+    assert took < 7.5  # the checks overlap: one 5 s timeout, not 2 + 5 + 2

@@ -150,7 +150,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     search_fields = ("recipient", "provider_id", "message__ticket__number")
     readonly_fields = (
         "message", "channel", "recipient", "status", "attempts", "provider_id", "last_error",
-        "next_attempt_at", "created_at", "updated_at", "sent_at",
+        "next_attempt_at", "created_at", "updated_at", "sent_at", "delivered_at",
     )  # fmt: skip
     actions = ["retry"]
 

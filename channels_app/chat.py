@@ -6,7 +6,9 @@ Agent replies reach visitors through the "chat" delivery backend (channels_app.d
 
 import json
 import logging
+import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -19,15 +21,21 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from channels_app.delivery import chat_message_payload, chat_visitor_group
 from channels_app.ingest import raw_inbound_process, raw_inbound_store
-from channels_app.models import ChatChannel, RawInbound
+from channels_app.models import ChatChannel, Delivery, DeliveryStatus, RawInbound
 from channels_app.presence import agent_online
 from helpdesk.errors import DomainError
-from tickets.events import publish_ticket_changed, ticket_group
+from tickets.events import (
+    publish_chats_waiting_changed,
+    publish_delivery_changed,
+    publish_ticket_changed,
+    ticket_group,
+)
 from tickets.models import (
     ACTIVE_STATUSES,
     Channel,
@@ -46,6 +54,7 @@ logger = logging.getLogger(__name__)
 TOKEN_SALT = "helpdesk.chat.visitor"  # noqa: S105 (a signing namespace, not a secret)
 HISTORY_LIMIT = 50
 VISITOR_NAME = "Chat visitor"
+REPLY_ID = re.compile(r"m(\d{1,18})")  # a message id as chat_message_payload writes it
 
 
 class ChatErrorCode(Enum):
@@ -317,7 +326,7 @@ def chat_message_receive(
         )
     known = ContactIdentity.objects.filter(kind=IdentityKind.CHAT, value=visitor_id).first()
     name = known.display_name if known is not None and known.display_name else VISITOR_NAME
-    return _ingest_frame(
+    receipt = _ingest_frame(
         channel=channel,
         frame={
             "visitor": visitor_id,
@@ -327,6 +336,9 @@ def chat_message_receive(
             "team_id": channel.team_id,
         },
     )
+    if not receipt.duplicate:
+        publish_chats_waiting_changed(arrived=True)
+    return receipt
 
 
 def chat_offline_message(
@@ -346,6 +358,48 @@ def chat_offline_message(
             "team_id": channel.team_id,
         },
     )
+
+
+def chat_replies_received(*, visitor_id: str, ids: Iterable[object]) -> int:
+    """The visitor's widget got these replies (ids as the widget saw them, "m<pk>"): their
+    chat deliveries to this visitor become delivered and the agent's badge follows.
+
+    Only deliveries addressed to this visitor can change, so a malformed, unknown or
+    someone else's id is ignored, as is a repeat. A reply the widget got with the history
+    (the visitor came back) counts too, whatever its send status was. Returns how many
+    deliveries changed."""
+    pks: set[int] = set()
+    for raw in list(ids)[:HISTORY_LIMIT]:
+        found = REPLY_ID.fullmatch(raw) if isinstance(raw, str) else None
+        if found:
+            pks.add(int(found[1]))
+    if not pks:
+        return 0
+    mine = Delivery.objects.filter(
+        message_id__in=pks, channel=Channel.CHAT, recipient=visitor_id
+    ).exclude(status=DeliveryStatus.DELIVERED)
+    rows = list(mine.values_list("pk", "message_id", "message__ticket_id"))
+    if not rows:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        changed = mine.filter(pk__in=[pk for pk, _, _ in rows]).update(
+            status=DeliveryStatus.DELIVERED,
+            delivered_at=now,
+            sent_at=Coalesce("sent_at", Value(now)),
+            last_error="",
+            updated_at=now,
+        )
+        for pk, message_id, ticket_id in rows:
+            publish_delivery_changed(
+                ticket_id=ticket_id,
+                message_id=message_id,
+                delivery_id=pk,
+                status=DeliveryStatus.DELIVERED,
+                label=str(DeliveryStatus.DELIVERED.label),
+                detail="",
+            )
+    return changed
 
 
 def _group_send(group: str, message: dict[str, Any]) -> None:

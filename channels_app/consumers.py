@@ -2,7 +2,8 @@
 channels_app.chat. Frames are JSON objects with a "type":
 
 visitor -> server: hello {token?}, identify {name, email}, message {id, text},
-                   offline {id, name, email, text}, typing {typing}, transcript, status
+                   offline {id, name, email, text}, typing {typing}, transcript, status,
+                   received {id} or {ids: [...]} (the widget got these agent messages)
 server -> visitor: welcome {...}, identified, ack {id, ticket}, message {...},
                    typing {typing, author}, status {agents_online}, transcript_sent {email},
                    error {code, message, id?}
@@ -22,7 +23,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels_app import chat
 from channels_app.delivery import chat_visitor_group
 from channels_app.models import ChatChannel
-from channels_app.presence import agent_online
+from channels_app.presence import (
+    agent_online,
+    visitor_presence_connect,
+    visitor_presence_disconnect,
+)
 from helpdesk.errors import DomainError
 
 TYPING_MIN_INTERVAL = 2.0  # seconds between two "typing" hints passed on to agents
@@ -47,9 +52,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.visitor_id is not None:
-            await self.channel_layer.group_discard(
-                chat_visitor_group(self.visitor_id), self.channel_name
-            )
+            await self._leave(self.visitor_id)
+
+    async def _leave(self, visitor_id: str) -> None:
+        await self.channel_layer.group_discard(chat_visitor_group(visitor_id), self.channel_name)
+        await database_sync_to_async(visitor_presence_disconnect)(visitor_id=visitor_id)
 
     async def error(self, code: str, message: str, **extra: Any) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, **extra})
@@ -72,6 +79,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             "typing": self.typing,
             "transcript": self.transcript,
             "status": self.status,
+            "received": self.received,
         }.get(kind)
         if handler is None:
             await self.error("invalid", f"Unknown frame type “{kind}”.")
@@ -92,12 +100,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.error(exc.code.value, exc.message)
             await self.close(code=4401)
             return
-        if self.visitor_id is not None and self.visitor_id != welcome.visitor_id:
-            await self.channel_layer.group_discard(
+        if self.visitor_id != welcome.visitor_id:  # a repeated hello is already counted
+            if self.visitor_id is not None:
+                await self._leave(self.visitor_id)
+            self.visitor_id = welcome.visitor_id
+            await self.channel_layer.group_add(
                 chat_visitor_group(self.visitor_id), self.channel_name
             )
-        self.visitor_id = welcome.visitor_id
-        await self.channel_layer.group_add(chat_visitor_group(self.visitor_id), self.channel_name)
+            # Counted so a reply sent while no widget is open says so to the agent.
+            await database_sync_to_async(visitor_presence_connect)(visitor_id=self.visitor_id)
         await self.send_json(
             {
                 "type": "welcome",
@@ -199,6 +210,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         assert self.channel_cfg is not None
         online = await database_sync_to_async(agent_online)(self.channel_cfg.team_id)
         await self.send_json({"type": "status", "agents_online": online})
+
+    async def received(self, content: dict[str, Any]) -> None:
+        # No answer, not even an error: the widget has nothing to do about a bad id, and
+        # ids that are not replies to this visitor are simply ignored by the service.
+        ids = content.get("ids")
+        if not isinstance(ids, list):
+            ids = [content.get("id")]
+        await database_sync_to_async(chat.chat_replies_received)(
+            visitor_id=self.visitor_id, ids=ids
+        )
 
     # --- group events -------------------------------------------------------------------
 

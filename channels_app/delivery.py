@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formataddr, make_msgid
 from html import escape
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -24,7 +25,9 @@ from django.utils import timezone
 
 from channels_app.mailboxes import mailbox_for_ticket, own_addresses, ticket_reply_address
 from channels_app.models import AgentSignature, Delivery, DeliveryStatus
+from channels_app.presence import visitor_online
 from tickets.errors import TicketError, TicketErrorCode
+from tickets.events import publish_chats_waiting_changed, publish_delivery_changed
 from tickets.models import Channel, ContactIdentity, IdentityKind, Message
 
 logger = logging.getLogger(__name__)
@@ -47,6 +50,11 @@ class PermanentDeliveryError(Exception):
     """Retrying will not help: bad recipient, rejected content, opted-out number."""
 
 
+class UndeliveredError(Exception):
+    """Handed over, but nobody was there to take it (a chat visitor who closed the page):
+    recorded as undelivered with the reason, never retried; a later receipt still counts."""
+
+
 @dataclass(frozen=True)
 class SendOutcome:
     status: str
@@ -63,6 +71,8 @@ def delivery_create(*, message: Message, channel: str, recipient: str) -> Delive
         raise TicketError(TicketErrorCode.NO_RECIPIENT, _opted_out_text(recipient))
     delivery = Delivery.objects.create(message=message, channel=channel, recipient=recipient)
     transaction.on_commit(lambda: _enqueue(delivery.pk))
+    if channel == Channel.CHAT:
+        publish_chats_waiting_changed(arrived=False)  # answered: one chat fewer waiting
     return delivery
 
 
@@ -105,18 +115,41 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
         return _record_temporary_failure(delivery, str(exc))
     except PermanentDeliveryError as exc:
         return _record_failure(delivery, str(exc))
+    except UndeliveredError as exc:
+        return _record_sent(delivery, DeliveryStatus.UNDELIVERED, "", str(exc))
     except Exception as exc:
         logger.exception("delivery %s failed unexpectedly", delivery_id)
         return _record_temporary_failure(delivery, f"{exc.__class__.__name__}: {exc}")
-    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.SENT,
+    return _record_sent(delivery, DeliveryStatus.SENT, provider_id, "")
+
+
+def _record_sent(delivery: Delivery, status: str, provider_id: str, note: str) -> SendOutcome:
+    # Only from `sending`: a chat widget may confirm receipt before this runs, and its
+    # `delivered` must not be turned back into `sent`.
+    if not note and delivery.last_error == RESENT_NOTE:
+        note = RESENT_NOTE  # the agent keeps seeing that this one went out again after a crash
+    now = timezone.now()
+    updated = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=status,
         provider_id=provider_id[:500],
-        sent_at=timezone.now(),
-        updated_at=timezone.now(),
-        # The agent keeps seeing that this one went out again after a crash.
-        last_error=RESENT_NOTE if delivery.last_error == RESENT_NOTE else "",
+        sent_at=now,
+        updated_at=now,
+        last_error=note[:5000],
     )
-    return SendOutcome(status=DeliveryStatus.SENT)
+    if updated:
+        _publish(delivery, status, note)
+    return SendOutcome(status=status)
+
+
+def _publish(delivery: Delivery, status: str, detail: str) -> None:
+    publish_delivery_changed(
+        ticket_id=delivery.message.ticket_id,
+        message_id=delivery.message_id,
+        delivery_id=delivery.pk,
+        status=status,
+        label=str(DeliveryStatus(status).label),
+        detail=detail,
+    )
 
 
 def _record_temporary_failure(delivery: Delivery, error: str) -> SendOutcome:
@@ -133,9 +166,11 @@ def _record_temporary_failure(delivery: Delivery, error: str) -> SendOutcome:
 
 
 def _record_failure(delivery: Delivery, error: str) -> SendOutcome:
-    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+    updated = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
         status=DeliveryStatus.FAILED, last_error=error[:5000], updated_at=timezone.now()
     )
+    if updated:
+        _publish(delivery, DeliveryStatus.FAILED, error)
     logger.warning("delivery %s failed: %s", delivery.pk, error)
     return SendOutcome(status=DeliveryStatus.FAILED)
 
@@ -351,7 +386,7 @@ def delivery_record_provider_event(
     now = timezone.now()
     if event == "delivered":
         return deliveries.filter(status=DeliveryStatus.SENT).update(
-            status=DeliveryStatus.DELIVERED, updated_at=now
+            status=DeliveryStatus.DELIVERED, delivered_at=now, updated_at=now
         )
     if event in _BOUNCE_EVENTS:
         _email_identities_bounced(
@@ -414,8 +449,14 @@ def send_sms(delivery: Delivery) -> str:
         raise PermanentDeliveryError(
             "No active SMS number is configured. An admin can add one under SMS numbers."
         )
+    client = twilio_client(number=number)
     try:
-        sent = twilio_client(number=number).messages.create(
+        if delivery.last_error == RESENT_NOTE:
+            # Cut off mid-send: the provider may have it already. Ask before texting twice.
+            earlier = _sms_already_sent(client, delivery=delivery, sender=number.phone, body=body)
+            if earlier:
+                return earlier
+        sent = client.messages.create(
             to=delivery.recipient,
             from_=number.phone,
             body=body,
@@ -436,6 +477,21 @@ def send_sms(delivery: Delivery) -> str:
     return str(sent.sid)
 
 
+def _sms_already_sent(client: Any, *, delivery: Delivery, sender: str, body: str) -> str:
+    """The provider's id of this delivery's text if the provider already has it, else "".
+
+    Twilio takes no idempotency key, but lists what an account sent: the same body from
+    our number to the recipient since the delivery was written is this delivery."""
+    since = delivery.created_at - timedelta(minutes=1)
+    for message in client.messages.list(
+        to=delivery.recipient, from_=sender, date_sent_after=since, limit=50
+    ):
+        created = message.date_created or message.date_sent
+        if (message.body or "").strip() == body and (created is None or created >= since):
+            return str(message.sid)
+    return ""
+
+
 def chat_visitor_group(visitor_id: str) -> str:
     return f"chat.visitor.{visitor_id}"
 
@@ -454,9 +510,31 @@ def chat_message_payload(message: Message) -> dict[str, str]:
     }
 
 
+def _visitor_away_text(delivery: Delivery) -> str:
+    email = (
+        ContactIdentity.objects.filter(
+            customer_id=delivery.message.ticket.customer_id, kind=IdentityKind.EMAIL
+        )
+        .order_by("pk")
+        .values_list("value", flat=True)
+        .first()
+    )
+    reach = (
+        f"To reach them now, reply by email to {email}."
+        if email
+        else "They left no email address; the reply waits for their next visit."
+    )
+    return (
+        "The visitor had closed the chat, so no open widget got this reply. They will see "
+        f"it in the chat when they come back. {reach}"
+    )
+
+
 def send_chat(delivery: Delivery) -> str:
-    """Push the reply to every open widget of the visitor. Delivered when they are there;
-    a visitor who comes back later reads it in the history the widget loads."""
+    """Push the reply to every open widget of the visitor; each widget confirms receipt
+    (chat.chat_replies_received), which marks the delivery delivered. With no widget
+    open the delivery is undelivered, with the reason: the visitor reads the reply in the
+    history the widget loads when they come back, and the agent can email them."""
     layer = get_channel_layer()
     if layer is None:
         raise PermanentDeliveryError("Live chat needs a channel layer; none is configured.")
@@ -467,6 +545,10 @@ def send_chat(delivery: Delivery) -> str:
         )
     except Exception as exc:  # the layer (Redis) is down: worth retrying
         raise TemporaryDeliveryError(f"Could not reach the chat server: {exc}") from exc
+    # Sent to the group either way: a widget that opened a moment ago (and is not yet
+    # counted) still gets it and confirms receipt.
+    if not visitor_online(delivery.recipient):
+        raise UndeliveredError(_visitor_away_text(delivery))
     return f"chat:{delivery.message.pk}"
 
 

@@ -1,9 +1,13 @@
-"""Which teams have an agent online: counts of agent websocket connections in the cache.
+"""Who is connected: counts of agent websockets per team, and of each chat visitor's
+widget sockets, in the cache.
 
 The agent workspace consumer calls agent_presence_connect() when a socket opens and
 agent_presence_disconnect() when it closes (sync functions: wrap them with
 database_sync_to_async or sync_to_async from a consumer). The chat widget asks
 agent_online() to choose between live chat and a message form.
+
+The chat widget consumer calls visitor_presence_connect()/_disconnect() the same way;
+the chat sender asks visitor_online() whether a reply reaches an open widget now.
 
 Counts expire PRESENCE_TTL after the last connect, so a worker that died without
 running disconnect cannot leave a team "online" for ever.
@@ -25,9 +29,12 @@ def _keys(team_ids: Iterable[int]) -> list[str]:
     return [ANY_KEY, *(_team_key(team_id) for team_id in sorted(set(team_ids)))]
 
 
-def agent_presence_connect(*, team_ids: Iterable[int]) -> None:
-    """One more agent socket for each of these teams (and for "any agent")."""
-    for key in _keys(team_ids):
+def _visitor_key(visitor_id: str) -> str:
+    return f"presence:visitor:{visitor_id}"
+
+
+def _up(keys: Iterable[str]) -> None:
+    for key in keys:
         cache.add(key, 0, PRESENCE_TTL)
         try:
             cache.incr(key)
@@ -36,13 +43,36 @@ def agent_presence_connect(*, team_ids: Iterable[int]) -> None:
         cache.touch(key, PRESENCE_TTL)
 
 
-def agent_presence_disconnect(*, team_ids: Iterable[int]) -> None:
-    for key in _keys(team_ids):
+def _down(keys: Iterable[str]) -> None:
+    for key in keys:
         try:
             if cache.decr(key) < 0:
                 cache.set(key, 0, PRESENCE_TTL)
         except ValueError:  # already expired: nothing to take away
             pass
+
+
+def agent_presence_connect(*, team_ids: Iterable[int]) -> None:
+    """One more agent socket for each of these teams (and for "any agent")."""
+    _up(_keys(team_ids))
+
+
+def agent_presence_disconnect(*, team_ids: Iterable[int]) -> None:
+    _down(_keys(team_ids))
+
+
+def visitor_presence_connect(*, visitor_id: str) -> None:
+    """One more open widget (tab) of this chat visitor."""
+    _up([_visitor_key(visitor_id)])
+
+
+def visitor_presence_disconnect(*, visitor_id: str) -> None:
+    _down([_visitor_key(visitor_id)])
+
+
+def visitor_online(visitor_id: str) -> bool:
+    """Has this chat visitor a widget open now?"""
+    return int(cache.get(_visitor_key(visitor_id)) or 0) > 0
 
 
 def agent_online(team_id: int | None) -> bool:

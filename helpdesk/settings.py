@@ -262,7 +262,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "helpdesk.auth.RememberingBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["helpdesk.roles.IsAgent"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -308,9 +308,15 @@ HELPDESK_WEB_RATE_WINDOW = env.int("HELPDESK_WEB_RATE_WINDOW", default=3600)
 HELPDESK_WEB_RATE_PER_IP = env.int("HELPDESK_WEB_RATE_PER_IP", default=20)
 HELPDESK_WEB_RATE_PER_EMAIL = env.int("HELPDESK_WEB_RATE_PER_EMAIL", default=10)
 HELPDESK_PORTAL_LINK_RATE_PER_EMAIL = env.int("HELPDESK_PORTAL_LINK_RATE_PER_EMAIL", default=5)
-HELPDESK_PORTAL_LINK_MAX_AGE = env.int("HELPDESK_PORTAL_LINK_MAX_AGE", default=7 * 24 * 3600)
+# A sign-in link works once, for this long; an expired one asks for a new one.
+HELPDESK_PORTAL_LINK_MAX_AGE = env.int("HELPDESK_PORTAL_LINK_MAX_AGE", default=24 * 3600)
 HELPDESK_CSAT_LINK_MAX_AGE = env.int("HELPDESK_CSAT_LINK_MAX_AGE", default=30 * 24 * 3600)
 HELPDESK_CSAT_CHANGE_WINDOW = env.int("HELPDESK_CSAT_CHANGE_WINDOW", default=7 * 24 * 3600)
+# Seconds between a solve and the satisfaction request (Zendesk's default is a day): a
+# ticket reopened meanwhile is not asked about. 0 sends right after the solve commits.
+HELPDESK_CSAT_DELAY = env.int("HELPDESK_CSAT_DELAY", default=24 * 3600)
+# A public reply to an unassigned ticket assigns it to the agent who replied.
+HELPDESK_ASSIGN_ON_REPLY = env.bool("HELPDESK_ASSIGN_ON_REPLY", default=True)
 
 # --- email channel -----------------------------------------------------------------------
 # A message over this size is stored and quarantined unparsed (raise it, then reprocess).

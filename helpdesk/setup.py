@@ -23,6 +23,7 @@ PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "SLA timer tick": ("tickets.tasks.sla_tick_task", 30),
     "Poll IMAP mailboxes": ("channels_app.tasks.mailbox_poll_all_task", 60),
     "Process stale inbound payloads": ("channels_app.tasks.raw_inbound_retry_stale_task", 60),
+    "Send due satisfaction requests": ("tickets.portal.tasks.satisfaction_requests_due_task", 60),
 }
 
 

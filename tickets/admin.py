@@ -9,6 +9,7 @@ from helpdesk.roles import is_agent
 from tickets.errors import TicketError
 from tickets.identity import normalize_identity
 from tickets.models import (
+    AgentPreference,
     Attachment,
     ContactIdentity,
     Customer,
@@ -226,3 +227,14 @@ class MacroAdmin(admin.ModelAdmin):
     search_fields = ("name", "body")
     autocomplete_fields = ()
     raw_id_fields = ("owner", "set_assignee")
+
+
+@admin.register(AgentPreference)
+class AgentPreferenceAdmin(admin.ModelAdmin):
+    """Agents change their own under the send buttons; admins can set anyone's here."""
+
+    list_display = ("user", "after_send", "updated_at")
+    list_filter = ("after_send",)
+    search_fields = ("user__username", "user__first_name", "user__last_name")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)

@@ -12,6 +12,7 @@ from tickets.agent_services import macro_create, macro_delete
 from tickets.agent_views import agent_required, header_context
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.models import Customer, IdentityKind, Team, Ticket
+from tickets.portal.sign_in import portal_sign_out_everywhere
 from tickets.selectors import ticket_get_for_agent
 
 
@@ -113,6 +114,19 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
         messages.success(request, "Customer saved.")
     else:
         messages.error(request, "The customer form was invalid: check the name length.")
+    return _customer_back(request)
+
+
+@agent_required
+@require_POST
+def customer_portal_sign_out(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """End every portal session of the customer: a lost phone, a shared computer."""
+    customer = get_object_or_404(Customer, pk=customer_id)
+    ended = portal_sign_out_everywhere(customer_id=customer.pk)
+    if ended:
+        messages.success(request, f"{customer} is signed out of the portal everywhere.")
+    else:
+        messages.info(request, f"{customer} was not signed in to the portal anywhere.")
     return _customer_back(request)
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from helpdesk.lib.dates import BoundedDateField
 from tickets.agent_selectors import ALL_VIEW, VIEW_KEYS
-from tickets.models import Channel, IdentityKind, Priority, Status
+from tickets.models import AfterSend, Channel, IdentityKind, Priority, Status
 from tickets.search_selectors import customer_ids_matching
 from tickets.selectors import SORTS, TicketFilters
 
@@ -108,6 +108,8 @@ class ReplyForm(forms.Form):
         required=False,
     )
     macro = forms.IntegerField(required=False, min_value=1)
+    # Where the page goes after this send; a changed choice becomes the agent's default.
+    after_send = forms.ChoiceField(choices=AfterSend.choices, required=False)
     last_message_id = forms.IntegerField(required=False, min_value=0)
     confirm_collision = forms.BooleanField(required=False)
 

@@ -18,6 +18,8 @@ from django.utils import timezone
 from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
 from tickets.models import (
     ACTIVE_STATUSES,
+    AfterSend,
+    AgentPreference,
     ContactIdentity,
     Macro,
     Message,
@@ -28,7 +30,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.selectors import TicketFilters
+from tickets.selectors import TicketFilters, _encode_sorted_cursor, ticket_list
 from tickets.sla.selectors import sla_at_risk_parts, sla_at_risk_q
 
 RECENTLY_SOLVED = timedelta(days=7)
@@ -274,10 +276,11 @@ def messages_colliding(*, ticket: Ticket, user: Any, after_id: int) -> list[Mess
 
 
 def macro_list(*, user: Any) -> list[Macro]:
+    """The agent's and the shared macros, with what they change (team, assignee) loaded."""
     return list(
-        Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True).order_by(
-            "name", "id"
-        )
+        Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True)
+        .select_related("set_team", "set_assignee")
+        .order_by("name", "id")
     )
 
 
@@ -339,3 +342,22 @@ def customer_ratings(*, customer_id: int, limit: int = 10) -> list[SatisfactionR
         .select_related("ticket")
         .order_by("-updated_at", "-id")[:limit]
     )
+
+
+def agent_after_send(*, user: Any) -> str:
+    """Where the agent's ticket page goes after a send (AfterSend; "next" by default)."""
+    value = AgentPreference.objects.filter(user=user).values_list("after_send", flat=True).first()
+    return value or AfterSend.NEXT
+
+
+def queue_next_ticket(*, filters: TicketFilters, sort: str, after: Ticket) -> Ticket | None:
+    """The ticket that follows `after` in a queue view's order, never `after` itself.
+
+    `after` is the ticket as it was when the agent opened it: its reply moves it (a new
+    last update, a status that leaves the view), and "next" means next from where it stood
+    in the list the agent was working down. Two queries or so, like a queue page (see
+    tickets.selectors.ticket_list), whatever the view's size.
+    """
+    cursor = _encode_sorted_cursor(after, sort)
+    page = ticket_list(filters=filters, cursor=cursor, sort=sort, limit=2)
+    return next((t for t in page.items if t.pk != after.pk), None)

@@ -12,7 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.errors import TicketError, TicketErrorCode
-from tickets.models import Macro, Priority, Status, Team, Ticket, TicketRead
+from tickets.models import (
+    AfterSend,
+    AgentPreference,
+    Macro,
+    Priority,
+    Status,
+    Team,
+    Ticket,
+    TicketRead,
+)
 from tickets.services import (
     _require_agent,
     message_reply,
@@ -31,6 +40,20 @@ def ticket_read_mark(*, ticket: Ticket, user: Any) -> TicketRead:
         user=user, ticket=ticket, defaults={"seen_at": timezone.now()}
     )
     return read
+
+
+def agent_preference_set(*, user: Any, after_send: str) -> AgentPreference:
+    """Store where the agent's ticket page goes after a send."""
+    _require_agent(user, what="keep workspace preferences")
+    if after_send not in AfterSend.values:
+        raise TicketError(
+            TicketErrorCode.INVALID_PREFERENCE,
+            f"Unknown choice “{after_send}”. Use one of: {', '.join(AfterSend.values)}.",
+        )
+    preference, _ = AgentPreference.objects.update_or_create(
+        user=user, defaults={"after_send": after_send, "updated_at": timezone.now()}
+    )
+    return preference
 
 
 @transaction.atomic

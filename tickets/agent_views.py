@@ -5,17 +5,18 @@ users without the agent role get 403.
 """
 
 from collections.abc import Callable
+from copy import copy
 from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.lib.dates import datetime_parse
@@ -24,10 +25,16 @@ from tickets import agent_selectors as sel
 from tickets import kb
 from tickets.agent_forms import BulkForm, QueueForm, ReplyForm
 from tickets.agent_selectors import ALL_VIEW
-from tickets.agent_services import BULK_ACTIONS, reply_send, ticket_bulk_update, ticket_read_mark
+from tickets.agent_services import (
+    BULK_ACTIONS,
+    agent_preference_set,
+    reply_send,
+    ticket_bulk_update,
+    ticket_read_mark,
+)
 from tickets.errors import TicketError
-from tickets.macros import macro_render
-from tickets.models import Status, Team, Ticket
+from tickets.macros import macro_changes, macro_render
+from tickets.models import AfterSend, Channel, Status, Team, Ticket
 from tickets.presence import presence_list
 from tickets.search_selectors import customer_label
 from tickets.selectors import InvalidCursor, Page, TicketFilters, ticket_get_for_agent, ticket_list
@@ -174,6 +181,7 @@ def header_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[s
 
 def ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
     page = sel.ticket_page_get(ticket=ticket, user=request.user)
+    came_from = _came_from(request)
     return {
         "p": page,
         "t": page.ticket,
@@ -186,8 +194,66 @@ def ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[s
         "presence": presence_list(ticket_id=page.ticket.pk),
         "kb_enabled": kb.kb_provider() is not None,
         "synced_at": timezone.now().isoformat(),
+        "came_from": came_from,
+        "from_query": _from_query(came_from),
+        "after_send": sel.agent_after_send(user=request.user),
+        "after_send_choices": AfterSend.choices,
         **extra,
     }
+
+
+# The queue view (and its filters and sort) a ticket page was opened from travels in the
+# `from` query string: the queue's own query string, without its page cursor.
+MAX_FROM = 2000
+
+
+def _came_from(request: HttpRequest) -> str:
+    raw = request.GET.get("from", "")[:MAX_FROM]
+    query = QueryDict(raw, mutable=True)
+    query.pop("cursor", None)
+    return query.urlencode()
+
+
+def _from_query(came_from: str) -> str:
+    """`?from=...` for links that keep the page's queue view ("" for the default view)."""
+    return f"?{urlencode({'from': came_from})}" if came_from else ""
+
+
+def _queue_view(request: HttpRequest, came_from: str) -> tuple[TicketFilters, str]:
+    """The filters and sort of the queue page `came_from` names (as views.queue reads them)."""
+    form = QueueForm(QueryDict(came_from))
+    valid = form.is_valid()
+    data = form.cleaned_data if valid else {}
+    view = data.get("view") or "open"
+    sort = data.get("sort") or sel.DEFAULT_SORT.get(view, "updated")
+    filters = sel.queue_view_filters(
+        view=view,
+        user=request.user,
+        team_ids=sel.agent_team_ids(user=request.user),
+        base=form.filters() if valid else TicketFilters(),
+        now=timezone.now(),
+    )
+    return filters, sort
+
+
+def _after_send(request: HttpRequest, handled: Ticket, after_send: str) -> HttpResponse:
+    """Stay, open the view's next ticket after `handled` (as it was before the send), or
+    go back to the view: the agent's preference."""
+    came_from = _came_from(request)
+    queue_url = reverse("tickets:queue") + (f"?{came_from}" if came_from else "")
+    if after_send == AfterSend.STAY:
+        return redirect(reverse("tickets:ticket", args=[handled.number]) + _from_query(came_from))
+    if after_send == AfterSend.NEXT:
+        filters, sort = _queue_view(request, came_from)
+        try:
+            following = sel.queue_next_ticket(filters=filters, sort=sort, after=handled)
+        except InvalidCursor:
+            following = None
+        if following is not None:
+            url = reverse("tickets:ticket", args=[following.number]) + _from_query(came_from)
+            return redirect(url)
+        messages.info(request, "That was the last ticket in this view.")
+    return redirect(queue_url)
 
 
 @agent_required
@@ -195,17 +261,20 @@ def ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[s
 def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     ticket = ticket_get_for_agent(user=request.user, number=number)
     ticket_read_mark(ticket=ticket, user=request.user)
-    draft = ""
+    draft, changes = "", []
     macro_id = request.GET.get("macro", "")
     if macro_id.isdigit():
         macro = sel.macro_get_for(user=request.user, macro_id=int(macro_id))
         if macro is not None:
             try:
                 draft = macro_render(macro=macro, ticket=ticket, agent=request.user)
+                changes = macro_changes(macro=macro)
             except TicketError as exc:
                 messages.error(request, exc.message)
                 macro_id = ""
-    context = ticket_context(request, ticket, draft=draft, draft_macro=macro_id)
+    context = ticket_context(
+        request, ticket, draft=draft, draft_macro=macro_id, draft_changes=changes
+    )
     return render(request, "agent/ticket.html", context)
 
 
@@ -239,7 +308,7 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     form = ReplyForm(request.POST)
     if not form.is_valid():
         messages.error(request, "The reply form was incomplete. Check it and send again.")
-        return redirect("tickets:ticket", number=number)
+        return redirect(reverse("tickets:ticket", args=[number]) + _from_query(_came_from(request)))
     d = form.cleaned_data
     files = request.FILES.getlist("attachments")
     if sum(f.size or 0 for f in files) > MAX_UPLOAD_BYTES:
@@ -250,41 +319,59 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     if colliding and not d["confirm_collision"]:
         note = "New messages arrived while you wrote. Read them, then send again to confirm."
         return _composer_error(request, ticket, d, note, colliding=colliding)
-    macro = sel.macro_get_for(user=request.user, macro_id=d["macro"]) if d["macro"] else None
+    before = copy(ticket)  # where it stood in the view: the send moves it
     try:
-        reply_send(
-            ticket=ticket,
-            author=request.user,
-            body_text=d["body"],
-            is_internal=d["kind"] == "note",
-            channel=d["channel"] or None,
-            attachments=[
-                NewFile(
-                    filename=f.name or "attachment",
-                    content_type=f.content_type or "",
-                    content=f.read(),
-                )
-                for f in files
-            ],
-            set_status=d["then"] or None,
-            macro=macro,
-        )
+        _reply_send(request, ticket, d, files)
     except TicketError as exc:
         return _composer_error(request, ticket, d, exc.message)
     messages.success(request, "Note added." if d["kind"] == "note" else "Reply sent.")
-    return redirect("tickets:ticket", number=number)
+    after = _after_send_choice(request, d["after_send"])
+    if d["channel"] == Channel.CHAT and not d["then"]:
+        after = AfterSend.STAY  # a live chat goes on after a message; a status ends it
+    return _after_send(request, before, after)
+
+
+def _after_send_choice(request: HttpRequest, chosen: str) -> str:
+    """The choice next to the send buttons, remembered when it changed; else the stored one."""
+    stored = sel.agent_after_send(user=request.user)
+    if chosen and chosen != stored:
+        agent_preference_set(user=request.user, after_send=chosen)
+    return chosen or stored
+
+
+def _reply_send(request: HttpRequest, ticket: Ticket, d: dict, files: list) -> None:
+    macro = sel.macro_get_for(user=request.user, macro_id=d["macro"]) if d["macro"] else None
+    reply_send(
+        ticket=ticket,
+        author=request.user,
+        body_text=d["body"],
+        is_internal=d["kind"] == "note",
+        channel=d["channel"] or None,
+        attachments=[
+            NewFile(
+                filename=f.name or "attachment",
+                content_type=f.content_type or "",
+                content=f.read(),
+            )
+            for f in files
+        ],
+        set_status=d["then"] or None,
+        macro=macro,
+    )
 
 
 def _composer_error(
     request: HttpRequest, ticket: Ticket, d: dict, error: str, colliding: Any = ()
 ) -> HttpResponse:
     """Show the page again with the draft intact: a refused send loses nothing."""
+    macro = sel.macro_get_for(user=request.user, macro_id=d["macro"]) if d.get("macro") else None
     context = ticket_context(
         request,
         ticket,
         draft=d.get("body", ""),
         draft_kind=d.get("kind", "reply"),
-        draft_macro=d.get("macro") or "",
+        draft_macro=macro.pk if macro else "",
+        draft_changes=macro_changes(macro=macro) if macro else [],
         composer_error=error,
         colliding=colliding,
     )
@@ -302,7 +389,7 @@ def macro_preview(request: HttpRequest, number: int, macro_id: int) -> JsonRespo
         body = macro_render(macro=macro, ticket=ticket, agent=request.user)
     except TicketError as exc:
         return JsonResponse({"error": exc.message}, status=400)
-    return JsonResponse({"macro": macro.pk, "body": body})
+    return JsonResponse({"macro": macro.pk, "body": body, "changes": macro_changes(macro=macro)})
 
 
 @agent_required

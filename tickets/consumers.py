@@ -2,7 +2,8 @@
 
 A page says what it shows ({"action": "subscribe", "ticket": id} or {"queue": "noteam" |
 "team.<id>" | "mine"}) and receives hints ({"type": "event", "payload": {...}}) for it;
-it then fetches the changed fragment over HTTP. Hints are not the record: a page that
+it then fetches the changed fragment over HTTP. Every socket also gets the "chats_waiting"
+hints of the header's waiting-chats counter. Hints are not the record: a page that
 reconnects resyncs over HTTP, so nothing here needs to be durable.
 """
 
@@ -16,7 +17,12 @@ from channels_app.chat import chat_agent_typing
 from channels_app.presence import agent_presence_connect, agent_presence_disconnect
 from helpdesk.roles import is_agent
 from tickets import presence
-from tickets.events import agent_queue_group, team_queue_group, ticket_group
+from tickets.events import (
+    CHATS_WAITING_GROUP,
+    agent_queue_group,
+    team_queue_group,
+    ticket_group,
+)
 from tickets.models import Team, Ticket
 
 MAX_GROUPS = 64
@@ -48,6 +54,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.team_ids: list[int] = await database_sync_to_async(_team_ids)(user)
         await self.accept()
         await database_sync_to_async(agent_presence_connect)(team_ids=self.team_ids)
+        # Every agent page's header counts the chats waiting for a reply.
+        await self.channel_layer.group_add(CHATS_WAITING_GROUP, self.channel_name)
+        self.groups_joined.add(CHATS_WAITING_GROUP)
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "team_ids"):

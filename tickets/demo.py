@@ -37,6 +37,7 @@ from helpdesk.celery import app as celery_app
 from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
 from knowledge_base.demo import kb_demo_seed
 from tickets.demo_content import (
+    DEMO_MACROS,
     FIRST_NAMES,
     FOLLOW_UP_TEXTS,
     LAST_NAMES,
@@ -50,6 +51,7 @@ from tickets.models import (
     ContactIdentity,
     Customer,
     IdentityKind,
+    Macro,
     Message,
     Organization,
     Priority,
@@ -70,7 +72,8 @@ from tickets.services import (
     ticket_set_status,
     ticket_tags_change,
 )
-from tickets.sla.services import sla_demo_setup, sla_recompute_open_batch
+from tickets.sla.demo import sla_demo_setup
+from tickets.sla.services import sla_recompute_open_batch
 
 # (username, password, first name, last name, is admin)
 DEMO_USERS = (
@@ -158,6 +161,7 @@ def demo_reset() -> None:
     SupportCategory.objects.all().delete()
     SearchLog.objects.all().delete()
     get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
+    Macro.objects.filter(owner=None, name__in=[m[0] for m in DEMO_MACROS]).delete()
 
 
 def demo_seed(*, seed: int = 42, tickets: int = 150, customers: int = 40) -> DemoSummary:
@@ -229,6 +233,7 @@ class _Seeder:
 
     def run(self) -> None:
         self._people()
+        self._macros()
         statuses = _weighted(
             self.rng, {s: plan[0] for s, plan in STATUS_PLAN.items()}, self.ticket_count
         )
@@ -251,6 +256,20 @@ class _Seeder:
             sent_at=F("created_at"),
             updated_at=F("created_at"),
         )
+        # ...and its solved tickets were asked for a rating long ago, not a day from now.
+        Ticket.objects.filter(csat_due_at__isnull=False).update(csat_due_at=None)
+
+    def _macros(self) -> None:
+        """Shared macros for everyday answers, several of which advance the ticket."""
+        for name, body, status, priority, team, tags in DEMO_MACROS:
+            Macro.objects.create(
+                name=name,
+                body=body,
+                set_status=status,
+                set_priority=priority,
+                set_team=self.teams[team] if team else None,
+                add_tags=tags,
+            )
 
     def _people(self) -> None:
         User = get_user_model()

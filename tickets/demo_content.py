@@ -299,3 +299,98 @@ FOLLOW_UP_TEXTS = (
     "Hi again,\n\nThe same problem is back since this morning. Could you take another look?",
     "Hello,\n\nSorry to reopen this, but it happened again today.",
 )
+
+# The demo's shared macros: (name, body, set status, set priority, team name, tags). The
+# text uses the placeholders an agent sees listed on /agent/macros/.
+DEMO_MACROS = (
+    (
+        "Ask for order number",
+        "Hi {{ customer.first_name }},\n\nThanks for getting in touch. Could you send me your "
+        "order number (it starts with #, in your confirmation email)? Then I can look into "
+        "it right away.\n\nBest,\n{{ agent.first_name }}",
+        "pending",
+        "",
+        "",
+        "",
+    ),
+    (
+        "Refund issued",
+        "Hi {{ customer.first_name }},\n\nI have issued your refund today. It shows on your "
+        "statement within 3 to 5 business days.\n\nBest,\n{{ agent.first_name }}",
+        "solved",
+        "",
+        "",
+        "refund",
+    ),
+    (
+        "Shipping delay apology",
+        "Hi {{ customer.first_name }},\n\nI am sorry your parcel is late. Our carrier has a "
+        "backlog this week; your order is on its way and I will keep an eye on it. You will "
+        "hear from me again if it has not arrived by Friday.\n\nBest,\n{{ agent.first_name }}",
+        "pending",
+        "",
+        "",
+        "shipping",
+    ),
+    (
+        "Escalate to Billing",
+        "Hi {{ customer.first_name }},\n\nI have passed your question to our billing team, "
+        "who can see your invoices and payments. They will reply on this ticket "
+        "(#{{ ticket.number }}).\n\nBest,\n{{ agent.first_name }}",
+        "",
+        "",
+        "Billing",
+        "billing",
+    ),
+    (
+        "Password reset steps",
+        "Hi {{ customer.first_name }},\n\nTo reset your password: open the sign-in page, "
+        'choose "Forgot password", enter {{ customer.email }} and follow the link we email '
+        "you (it works for an hour). Let me know if the email does not arrive.\n\nBest,\n"
+        "{{ agent.first_name }}",
+        "pending",
+        "",
+        "",
+        "account",
+    ),
+    (
+        "Close: duplicate",
+        "Hi {{ customer.first_name }},\n\nThis looks like the same request as another ticket "
+        "we are already working on, so I am closing this one to keep everything in one "
+        "place. You will hear from us there.\n\nBest,\n{{ agent.first_name }}",
+        "solved",
+        "",
+        "",
+        "duplicate",
+    ),
+    (
+        "Need a photo of the damage",
+        "Hi {{ customer.first_name }},\n\nI am sorry the item arrived damaged. Could you "
+        "reply with a photo of the item and of the box? Then I will send a replacement.\n\n"
+        "Best,\n{{ agent.first_name }}",
+        "pending",
+        "",
+        "",
+        "damaged",
+    ),
+    (
+        "Urgent: outage acknowledged",
+        "Hi {{ customer.first_name }},\n\nThanks for the report. We know about the problem "
+        "and are working on it now; I will update this ticket as soon as it is fixed.\n\n"
+        "Best,\n{{ agent.first_name }}",
+        "",
+        "urgent",
+        "",
+        "outage",
+    ),
+    (
+        "Solved: glad it works",
+        "Hi {{ customer.first_name }},\n\nGreat to hear it works now. I am marking this "
+        "request as solved; just reply if anything else comes up.\n\nBest,\n"
+        "{{ agent.first_name }}",
+        "solved",
+        "",
+        "",
+        "",
+    ),
+)

@@ -18,6 +18,7 @@ class TicketErrorCode(Enum):
     INVALID_CHANNEL = "invalid_channel"
     INVALID_MACRO = "invalid_macro"
     NOT_FOUND = "not_found"
+    INVALID_PREFERENCE = "invalid_preference"
 
 
 class TicketError(DomainError):

@@ -35,6 +35,10 @@ def agent_queue_group(user_id: int) -> str:
     return f"queue.agent.{user_id}"
 
 
+# Every agent socket joins it: the workspace header counts the chats waiting for a reply.
+CHATS_WAITING_GROUP = "chats.waiting"
+
+
 async def _send_all(layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
     message = {"type": "helpdesk.event", "payload": payload}
     await asyncio.gather(*(layer.group_send(group, message) for group in groups))
@@ -156,3 +160,28 @@ def publish_ticket_changed(
         groups.append(agent_queue_group(assignee_id))
     payload = {"kind": kind, "ticket_id": ticket_id}
     transaction.on_commit(lambda: _send(groups, payload))
+
+
+def publish_delivery_changed(
+    *, ticket_id: int, message_id: int, delivery_id: int, status: str, label: str, detail: str
+) -> None:
+    """A reply's delivery state changed (sent, delivered, undelivered, failed): the ticket
+    page updates that badge in place. The payload names the ticket as "ticket", not
+    "ticket_id", because the badge is all that changed: no timeline or header refetch."""
+    payload = {
+        "kind": "delivery",
+        "ticket": ticket_id,
+        "message_id": message_id,
+        "delivery_id": delivery_id,
+        "status": status,
+        "label": label,
+        "detail": detail,
+    }
+    transaction.on_commit(lambda: _send([ticket_group(ticket_id)], payload))
+
+
+def publish_chats_waiting_changed(*, arrived: bool) -> None:
+    """A chat may have started or stopped waiting for an agent: every workspace header
+    refetches its counter (`arrived`: a visitor just wrote, worth a sound)."""
+    payload = {"kind": "chats_waiting", "arrived": arrived}
+    transaction.on_commit(lambda: _send([CHATS_WAITING_GROUP], payload))

@@ -230,6 +230,10 @@ class Ticket(models.Model):
     # The earliest warning or breach the timer has not fired yet: the only column the
     # tick reads (partial index ticket_sla_check), so its cost follows due tickets.
     sla_next_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the satisfaction request is due: set on solve (plus HELPDESK_CSAT_DELAY),
+    # cleared when the ticket leaves solved or the request is claimed for sending. A row,
+    # not a Celery countdown, so a restarted worker or broker loses no request.
+    csat_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -279,6 +283,13 @@ class Ticket(models.Model):
                 condition=Q(status__in=["new", "open"]),
             ),
             models.Index(fields=["customer", "-updated_at"], name="ticket_customer"),
+            # The workspace header counts live chats waiting for an agent on every page:
+            # only active chat tickets are in it (tickets.agent_chats).
+            models.Index(
+                fields=["last_inbound_at"],
+                name="ticket_chat_working",
+                condition=Q(channel="chat", status__in=["new", "open"]),
+            ),
             # The agent workspace's "Recently solved" view and its count.
             models.Index(
                 fields=["-solved_at"],
@@ -297,6 +308,12 @@ class Ticket(models.Model):
                 fields=["sla_next_check_at"],
                 name="ticket_sla_check",
                 condition=Q(sla_next_check_at__isnull=False),
+            ),
+            # The satisfaction tick: `WHERE csat_due_at <= now`; only waiting requests.
+            models.Index(
+                fields=["csat_due_at"],
+                name="ticket_csat_due",
+                condition=Q(csat_due_at__isnull=False),
             ),
         ]
 
@@ -801,3 +818,29 @@ class Macro(models.Model):
     @property
     def tag_list(self) -> list[str]:
         return [t.strip() for t in self.add_tags.split(",") if t.strip()]
+
+
+class AfterSend(models.TextChoices):
+    """Where the ticket page goes once a reply or note is sent."""
+
+    STAY = "stay", "Stay on the ticket"
+    NEXT = "next", "Next ticket in this view"
+    VIEW = "view", "Back to the view"
+
+
+class AgentPreference(models.Model):
+    """An agent's workspace settings; agents without a row get the defaults."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_preference"
+    )
+    after_send = models.CharField(
+        max_length=8,
+        choices=AfterSend.choices,
+        default=AfterSend.NEXT,
+        help_text="Where the ticket page goes after a reply is sent.",
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Preferences of user {self.user_id}"

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -312,6 +312,11 @@ def _next_ticket_id() -> int | None:
     return int(row[0])
 
 
+def satisfaction_delay() -> timedelta:
+    """How long after a solve the customer is asked for a rating (HELPDESK_CSAT_DELAY)."""
+    return timedelta(seconds=max(settings.HELPDESK_CSAT_DELAY, 0))
+
+
 @transaction.atomic
 def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Ticket:
     if status not in Status.values:
@@ -332,7 +337,9 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Tick
     fields = ["status"]
     if status == Status.SOLVED:
         ticket.solved_at = now
-        fields.append("solved_at")
+        # The satisfaction tick mails the request once this passes, if still solved.
+        ticket.csat_due_at = now + satisfaction_delay()
+        fields += ["solved_at", "csat_due_at"]
     elif status == Status.CLOSED:
         ticket.closed_at = now
         fields.append("closed_at")
@@ -342,17 +349,20 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Tick
     elif old == Status.SOLVED:
         ticket.solved_at = None
         fields.append("solved_at")
+    if status != Status.SOLVED and ticket.csat_due_at is not None:
+        ticket.csat_due_at = None  # reopened (or closed) before the request went out
+        fields.append("csat_due_at")
     event_record(
         ticket=ticket, actor=actor, kind=EventKind.STATUS, data={"from": old, "to": status}
     )
     _touch(ticket, fields, kind="status")
     sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
-    if status == Status.SOLVED:
+    if status == Status.SOLVED and not satisfaction_delay():
         from tickets.portal.notifications import (
             satisfaction_request_enqueue,  # portal needs tickets
         )
 
-        # The customer is asked for a rating once the solve commits.
+        # No delay: ask once the solve commits (the tick still sends it if this is lost).
         satisfaction_request_enqueue(ticket_id=ticket.pk)
     return ticket
 
@@ -423,7 +433,8 @@ def ticket_set_team(*, ticket: Ticket, team: Team | None, actor: Any | None) -> 
 @transaction.atomic
 def ticket_set_subject(*, ticket: Ticket, subject: str, actor: Any) -> Ticket:
     _require_agent(actor, what="edit ticket subjects")
-    subject = subject.strip()[:255]
+    # A subject is one line: the header's box wraps, but a pasted newline is a space.
+    subject = " ".join(subject.split())[:255]
     if not subject:
         raise TicketError(TicketErrorCode.EMPTY_MESSAGE, "A ticket needs a subject.")
     if subject == ticket.subject:
@@ -755,6 +766,10 @@ def message_reply(
             # Answered: the ticket is now being worked.
             set_status = Status.OPEN
     _touch(ticket, fields, kind="message")
+    if not is_internal and ticket.assignee_id is None and settings.HELPDESK_ASSIGN_ON_REPLY:
+        # Whoever answers an unclaimed ticket owns it (as Help Scout does); a note is not
+        # an answer, so it leaves the ticket in the unassigned queue.
+        ticket_assign(ticket=ticket, agent=author, actor=author)
     if not is_internal:
         sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
     if set_status:

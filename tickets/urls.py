@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from tickets import agent_chat_views as chats
 from tickets import agent_edit_views as edit
 from tickets import agent_search_views as search_views
 from tickets import agent_views as views
@@ -19,6 +20,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="tickets:login"), name="logout"),
     path("", views.queue, name="queue"),
     path("counts/", views.counts, name="counts"),
+    path("chats/waiting/", chats.chats_waiting, name="chats-waiting"),
     path("bulk/", views.bulk, name="bulk"),
     path("search/", search_views.search, name="search"),
     path("search/suggest/", search_views.search_suggest, name="search-suggest"),
@@ -44,6 +46,11 @@ urlpatterns = [
         name="customer-identity-add",
     ),
     path("customers/<int:customer_id>/merge/", edit.customer_merge, name="customer-merge"),
+    path(
+        "customers/<int:customer_id>/portal-sign-out/",
+        edit.customer_portal_sign_out,
+        name="customer-portal-sign-out",
+    ),
     path(
         "attachments/<int:attachment_id>/",
         views.agent_required(file_views.agent_attachment_download),

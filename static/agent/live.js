@@ -83,7 +83,10 @@
       });
       if (reconnected) refresh();
     });
-    HelpdeskLive.onMessage(function (data) { if (data.type === "event") refresh(); });
+    HelpdeskLive.onMessage(function (data) {
+      // The header's chat counter has its own hints (chat_alerts.js): not a queue change.
+      if (data.type === "event" && data.payload.kind !== "chats_waiting") refresh();
+    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
   else connect();

@@ -1,4 +1,4 @@
-// Ticket page: live timeline and header, presence, collision guard, macros and KB insert.
+// Ticket page: live timeline and header, presence, collision guard, macro picker, KB insert.
 (function () {
   "use strict";
   var live = window.HelpdeskLive;
@@ -96,6 +96,10 @@
     setInterval(function () { announce(true); }, 15000);
   }
 
+  // A macro whose text is still on its way: a send waits for it, so "m, a few letters,
+  // Enter, Ctrl+Enter" never sends an empty reply.
+  var pendingMacro = null;
+
   if (body) {
     body.addEventListener("input", function () { lastTyped = Date.now(); announce(false); });
     body.addEventListener("keydown", function (e) {
@@ -104,6 +108,12 @@
   }
   if (form) {
     form.addEventListener("submit", function (e) {
+      if (pendingMacro) {
+        e.preventDefault();
+        var button = e.submitter;
+        pendingMacro.then(function () { form.requestSubmit(button); });
+        return;
+      }
       if (collided && confirmInput && confirmInput.type === "hidden" && !confirmInput.value) {
         // First send after a collision: stop and show the warning; the next send goes.
         e.preventDefault();
@@ -114,15 +124,80 @@
     });
   }
 
-  // Macros: filter the list as the agent types; a click fetches the rendered text.
+  // Macros: type to filter, arrows move the highlight, Enter applies it (the key m in
+  // keys.js focuses the filter); a click applies too.
   var search = document.getElementById("macro-search");
-  if (search) {
-    search.addEventListener("input", function () {
-      var q = search.value.toLowerCase();
-      document.querySelectorAll("#macro-list .macro-option").forEach(function (a) {
-        a.parentElement.hidden = q && a.textContent.toLowerCase().indexOf(q) === -1;
-      });
+  var effects = document.getElementById("macro-effects");
+  var macroInput = document.getElementById("composer-macro");
+  function options() {
+    return Array.prototype.slice.call(document.querySelectorAll("#macro-list .macro-option"));
+  }
+  function visibleOptions() { return options().filter(function (a) { return !a.parentElement.hidden; }); }
+  function highlight(option) {
+    options().forEach(function (a) { a.classList.remove("active"); a.removeAttribute("aria-selected"); });
+    if (!option) { search.removeAttribute("aria-activedescendant"); return; }
+    option.classList.add("active");
+    option.setAttribute("aria-selected", "true");
+    search.setAttribute("aria-activedescendant", option.id);
+    option.scrollIntoView({ block: "nearest" });
+  }
+  function filterMacros() {
+    var q = search.value.toLowerCase().trim();
+    options().forEach(function (a) {
+      a.parentElement.hidden = Boolean(q) && a.textContent.toLowerCase().indexOf(q) === -1;
     });
+    var shown = visibleOptions();
+    document.getElementById("macro-none").hidden = shown.length > 0 || !options().length;
+    highlight(shown[0] || null);
+  }
+  function showEffects(changes) {
+    if (!effects) return;
+    document.getElementById("macro-effects-list").textContent = (changes || []).join("; ");
+    effects.hidden = !(changes && changes.length);
+  }
+  function applyMacro(option) {
+    var err = document.getElementById("macro-error");
+    pendingMacro = fetch(option.dataset.url, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        if (data.error) { err.textContent = data.error; err.hidden = false; return; }
+        err.hidden = true;
+        insertText(data.body);
+        macroInput.value = data.macro;
+        showEffects(data.changes);
+      })
+      .catch(function () {
+        err.textContent = "The macro could not be loaded. Check your connection and pick it again.";
+        err.hidden = false;
+      })
+      .then(function () { pendingMacro = null; });
+    if (body) body.focus();
+  }
+  if (search) {
+    search.addEventListener("input", filterMacros);
+    search.addEventListener("focus", filterMacros);
+    search.addEventListener("keydown", function (e) {
+      var shown = visibleOptions();
+      var at = shown.indexOf(document.querySelector("#macro-list .macro-option.active"));
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        if (!shown.length) return;
+        var step = e.key === "ArrowDown" ? 1 : -1;
+        highlight(shown[(at + step + shown.length) % shown.length]);
+      } else if (e.key === "Enter") {
+        e.preventDefault();
+        if (shown[at]) applyMacro(shown[at]);
+      } else if (e.key === "Escape") {
+        search.value = "";
+        filterMacros();
+        highlight(null);
+        search.blur();
+      }
+    });
+  }
+  var drop = document.getElementById("macro-effects-drop");
+  if (drop) {
+    drop.addEventListener("click", function () { macroInput.value = ""; showEffects([]); });
   }
   function insertText(text) {
     if (!body) return;
@@ -136,13 +211,7 @@
     var macro = e.target.closest(".macro-option");
     if (macro) {
       e.preventDefault();
-      fetch(macro.dataset.url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (data) {
-        var err = document.getElementById("macro-error");
-        if (data.error) { err.textContent = data.error; err.hidden = false; return; }
-        err.hidden = true;
-        insertText(data.body);
-        document.getElementById("composer-macro").value = data.macro;
-      });
+      applyMacro(macro);
       return;
     }
     var kb = e.target.closest(".kb-insert");
@@ -150,5 +219,13 @@
       e.preventDefault();
       insertText(kb.dataset.title + "\n" + kb.dataset.excerpt + (kb.dataset.url ? "\n" + kb.dataset.url : ""));
     }
+  });
+
+  // The subject box wraps like text but is one line: Enter saves it.
+  document.addEventListener("keydown", function (e) {
+    var box = e.target.closest && e.target.closest("textarea[data-one-line]");
+    if (!box || e.key !== "Enter" || e.shiftKey) return;
+    e.preventDefault();
+    if (box.form.requestSubmit) box.form.requestSubmit(); else box.form.submit();
   });
 })();

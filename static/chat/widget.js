@@ -298,6 +298,10 @@
         outbox().forEach(function (item) { addBubble("in pending", item.text, "", item.id); });
         render();
         flushOutbox();
+        // Replies sent while the visitor was away reached them now, with the history.
+        var replies = (frame.history || []).filter(function (m) { return m.direction !== "inbound"; })
+          .map(function (m) { return m.id; });
+        if (replies.length) sendFrame({ type: "received", ids: replies });
         break;
       case "identified":
         state.email = frame.email;
@@ -320,6 +324,8 @@
         if (panel.hidden && frame.direction !== "inbound") setUnread(state.unread + 1);
         addBubble(frame.direction === "inbound" ? "in" : "out", frame.text,
           frame.direction === "inbound" ? "" : (frame.author || "Support"), frame.id);
+        // Tell the server this socket got the reply: the agent sees it delivered.
+        if (frame.direction !== "inbound" && frame.id) sendFrame({ type: "received", id: frame.id });
         break;
       case "typing":
         typing.textContent = frame.typing ? (frame.author || "Support") + " is typing\u2026" : "";

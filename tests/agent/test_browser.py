@@ -64,7 +64,8 @@ def test_it_works_a_ticket_live_from_queue_to_pending_reply(
     expect(alex.locator("tr.ticket-row")).to_have_count(1)
     expect(alex.locator("tr.ticket-row")).to_contain_text("Lamp arrived broken")
     alex.click("tr.ticket-row a.subject")
-    alex.wait_for_url(re.compile(rf"/agent/tickets/{lamp.number}/$"))
+    # The link carries the filtered view it was opened from.
+    alex.wait_for_url(re.compile(rf"/agent/tickets/{lamp.number}/\?from=.*priority%3Dhigh"))
     expect(alex.locator("#live-status")).to_have_text("live")
 
     sam = login(browser, live_url, "sam")
@@ -79,6 +80,7 @@ def test_it_works_a_ticket_live_from_queue_to_pending_reply(
     alex.locator("#composer-body").type(" A new one ships today.")
     expect(sam.locator("#presence")).to_contain_text("Alex is replying")
 
+    alex.select_option("#after-send", "stay")  # rather than the view's next ticket
     alex.click("#send-pending")
     alex.wait_for_load_state()
     expect(alex.locator("#h-status")).to_have_value("pending")
@@ -120,6 +122,7 @@ def test_it_warns_the_composer_when_a_customer_writes_meanwhile(
     page.goto(f"{live_url}/agent/tickets/{ticket.number}/")
     expect(page.locator("#live-status")).to_have_text("live")
     page.fill("#composer-body", "Refund approved.")
+    page.select_option("#after-send", "stay")
     page.wait_for_timeout(300)
     from channels_app.ingest import inbound_message_ingest
     from tests.conftest import inbound
@@ -145,7 +148,10 @@ def test_it_warns_the_composer_when_a_customer_writes_meanwhile(
 def test_it_triages_with_the_keyboard(
     live_url: str, browser: Any, customer: Any, agent: Any
 ) -> None:
+    from tickets.agent_services import agent_preference_set
+
     ticket = _ticket("Keyboard only", "Please help.", customer)
+    agent_preference_set(user=agent, after_send="stay")
     page = login(browser, live_url, "alex")
     page.keyboard.press("?")
     expect(page.locator("#shortcut-help")).to_be_visible()
@@ -158,8 +164,8 @@ def test_it_triages_with_the_keyboard(
     page.keyboard.press("j")
     expect(page.locator("tr.ticket-row.selected")).to_have_count(1)
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(rf"/agent/tickets/{ticket.number}/$"))
-    with page.expect_response(re.compile(r"/update/$")):
+    page.wait_for_url(re.compile(rf"/agent/tickets/{ticket.number}/(\?.*)?$"))
+    with page.expect_response(re.compile(r"/update/$")):  # after the 5 s undo window
         page.keyboard.press("a")
     expect(page.locator("#h-assignee")).to_have_value(str(agent.pk))
     page.keyboard.press("n")

@@ -87,7 +87,7 @@ def test_it_serves_a_rendered_macro_to_its_owner_only(
     mine = Macro.objects.create(name="Mine", body="Hi {{ customer.first_name }}", owner=agent)
     theirs = Macro.objects.create(name="Theirs", body="x", owner=other_agent)
     ok = agent_client.get(f"/agent/tickets/{ticket.number}/macros/{mine.pk}/")
-    assert ok.json() == {"macro": mine.pk, "body": "Hi Dana"}
+    assert ok.json() == {"macro": mine.pk, "body": "Hi Dana", "changes": []}
     assert (
         agent_client.get(f"/agent/tickets/{ticket.number}/macros/{theirs.pk}/").status_code == 404
     )

@@ -291,7 +291,8 @@ def test_a_queue_row_shows_every_field_escaped(agent: Any, agent_client: Client)
     row = row[: row.index("</tr>")]
     assert "<script>" not in row
     assert "&lt;script&gt;alert(1)&lt;/script&gt; refund" in row
-    assert f'href="/agent/tickets/{ticket.number}/"' in row
+    # The link carries the view it was opened from (the ticket page's "next ticket").
+    assert f'href="/agent/tickets/{ticket.number}/?from=view%3Dpending"' in row
     assert '<span class="preview muted">↩ We sent it &lt;today&gt;</span>' in row
     assert 'title="&lt;script&gt;alert(1)&lt;/script&gt; refund — We sent it &lt;today&gt;"' in row
     assert '<span class="tag">vip</span>' in row

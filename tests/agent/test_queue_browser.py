@@ -160,3 +160,26 @@ def test_it_puts_tickets_before_filters_on_a_phone(live_url: str, browser: Any, 
     assert box is not None and box["width"] >= 300
     search.press_sequentially("cracked", delay=20)
     expect(page.locator("#global-search-results .search-hit").first).to_be_visible()
+
+
+def test_it_shows_a_long_subject_whole_on_a_phone_and_saves_it_with_enter(
+    live_url: str, browser: Any, agent: Any
+) -> None:
+    ticket = _tickets(1)[0]
+    page = login(browser, live_url, "alex")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_url}/agent/tickets/{ticket.number}/")
+    box = page.locator(".subject-input")
+    expect(box).to_have_value(f"{LONG} 0")
+    hidden = box.evaluate(
+        "b => b.scrollHeight > b.clientHeight + 1 || b.scrollWidth > b.clientWidth"
+    )
+    assert not hidden, "the whole subject shows: the box wraps and grows"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    box.fill("Lid cracked\nsend a new one")
+    box.press("Enter")
+
+    expect(page.locator(".subject-input")).to_have_value("Lid cracked send a new one")
+    ticket.refresh_from_db()
+    assert ticket.subject == "Lid cracked send a new one"

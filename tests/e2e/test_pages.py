@@ -144,7 +144,8 @@ def test_it_renders_the_portal_of_a_demo_customer_through_the_magic_link(demo, c
     link = portal_link_url(customer_id=ticket.customer_id, email=email)
     path = "/" + link.split("/", 3)[3]
 
-    response = client.get(path, follow=True)
+    assert client.get(path).status_code == 200  # "Continue as …"
+    response = client.post(path, follow=True)
 
     assert response.status_code == 200
     listing = _ok(client, "/portal/tickets/")

@@ -52,7 +52,7 @@ def support_category(db: None) -> SupportCategory:
 
 def portal_client(customer_id: int, email: str) -> Client:
     client = Client()
-    response = client.get(
+    response = client.post(
         f"/portal/login/{portal_token_make(customer_id=customer_id, email=email)}/"
     )
     assert response.status_code == 302

@@ -14,6 +14,7 @@ from channels_app.ingest import inbound_message_ingest
 from tests.factories import CustomerFactory, IdentityFactory
 from tests.portal.conftest import PNG
 from tickets.models import Attachment, Channel, IdentityKind, Message, Status, Ticket
+from tickets.portal.models import PortalSignIn
 from tickets.portal.tokens import portal_token_make, rating_token_make
 from tickets.services import NewFile, attachment_store, customer_merge, message_reply, note_add
 
@@ -57,7 +58,7 @@ def test_it_sends_a_link_to_a_known_address_and_answers_the_same_for_unknown(
     assert strip(known) == strip(unknown)
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["dana@example.com"]
     link = re.search(r"/portal/login/\S+", mail.outbox[0].body).group(0)
-    assert client.get(link).status_code == 302
+    assert client.post(link).status_code == 302
     assert b"My order never arrived" not in client.get("/portal/tickets/").content  # no tickets
 
 
@@ -73,7 +74,7 @@ def test_it_rate_limits_link_requests(client, customer):
 
 def test_it_refuses_an_expired_link(client, customer, dana_ticket):
     token = portal_token_make(customer_id=customer.pk, email="dana@example.com")
-    with time_machine.travel(timezone.now() + timedelta(days=8)):
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
         response = client.get(f"/portal/login/{token}/")
 
     assert response.status_code == 400 and b"has expired" in response.content
@@ -279,6 +280,86 @@ def test_it_signs_out(customer, signed_in):
     assert client.get("/portal/tickets/").status_code == 302
 
 
+def _link(customer) -> str:
+    return f"/portal/login/{portal_token_make(customer_id=customer.pk, email='dana@example.com')}/"
+
+
+def test_it_asks_to_continue_on_get_so_a_mail_scanner_uses_up_nothing(client, customer):
+    link = _link(customer)
+
+    for _ in range(3):  # a scanner, a preview, the customer
+        page = client.get(link)
+        assert page.status_code == 200 and b'id="portal-continue"' in page.content
+    assert client.get("/portal/tickets/").status_code == 302  # not signed in by a GET
+
+    assert client.post(link).status_code == 302
+    assert client.get("/portal/tickets/").status_code == 200
+
+
+def test_it_signs_in_once_per_link(customer):
+    link = _link(customer)
+    assert Client().post(link).status_code == 302
+
+    replayed = Client().post(link)
+    opened_again = Client().get(link)
+
+    assert replayed.status_code == 400 and b"already used" in replayed.content
+    assert opened_again.status_code == 400 and b"already used" in opened_again.content
+
+
+def test_it_lets_a_browser_already_signed_in_follow_its_used_link_again(client, customer):
+    link = _link(customer) + "?next=/portal/tickets/"
+    client.post(link)
+
+    again = client.get(link)
+
+    assert again.status_code == 302 and again["Location"] == "/portal/tickets/"
+
+
+def test_it_ends_the_session_on_the_server_when_the_customer_signs_out(customer, signed_in):
+    client = signed_in(customer.pk, "dana@example.com")
+    stolen = Client()
+    stolen.cookies = client.cookies  # the same session cookie, copied elsewhere
+
+    client.post("/portal/logout/")
+
+    assert stolen.get("/portal/tickets/").status_code == 302
+
+
+def test_it_signs_a_customer_out_everywhere_when_an_agent_asks(customer, signed_in, agent):
+    laptop = signed_in(customer.pk, "dana@example.com")
+    phone = signed_in(customer.pk, "dana@example.com")
+    desk = Client()
+    desk.force_login(agent)
+
+    response = desk.post(f"/agent/customers/{customer.pk}/portal-sign-out/")
+
+    assert response.status_code == 302
+    assert laptop.get("/portal/tickets/").status_code == 302
+    assert phone.get("/portal/tickets/").status_code == 302
+    again = desk.post(f"/agent/customers/{customer.pk}/portal-sign-out/", follow=True)
+    assert b"was not signed in to the portal anywhere" in again.content
+
+
+def test_it_refuses_the_portal_sign_out_to_anyone_but_an_agent(client, customer, signed_in):
+    signed_in(customer.pk, "dana@example.com")
+
+    response = client.post(f"/agent/customers/{customer.pk}/portal-sign-out/")
+
+    assert response.status_code == 302 and "/agent/login/" in response["Location"]
+    assert PortalSignIn.objects.filter(ended_at__isnull=True).count() == 1
+
+
+def test_it_refuses_a_reusable_link_of_the_old_format(client, customer):
+    from django.core import signing
+
+    old = signing.TimestampSigner(salt="helpdesk.portal.magic-link.v1").sign_object(
+        {"c": customer.pk, "e": "dana@example.com"}
+    )
+
+    assert client.post(f"/portal/login/{old}/").status_code == 400
+
+
 def test_a_new_client_without_session_sees_nothing(dana_ticket):
     assert Client().get(f"/portal/tickets/{dana_ticket.number}/").status_code == 302
     assert Message.objects.count() == 1
@@ -306,7 +387,7 @@ def test_it_builds_a_ticket_link_for_the_email_channels_acknowledgements(client,
 
     link = portal_link_for_ticket(dana_ticket)
 
-    response = client.get(link.replace("http://127.0.0.1:8000", ""))
+    response = client.post(link.replace("http://127.0.0.1:8000", ""))
     assert response.status_code == 302
     assert response["Location"] == f"/portal/tickets/{dana_ticket.number}/"
     assert client.get(response["Location"]).status_code == 200

@@ -7,8 +7,9 @@ from django.core import mail
 from django.utils import timezone
 
 from channels_app.ingest import inbound_message_ingest
-from tickets.models import SatisfactionRating, Status
+from tickets.models import SatisfactionRating, Status, Ticket
 from tickets.portal.errors import PortalError
+from tickets.portal.notifications import satisfaction_requests_send_due
 from tickets.portal.services import satisfaction_rating_submit
 from tickets.portal.tokens import rating_token_make
 from tickets.selectors import ticket_satisfaction
@@ -28,8 +29,13 @@ def _solve(ticket, agent, capture):
     ticket.refresh_from_db()
 
 
+@pytest.fixture
+def no_delay(settings):
+    settings.HELPDESK_CSAT_DELAY = 0
+
+
 def test_it_emails_a_rating_link_when_a_ticket_is_solved(
-    client, ticket, agent, django_capture_on_commit_callbacks
+    client, ticket, agent, no_delay, django_capture_on_commit_callbacks
 ):
     _solve(ticket, agent, django_capture_on_commit_callbacks)
 
@@ -45,12 +51,13 @@ def test_it_emails_a_rating_link_when_a_ticket_is_solved(
 
 
 def test_it_sends_the_rating_email_once_per_solve(
-    ticket, agent, django_capture_on_commit_callbacks
+    ticket, agent, no_delay, django_capture_on_commit_callbacks
 ):
     from tickets.portal.notifications import satisfaction_request_send
 
     _solve(ticket, agent, django_capture_on_commit_callbacks)
     satisfaction_request_send(ticket_id=ticket.pk)  # a task that ran twice
+    satisfaction_requests_send_due()  # and the tick after it
 
     assert len(mail.outbox) == 1
 
@@ -115,12 +122,104 @@ def test_it_shows_the_rating_link_on_the_portal_ticket_page(
 def test_it_does_not_ask_about_tickets_solved_long_ago(
     ticket, agent, django_capture_on_commit_callbacks
 ):
-    from tickets.models import Ticket
     from tickets.portal.notifications import satisfaction_request_send
 
     with django_capture_on_commit_callbacks(execute=False):
         ticket_set_status(ticket=ticket, status=Status.SOLVED, actor=agent)
-    Ticket.objects.filter(pk=ticket.pk).update(solved_at=timezone.now() - timedelta(days=3))
+    # Due long ago too: workers that were down for days do not ask about old news.
+    long_ago = timezone.now() - timedelta(days=3)
+    Ticket.objects.filter(pk=ticket.pk).update(solved_at=long_ago, csat_due_at=long_ago)
 
     assert satisfaction_request_send(ticket_id=ticket.pk) is False
     assert mail.outbox == []
+
+
+def _later(seconds):
+    return time_machine.travel(timezone.now() + timedelta(seconds=seconds), tick=False)
+
+
+def test_it_waits_the_configured_delay_before_asking(
+    ticket, agent, settings, django_capture_on_commit_callbacks
+):
+    assert settings.HELPDESK_CSAT_DELAY == 86400  # a day, Zendesk's default
+    settings.HELPDESK_CSAT_DELAY = 3600
+    _solve(ticket, agent, django_capture_on_commit_callbacks)
+
+    assert mail.outbox == []  # nothing at the solve
+    assert ticket.csat_due_at == ticket.solved_at + timedelta(hours=1)
+    with _later(3590):
+        assert satisfaction_requests_send_due() == 0
+    with _later(3610):
+        assert satisfaction_requests_send_due() == 1
+        assert satisfaction_requests_send_due() == 0  # the next tick finds nothing
+
+    assert len(mail.outbox) == 1 and "How did we do" in mail.outbox[0].subject
+    ticket.refresh_from_db()
+    assert ticket.csat_due_at is None
+
+
+def test_it_sends_nothing_when_the_ticket_is_reopened_within_the_delay(
+    ticket, agent, django_capture_on_commit_callbacks
+):
+    _solve(ticket, agent, django_capture_on_commit_callbacks)
+    with _later(600), django_capture_on_commit_callbacks(execute=True):
+        ticket_set_status(ticket=ticket, status=Status.OPEN, actor=agent)
+
+    with _later(2 * 86400):
+        assert satisfaction_requests_send_due() == 0
+    assert mail.outbox == []
+    assert Ticket.objects.get(pk=ticket.pk).csat_due_at is None
+
+
+def test_it_asks_once_for_a_second_solve_after_a_reopen(
+    ticket, agent, django_capture_on_commit_callbacks
+):
+    _solve(ticket, agent, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_set_status(ticket=ticket, status=Status.OPEN, actor=agent)
+    _solve(ticket, agent, django_capture_on_commit_callbacks)
+
+    with _later(86400 + 60):
+        assert satisfaction_requests_send_due() == 1
+        assert satisfaction_requests_send_due() == 0
+    assert len(mail.outbox) == 1
+
+
+def test_it_retries_a_failed_send_on_a_later_tick(
+    ticket, agent, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tickets.portal import notifications
+
+    _solve(ticket, agent, django_capture_on_commit_callbacks)
+    real_send = notifications._send
+
+    def smtp_down(**kwargs):
+        raise ConnectionRefusedError("SMTP is down")
+
+    monkeypatch.setattr(notifications, "_send", smtp_down)
+    with _later(86400 + 60):
+        assert satisfaction_requests_send_due() == 0  # logged, kept for later
+    monkeypatch.setattr(notifications, "_send", real_send)
+    with _later(86400 + 120):
+        assert satisfaction_requests_send_due() == 0  # not due again yet
+    with _later(86400 + 60 + notifications.CSAT_RETRY.total_seconds() + 1):
+        assert satisfaction_requests_send_due() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_it_sends_the_due_requests_from_a_periodic_task(
+    ticket, agent, django_capture_on_commit_callbacks
+):
+    from django_celery_beat.models import PeriodicTask
+
+    from helpdesk.setup import periodic_tasks_ensure
+    from tickets.portal.tasks import satisfaction_requests_due_task
+
+    periodic_tasks_ensure()
+    task = PeriodicTask.objects.get(name="Send due satisfaction requests")
+    assert task.task == "tickets.portal.tasks.satisfaction_requests_due_task"
+    assert task.enabled and task.interval.every == 60
+    _solve(ticket, agent, django_capture_on_commit_callbacks)
+    with _later(86400 + 1):
+        assert satisfaction_requests_due_task.delay().get() == 1
+    assert len(mail.outbox) == 1

@@ -292,7 +292,7 @@ def test_it_chains_the_background_recompute_task(customer, make_policy, clock, s
 
 def test_it_sets_up_the_demo_calendar_and_policy(customer, clock) -> None:
     from tickets.models import BusinessHours
-    from tickets.sla.services import sla_demo_setup
+    from tickets.sla.demo import sla_demo_setup
 
     policy = sla_demo_setup(timezone_name="America/New_York", country="US")
     assert sla_demo_setup(timezone_name="America/New_York", country="US") == policy

@@ -5,6 +5,8 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -47,6 +49,7 @@ class FakeTwilio:
     error: dict[str, Any] | None = None
     media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)  # path -> Location (a CDN)
+    sent: list[dict[str, Any]] = field(default_factory=list)  # what Messages.json lists
     sid_counter: int = 0
 
     def message_response(self, form: dict[str, str], path: str) -> dict[str, Any]:
@@ -62,7 +65,7 @@ class FakeTwilio:
             "num_segments": "1",
             "direction": "outbound-api",
             "api_version": "2010-04-01",
-            "date_created": "Wed, 25 Nov 2026 15:00:00 +0000",
+            "date_created": format_datetime(datetime.now(UTC), usegmt=True),
             "uri": f"{path[:-5]}/SM{self.sid_counter:032d}.json",
         }
 
@@ -90,6 +93,7 @@ def fake_twilio(settings: Any) -> Iterator[FakeTwilio]:
                 status = fake.status
             else:
                 payload, status = fake.message_response(form, self.path), 201
+                fake.sent.append(payload)
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -99,6 +103,23 @@ def fake_twilio(settings: Any) -> Iterator[FakeTwilio]:
 
         def do_GET(self) -> None:
             rec = self._record({})
+            if self.path.split("?")[0].endswith("/Messages.json"):
+                query = {k: v[-1] for k, v in parse_qs(self.path.split("?", 1)[-1]).items()}
+                listed = [
+                    m
+                    for m in fake.sent
+                    if m["to"] == query.get("To", m["to"])
+                    and m["from"] == query.get("From", m["from"])
+                ]
+                data = json.dumps(
+                    {"messages": listed, "next_page_uri": None, "page": 0, "page_size": 50}
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             if self.path in fake.redirects:
                 self.send_response(307)
                 self.send_header("Location", fake.redirects[self.path])
@@ -223,13 +244,18 @@ def agent(db: None) -> Any:
 
 @pytest.fixture(autouse=True)
 def _clean_presence() -> Iterator[None]:
-    # Agent presence counts live in the (shared) Redis cache: drop only those keys, so
-    # other tests' channel-layer groups and caches are left alone.
+    # Agent and visitor presence counts live in the (shared) Redis cache: drop only those
+    # keys, so other tests' channel-layer groups and caches are left alone.
+    from django.conf import settings
     from django.core.cache import cache
+
+    if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+        yield  # the embedded default's file cache is cleared whole for every test
+        return
 
     def drop() -> None:
         client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-        keys = list(client.scan_iter(match="*presence:agents:*"))
+        keys = list(client.scan_iter(match="*presence:*"))
         if keys:
             client.delete(*keys)
 

@@ -11,7 +11,7 @@ from channels_app.models import ChatChannel, Delivery, DeliveryStatus
 from channels_app.presence import agent_presence_connect
 from helpdesk.asgi import application
 from tests.factories import IdentityFactory
-from tickets.events import ticket_group
+from tickets.events import events_flush, ticket_group
 from tickets.models import Channel, ContactIdentity, IdentityKind, Message, Ticket
 from tickets.services import message_reply, reply_channel_default
 
@@ -207,6 +207,8 @@ async def test_it_tells_agents_on_the_ticket_when_the_visitor_types(chat_channel
     comm, _ = await hello(chat_channel)
     ack = await say(comm, "hi", "uuid-1")
     ticket = await database_sync_to_async(Ticket.objects.get)(number=ack["ticket"])
+    # The ticket's "created" hint goes out from a background thread: let it go first.
+    assert await database_sync_to_async(events_flush)()
     layer = get_channel_layer()
     agent_channel = await layer.new_channel()
     await layer.group_add(ticket_group(ticket.pk), agent_channel)

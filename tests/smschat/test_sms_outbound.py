@@ -223,3 +223,55 @@ def test_it_replies_from_the_number_the_customer_texted(
         message_reply(ticket=ticket, author=agent, body_text="hello", channel=Channel.SMS)
 
     assert fake_twilio.requests[0].form["From"] == second.phone
+
+
+def _cut_off_mid_send(delivery):
+    """As a worker killed after (or before) the provider took the text leaves it."""
+    from datetime import timedelta
+
+    from channels_app.delivery import SENDING_STALE_AFTER
+
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.SENDING,
+        provider_id="",
+        updated_at=timezone.now() - SENDING_STALE_AFTER - timedelta(seconds=1),
+    )
+
+
+def test_it_does_not_text_twice_when_the_provider_already_has_a_cut_off_send(
+    sms_ticket, agent, fake_twilio, django_capture_on_commit_callbacks
+):
+    from channels_app.delivery import RESENT_NOTE, delivery_relay
+
+    delivery = reply(sms_ticket, agent, "Ships today.", django_capture_on_commit_callbacks)
+    first_sid = delivery.provider_id
+    _cut_off_mid_send(delivery)  # the provider took it; the worker died before recording
+
+    delivery_relay()
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT and delivery.provider_id == first_sid
+    assert delivery.last_error == RESENT_NOTE
+    posts = [r for r in fake_twilio.requests if r.method == "POST"]
+    assert len(posts) == 1
+    (listing,) = [r for r in fake_twilio.requests if r.method == "GET"]
+    assert "To=%2B14155550199" in listing.path and "From=%2B14155550100" in listing.path
+
+
+def test_it_texts_a_cut_off_send_the_provider_never_got(
+    sms_ticket, agent, fake_twilio, django_capture_on_commit_callbacks
+):
+    from channels_app.delivery import delivery_relay
+
+    delivery = reply(sms_ticket, agent, "Ships today.", django_capture_on_commit_callbacks)
+    _cut_off_mid_send(delivery)
+    fake_twilio.sent.clear()  # the worker died before the provider took it
+
+    delivery_relay()
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT
+    assert [r.form["Body"] for r in fake_twilio.requests if r.method == "POST"] == [
+        "Ships today.",
+        "Ships today.",
+    ]  # the first attempt (lost before the provider) and the resend

@@ -44,6 +44,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0009_working_set_sort_indexes")]
+    dependencies = [("tickets", "0010_agent_preferences")]
 
     operations = [migrations.RunPython(create, drop)]

@@ -1,5 +1,5 @@
 """Emails to customers: the web acknowledgement (with the portal's magic link), fresh
-sign-in links, and the satisfaction request when a ticket is solved.
+sign-in links, and the satisfaction request HELPDESK_CSAT_DELAY after a ticket is solved.
 
 Each is enqueued on commit and sent by a Celery task. `web_ticket_acknowledge` is the one
 switch point for acknowledgements of web tickets: when the email channel's
@@ -8,7 +8,7 @@ acknowledgement hook lands, point this function at it and delete the local send.
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,9 +19,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from tickets.errors import TicketError
-from tickets.models import Channel, ContactIdentity, IdentityKind, Ticket
-from tickets.portal.tokens import portal_link_url, rating_link_url
-from tickets.services import reply_recipient
+from tickets.models import Channel, ContactIdentity, IdentityKind, Status, Ticket
+from tickets.portal.tokens import portal_link_lifetime, portal_link_url, rating_link_url
+from tickets.services import reply_recipient, satisfaction_delay
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ def portal_link_enqueue(*, customer_id: int, email: str) -> None:
 
 
 def satisfaction_request_enqueue(*, ticket_id: int) -> None:
-    """Called by tickets.services.ticket_set_status when a ticket becomes solved."""
+    """Called by tickets.services.ticket_set_status on a solve when HELPDESK_CSAT_DELAY is
+    0; with a delay, satisfaction_requests_send_due sends it from the periodic tick."""
     from tickets.portal.tasks import satisfaction_request_send_task
 
     transaction.on_commit(_enqueue(satisfaction_request_send_task, ticket_id=ticket_id))
@@ -115,7 +116,12 @@ def web_acknowledgement_send(*, ticket_id: int, email: str) -> bool:
             to=email,
             subject=f"[#{ticket.number}] We received your request: {ticket.subject}",
             template="portal/email/acknowledgement.txt",
-            context={"ticket": ticket, "link": link, "customer": ticket.customer},
+            context={
+                "ticket": ticket,
+                "link": link,
+                "customer": ticket.customer,
+                "link_lifetime": portal_link_lifetime(),
+            },
         ),
     )
 
@@ -126,18 +132,64 @@ def portal_link_send(*, customer_id: int, email: str) -> bool:
         to=email,
         subject="Your link to your support requests",
         template="portal/email/sign_in_link.txt",
-        context={"link": link, "days": settings.HELPDESK_PORTAL_LINK_MAX_AGE // 86400},
+        context={"link": link, "link_lifetime": portal_link_lifetime()},
     )
     return True
 
 
-def satisfaction_request_send(*, ticket_id: int) -> bool:
-    ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
-    if ticket is None or ticket.status != "solved" or ticket.solved_at is None:
+# Due requests one tick claims; the rest wait for the next tick (oldest first).
+CSAT_BATCH = 200
+# A request whose send failed (SMTP down) is due again after this.
+CSAT_RETRY = timedelta(minutes=5)
+
+
+def satisfaction_requests_send_due(*, now: datetime | None = None) -> int:
+    """Send every satisfaction request whose due time has come; returns how many went.
+
+    Reads only tickets with a waiting request (partial index ticket_csat_due), so its cost
+    follows the requests due, not the solved tickets.
+    """
+    now = now or timezone.now()
+    due = list(
+        Ticket.objects.filter(csat_due_at__lte=now, status=Status.SOLVED)
+        .order_by("csat_due_at", "id")
+        .values_list("pk", flat=True)[:CSAT_BATCH]
+    )
+    # Requests of tickets that left solved without the column being cleared (an import,
+    # a raw update) would otherwise be read by every tick.
+    Ticket.objects.filter(csat_due_at__lte=now).exclude(status=Status.SOLVED).update(
+        csat_due_at=None
+    )
+    sent = 0
+    for ticket_id in due:
+        try:
+            sent += satisfaction_request_send(ticket_id=ticket_id, now=now)
+        except OSError:
+            logger.warning("satisfaction request for ticket %s failed; retrying", ticket_id)
+    return sent
+
+
+def satisfaction_request_send(*, ticket_id: int, now: datetime | None = None) -> bool:
+    """Mail the rating request of a solved ticket whose request is due; False when there is
+    none to send (not due, reopened, already claimed by another run, no email address).
+
+    The request is claimed by clearing its due time in one conditional UPDATE: of two
+    runs (a tick and a retried task) exactly one sends. A failed send puts it back; a
+    worker killed between the claim and the send loses that one request, since asking a
+    customer twice is worse than not asking.
+    """
+    now = now or timezone.now()
+    claimed = Ticket.objects.filter(
+        pk=ticket_id, status=Status.SOLVED, csat_due_at__lte=now
+    ).update(csat_due_at=None)
+    if claimed != 1:
+        return False  # not due, no longer solved, or another run got there first
+    ticket = Ticket.objects.select_related("customer").get(pk=ticket_id)
+    if ticket.solved_at is None:
         return False
-    if timezone.now() - ticket.solved_at > RATING_ASK_WITHIN:
-        # A request that waited in a queue (or a backdated import) would ask about
-        # something the customer has long forgotten.
+    if now - ticket.solved_at > satisfaction_delay() + RATING_ASK_WITHIN:
+        # A request that waited long past its time (workers down for days, a backdated
+        # import) would ask about something the customer has long forgotten.
         return False
     try:
         recipient = reply_recipient(ticket=ticket, channel=Channel.EMAIL)
@@ -147,12 +199,19 @@ def satisfaction_request_send(*, ticket_id: int) -> bool:
     if recipient.opted_out_at is not None:
         return False
     link = rating_link_url(ticket_id=ticket.pk, customer_id=ticket.customer_id)
-    return _once(
-        f"helpdesk:mail:csat:{ticket.pk}:{ticket.solved_at.timestamp()}",
-        lambda: _send(
-            to=recipient.value,
-            subject=f"[#{ticket.number}] How did we do? {ticket.subject}",
-            template="portal/email/satisfaction_request.txt",
-            context={"ticket": ticket, "link": link, "customer": ticket.customer},
-        ),
-    )
+    try:
+        return _once(
+            f"helpdesk:mail:csat:{ticket.pk}:{ticket.solved_at.timestamp()}",
+            lambda: _send(
+                to=recipient.value,
+                subject=f"[#{ticket.number}] How did we do? {ticket.subject}",
+                template="portal/email/satisfaction_request.txt",
+                context={"ticket": ticket, "link": link, "customer": ticket.customer},
+            ),
+        )
+    except OSError:
+        # Due again shortly, unless the ticket was reopened meanwhile.
+        Ticket.objects.filter(pk=ticket_id, status=Status.SOLVED, csat_due_at=None).update(
+            csat_due_at=now + CSAT_RETRY
+        )
+        raise

@@ -35,3 +35,11 @@ def satisfaction_request_send_task(self: Any, ticket_id: int) -> bool:
         return satisfaction_request_send(ticket_id=ticket_id)
     except OSError as exc:
         raise self.retry(exc=exc, countdown=RETRY_SECONDS) from exc
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def satisfaction_requests_due_task() -> int:
+    """The periodic tick (helpdesk.setup.PERIODIC_TASKS): send the requests now due."""
+    from tickets.portal.notifications import satisfaction_requests_send_due
+
+    return satisfaction_requests_send_due()

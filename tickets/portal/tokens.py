@@ -1,9 +1,11 @@
 """Signed, expiring, purpose-bound links: the portal's magic link and the CSAT link.
 
 Each purpose has its own salt, so a rating link can never open the portal and the other
-way round. Nothing is stored: a link is valid until it expires or SECRET_KEY changes.
+way round. A sign-in link carries a nonce and signs in once (tickets/portal/sign_in.py);
+a rating link stays valid until it expires or SECRET_KEY changes.
 """
 
+import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -15,7 +17,8 @@ from helpdesk.errors import DomainError
 from helpdesk.lib.urls import absolute_url
 from tickets.portal.errors import PortalErrorCode
 
-PORTAL_SALT = "helpdesk.portal.magic-link.v1"
+# v2: links carry a nonce and sign in once; v1 links (reusable) are no longer accepted.
+PORTAL_SALT = "helpdesk.portal.magic-link.v2"
 RATING_SALT = "helpdesk.portal.satisfaction.v1"
 
 
@@ -27,6 +30,7 @@ class PortalLinkError(DomainError):
 class PortalAccess:
     customer_id: int
     email: str
+    nonce: str
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,8 @@ class RatingAccess:
 
 
 def portal_token_make(*, customer_id: int, email: str) -> str:
-    return signing.TimestampSigner(salt=PORTAL_SALT).sign_object({"c": customer_id, "e": email})
+    payload = {"c": customer_id, "e": email, "n": secrets.token_urlsafe(16)}
+    return signing.TimestampSigner(salt=PORTAL_SALT).sign_object(payload)
 
 
 def _read(token: str, *, salt: str, max_age: int, what: str) -> dict[str, object]:
@@ -62,10 +67,20 @@ def portal_token_read(token: str) -> PortalAccess:
     data = _read(
         token, salt=PORTAL_SALT, max_age=settings.HELPDESK_PORTAL_LINK_MAX_AGE, what="sign-in"
     )
-    customer_id, email = data.get("c"), data.get("e")
-    if not isinstance(customer_id, int) or not isinstance(email, str):
+    customer_id, email, nonce = data.get("c"), data.get("e"), data.get("n")
+    if not (isinstance(customer_id, int) and isinstance(email, str) and isinstance(nonce, str)):
         raise PortalLinkError(PortalErrorCode.LINK_INVALID, "This sign-in link is not valid.")
-    return PortalAccess(customer_id=customer_id, email=email)
+    return PortalAccess(customer_id=customer_id, email=email, nonce=nonce[:32])
+
+
+def portal_link_lifetime() -> str:
+    """How long a sign-in link works, as the mails and pages say it ("24 hours")."""
+    seconds = settings.HELPDESK_PORTAL_LINK_MAX_AGE
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and (seconds % size == 0 or unit == "minute"):
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def rating_token_make(*, ticket_id: int, customer_id: int) -> str:

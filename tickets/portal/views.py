@@ -19,6 +19,7 @@ from knowledge_base.selectors import kb_search
 from knowledge_base.services import search_log_record
 from tickets.models import Customer, Status, Ticket
 from tickets.portal import selectors
+from tickets.portal.errors import PortalErrorCode
 from tickets.portal.forms import LinkRequestForm, PortalReplyForm, RatingForm, WebRequestForm
 from tickets.portal.ratelimit import RateLimit, client_ip, rate_limit_hit
 from tickets.portal.services import (
@@ -30,9 +31,15 @@ from tickets.portal.services import (
     satisfaction_rating_submit,
     web_request_submit,
 )
+from tickets.portal.sign_in import (
+    portal_link_check,
+    portal_sign_in,
+    portal_sign_in_active,
+    portal_sign_out,
+)
 from tickets.portal.tokens import (
     PortalLinkError,
-    portal_token_read,
+    portal_link_lifetime,
     rating_token_make,
     rating_token_read,
 )
@@ -167,10 +174,14 @@ def support_suggest(request: HttpRequest) -> HttpResponse:
 
 def _customer(request: HttpRequest) -> tuple[Customer, str] | None:
     access = request.session.get(SESSION_KEY)
-    if not isinstance(access, dict):
+    if not isinstance(access, dict) or not isinstance(access.get("s"), int):
         return None
     customer = selectors.customer_resolve(customer_id=int(access.get("c", 0)))
-    return (customer, str(access.get("e", ""))) if customer else None
+    if customer is None or not portal_sign_in_active(
+        sign_in_id=access["s"], customer_id=int(access.get("c", 0))
+    ):
+        return None  # signed out here, elsewhere, or by an agent
+    return customer, str(access.get("e", ""))
 
 
 @dataclass(frozen=True)
@@ -218,45 +229,47 @@ def portal_home(request: HttpRequest) -> HttpResponse:
         return too_many_requests(request, blocked)
     portal_link_request(email=email)
     # The same answer whether or not we know the address.
-    days = settings.HELPDESK_PORTAL_LINK_MAX_AGE // 86400
-    return render(request, "portal/link_sent.html", {"email": email, "link_days": days})
+    context = {"email": email, "link_lifetime": portal_link_lifetime()}
+    return render(request, "portal/link_sent.html", context)
 
 
-@require_GET
-def portal_login(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        access = portal_token_read(token)
-    except PortalLinkError as exc:
-        return render(
-            request,
-            "portal/home.html",
-            {"form": LinkRequestForm(), "link_error": exc.message},
-            status=400,
-        )
-    customer = selectors.customer_resolve(customer_id=access.customer_id)
-    if customer is None:
-        return render(
-            request,
-            "portal/home.html",
-            {
-                "form": LinkRequestForm(),
-                "link_error": "This sign-in link is not valid any more. Ask for a new one below.",
-            },
-            status=400,
-        )
-    request.session.cycle_key()  # a fresh session id: a planted one cannot ride the sign-in
-    request.session[SESSION_KEY] = {"c": customer.pk, "e": access.email}
+def _link_refused(request: HttpRequest, error: PortalLinkError) -> HttpResponse:
+    context = {"form": LinkRequestForm(), "link_error": error.message}
+    return render(request, "portal/home.html", context, status=400)
+
+
+def _next_target(request: HttpRequest) -> str:
     target = request.GET.get("next", "")
     if target.startswith("/portal/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}
     ):
-        return redirect(target)
-    return redirect("portal:tickets")
+        return target
+    return reverse("portal:tickets")
+
+
+@require_http_methods(["GET", "POST"])
+def portal_login(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks to continue, POST signs in: mail scanners that open every link in a
+    message (GET) must not use up a link meant for its reader."""
+    try:
+        if request.method == "GET":
+            access = portal_link_check(token=token)
+            return render(request, "portal/sign_in.html", {"email": access.email})
+        sign_in, access = portal_sign_in(token=token)
+    except PortalLinkError as exc:
+        if exc.code == PortalErrorCode.LINK_USED and _customer(request) is not None:
+            return redirect(_next_target(request))  # this browser is signed in already
+        return _link_refused(request, exc)
+    request.session.cycle_key()  # a fresh session id: a planted one cannot ride the sign-in
+    request.session[SESSION_KEY] = {"c": sign_in.customer_id, "e": access.email, "s": sign_in.pk}
+    return redirect(_next_target(request))
 
 
 @require_POST
 def portal_logout(request: HttpRequest) -> HttpResponse:
-    request.session.pop(SESSION_KEY, None)
+    access = request.session.pop(SESSION_KEY, None)
+    if isinstance(access, dict) and isinstance(access.get("s"), int):
+        portal_sign_out(sign_in_id=access["s"])
     messages.info(request, "You are signed out.")
     return redirect("portal:home")
 

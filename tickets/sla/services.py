@@ -27,7 +27,6 @@ from tickets.models import (
     Direction,
     Holiday,
     Message,
-    Priority,
     SlaPolicy,
     SlaRecord,
     SlaRecordState,
@@ -521,48 +520,3 @@ def business_hours_set_week(
         BusinessInterval(calendar=business_hours, weekday=day, start=start, end=end)
         for day, start, end in sorted(wanted)
     )
-
-
-DEMO_TARGETS = {
-    # priority: (first response, next response, resolution) in business minutes
-    Priority.URGENT: (30, 60, 4 * 60),
-    Priority.HIGH: (60, 2 * 60, 8 * 60),
-    Priority.NORMAL: (4 * 60, 8 * 60, 3 * 8 * 60),
-    Priority.LOW: (8 * 60, 16 * 60, 5 * 8 * 60),
-}
-
-
-@transaction.atomic
-def sla_demo_setup(*, timezone_name: str = "Europe/Berlin", country: str = "DE") -> SlaPolicy:
-    """Mon-Fri 09:00-17:00 office hours with the country's holidays and a default policy.
-
-    Idempotent: an existing calendar or policy of the same name is left as the admin
-    edited it.
-    """
-    calendar, created = BusinessHours.objects.get_or_create(
-        name="Office hours",
-        defaults={"timezone": timezone_name, "holiday_country": country},
-    )
-    if created:
-        BusinessInterval.objects.bulk_create(
-            BusinessInterval(calendar=calendar, weekday=day, start=time(9), end=time(17))
-            for day in range(5)
-        )
-        year = timezone.now().year
-        business_hours_import_holidays(business_hours=calendar, years=[year, year + 1])
-    policy, created = SlaPolicy.objects.get_or_create(
-        name="Default", defaults={"order": 1000, "business_hours": calendar}
-    )
-    if created:
-        SlaTarget.objects.bulk_create(
-            SlaTarget(
-                policy=policy,
-                priority=priority,
-                first_response_minutes=first,
-                next_response_minutes=following,
-                resolution_minutes=resolution,
-            )
-            for priority, (first, following, resolution) in DEMO_TARGETS.items()
-        )
-    sla_config_changed()
-    return policy

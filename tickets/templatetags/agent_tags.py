@@ -5,6 +5,7 @@ from typing import Any
 
 from django import template
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.utils.timezone import localtime
@@ -99,8 +100,22 @@ _UNREAD_DOT = mark_safe('<span class="unread-dot" title="Unread">●</span>')
 _NOBODY = mark_safe('<span class="muted">—</span>')
 
 
-@register.simple_tag
-def queue_row(t: Any, agent_root: str) -> str:
+def _from_query(context: Any) -> str:
+    """`?from=<the queue's query string>`: the ticket page then knows the view, filters
+    and sort it was opened from (its "next ticket"). Built once per page render."""
+    cached = context.render_context.get("queue_from_query")
+    if cached is None:
+        request = context.get("request")
+        query = request.GET.copy() if request is not None else None
+        if query is not None:
+            query.pop("cursor", None)
+        cached = f"?{urlencode({'from': query.urlencode()})}" if query else ""
+        context.render_context["queue_from_query"] = cached
+    return cached
+
+
+@register.simple_tag(takes_context=True)
+def queue_row(context: Any, t: Any, agent_root: str) -> str:
     """A ticket from tickets.selectors.ticket_list (preview, unread and sla set) as a row.
 
     Every value is escaped with html.escape, which is what django.utils.html.escape does
@@ -117,7 +132,7 @@ def queue_row(t: Any, agent_root: str) -> str:
         unread_dot=_UNREAD_DOT if unread else "",
         pk=int(t.pk),
         number=int(t.number),
-        url=_escape(f"{agent_root}tickets/{t.number}/"),
+        url=_escape(f"{agent_root}tickets/{t.number}/{_from_query(context)}"),
         subject=_escape(t.subject),
         # Rows are one line, cut with an ellipsis: the tooltip holds the whole text.
         subject_title=_escape(f"{t.subject} — {preview}" if preview else t.subject),

@@ -1,0 +1,72 @@
+"""Live chats waiting for an agent: the workspace header's counter.
+
+A chat waits from the visitor's first message that no public agent reply has answered
+yet, while its ticket is new or open. Two queries whatever the number of chats, over the
+partial index `ticket_chat_working` (only active chat tickets) and each ticket's messages
+by `message_timeline`.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from tickets.models import Channel, Direction, Message, Status, Ticket
+
+WAITING_STATUSES = (Status.NEW, Status.OPEN)
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ChatsWaiting:
+    count: int
+    oldest_since: datetime | None  # when the longest-waiting visitor started waiting
+    oldest_number: int | None  # that chat's ticket number
+
+    def wait_seconds(self, *, now: datetime) -> int:
+        if self.oldest_since is None:
+            return 0
+        return max(0, int((now - self.oldest_since).total_seconds()))
+
+
+def chats_waiting_queryset() -> QuerySet[Ticket]:
+    """Active chat tickets whose last public message is the visitor's, annotated with
+    `waiting_since`."""
+    public = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False)
+    newest = public.order_by("-created_at", "-id")
+    return (
+        Ticket.objects.filter(channel=Channel.CHAT, status__in=list(WAITING_STATUSES))
+        .annotate(
+            last_direction=Subquery(newest.values("direction")[:1]),
+            last_reply_at=Subquery(
+                newest.filter(direction=Direction.OUTBOUND).values("created_at")[:1]
+            ),
+        )
+        .filter(last_direction=Direction.INBOUND)
+        .annotate(
+            waiting_since=Subquery(
+                public.filter(
+                    direction=Direction.INBOUND,
+                    created_at__gt=Coalesce(
+                        OuterRef("last_reply_at"), Value(_NEVER, output_field=DateTimeField())
+                    ),
+                )
+                .order_by("created_at", "id")
+                .values("created_at")[:1]
+            )
+        )
+    )
+
+
+def chats_waiting() -> ChatsWaiting:
+    """How many chats wait for a reply, and the one waiting longest."""
+    waiting = chats_waiting_queryset()
+    count = waiting.count()
+    if not count:
+        return ChatsWaiting(count=0, oldest_since=None, oldest_number=None)
+    waited = F("waiting_since")  # an annotation: F() keeps the stubs from looking it up
+    oldest = waiting.order_by(waited.asc(), "pk").values_list("number", waited).first()
+    if oldest is None:  # answered between the two queries
+        return ChatsWaiting(count=0, oldest_since=None, oldest_number=None)
+    return ChatsWaiting(count=count, oldest_since=oldest[1], oldest_number=oldest[0])

@@ -20,8 +20,8 @@ from tickets.services import message_reply
 
 pytestmark = pytest.mark.timeout(150)
 
-REPLIES = 50
-KILL_AFTER_SENT = 10
+REPLIES = 100
+KILL_AFTER_SENT = 30
 STALE_AFTER = 2  # seconds a delivery may sit in `sending` before the relay resends it
 
 
@@ -39,7 +39,7 @@ def test_it_delivers_every_reply_after_the_worker_is_killed_mid_queue(
 
     async def slow_data(server: Any, session: Any, envelope: Any) -> str:
         smtp_sink.envelopes.append(envelope)
-        await asyncio.sleep(0.3)  # a real relay takes a moment: the kill lands mid-send
+        await asyncio.sleep(0.15)  # a real relay takes a moment: the kill lands mid-send
         return "250 Message accepted for delivery"
 
     monkeypatch.setattr(smtp_sink, "handle_DATA", slow_data)

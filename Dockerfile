@@ -29,4 +29,4 @@ RUN SECRET_KEY=collectstatic-only DEBUG=false python manage.py collectstatic --n
 USER helpdesk
 EXPOSE 8000
 CMD ["uvicorn", "helpdesk.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--lifespan", "off", "--no-access-log"]
+     "--lifespan", "off", "--no-access-log", "--no-proxy-headers"]

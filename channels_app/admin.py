@@ -1,9 +1,9 @@
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.html import format_html
 
 from channels_app.delivery import delivery_retry
@@ -18,6 +18,7 @@ from channels_app.models import (
     RawStatus,
     SmsNumber,
 )
+from helpdesk.lib.urls import absolute_url
 from tickets.errors import TicketError
 from tickets.identity import normalize_phone
 
@@ -192,16 +193,15 @@ class SmsNumberAdmin(admin.ModelAdmin):
         return format_html(
             "Messaging webhook (POST): <code>{}</code><br>Status callbacks are set per "
             "message: <code>{}</code>",
-            f"{settings.PUBLIC_BASE_URL}/hooks/twilio/sms/",
-            f"{settings.PUBLIC_BASE_URL}/hooks/twilio/status/",
+            absolute_url(reverse("hooks_twilio:sms")),
+            absolute_url(reverse("hooks_twilio:status")),
         )
 
 
 def chat_embed_snippet(channel: ChatChannel) -> str:
-    base = settings.PUBLIC_BASE_URL
     return (
-        f'<script src="{base}{static("chat/widget.js")}" data-channel="{channel.key}" '
-        f'data-server="{base}" async></script>'
+        f'<script src="{absolute_url(static("chat/widget.js"))}" data-channel="{channel.key}" '
+        f'data-server="{absolute_url("")}" async></script>'
     )
 
 

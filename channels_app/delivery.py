@@ -24,7 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from channels_app.mailboxes import mailbox_for_ticket, own_addresses, ticket_reply_address
-from channels_app.models import AgentSignature, Delivery, DeliveryStatus
+from channels_app.models import RESENT_NOTE, AgentSignature, Delivery, DeliveryStatus
 from channels_app.presence import visitor_online
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.events import publish_chats_waiting_changed, publish_delivery_changed
@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 # in well under a minute). It may or may not have gone out; it is sent again, at least
 # once rather than never: an email keeps its Message-ID, so the receiver's client threads
 # and deduplicates a second copy.
-RESENT_NOTE = "Resent after a worker restart: the first attempt was cut off mid-send."
+
 BACKOFF_SECONDS = (30, 120, 600, 1800)  # each far below the broker's visibility timeout
 
 

@@ -7,7 +7,6 @@ or to an automated sender, so two systems cannot answer each other forever.
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,6 +24,7 @@ from channels_app.mailboxes import (
     ticket_portal_link,
 )
 from channels_app.models import Delivery, Mailbox, RawInbound
+from tickets.domain_events import TicketChanged
 from tickets.links import agent_ticket_url
 from tickets.models import Channel, ContactIdentity, Direction, Message, Ticket
 
@@ -142,11 +142,14 @@ def acknowledgement_create(*, ticket: Ticket, inbound: Message, mailbox: Mailbox
 # --- agent notifications ----------------------------------------------------------------
 
 
-def agent_notify_assigned(*, ticket: Ticket, agent: Any | None, actor: Any | None) -> None:
-    """Tell an agent by email that a ticket was assigned to them (not when they took it)."""
-    if agent is None or (actor is not None and actor.pk == agent.pk):
+def agent_notify_assigned(event: TicketChanged) -> None:
+    """Subscriber (in the transaction, so the mail is enqueued only if the assignment
+    commits): tell an agent by email that a ticket was assigned to them, unless they
+    took it themselves."""
+    change = event.change("assignee")
+    if change is None or change.after is None or change.after == event.actor.user_id:
         return
-    agent_notify_on_commit(ticket_id=ticket.pk, kind="assigned", user_id=agent.pk)
+    agent_notify_on_commit(ticket_id=event.ticket_id, kind="assigned", user_id=change.after)
 
 
 def _first_in_window(ticket_id: int, user_id: int) -> bool:

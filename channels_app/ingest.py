@@ -23,6 +23,14 @@ from channels_app.inbound import InboundMessage, ParseError
 from channels_app.models import RawInbound, RawStatus
 from helpdesk import fastsql
 from helpdesk.config_cache import config_snapshot
+from tickets.domain_events import (
+    Actor,
+    ActorKind,
+    FieldChange,
+    MessageAdded,
+    TicketChanged,
+    publish,
+)
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.events import publish_ticket_changed
 from tickets.html import html_to_text, sanitize_html
@@ -324,18 +332,19 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
         display_name=message.sender.display_name,
     )
     ticket, locked = _find_thread(message, identity)
+    customer = Actor(kind=ActorKind.CUSTOMER, identity_id=identity.pk)
     created = False
     if ticket is not None and ticket.status == Status.CLOSED and not message.is_automated:
         # A closed ticket stays closed; the customer's new words open a follow-up. An
         # auto-reply or bounce is only filed on the closed ticket (it needs no answer).
         previous = ticket
-        ticket = _new_ticket(message, identity, follow_up_of=previous)
+        ticket = _new_ticket(message, identity, follow_up_of=previous, actor=customer)
         event_record(
             ticket=previous, actor=None, kind=EventKind.FOLLOW_UP, data={"ticket": ticket.number}
         )
         created = True
     elif ticket is None:
-        ticket = _new_ticket(message, identity, follow_up_of=None)
+        ticket = _new_ticket(message, identity, follow_up_of=None, actor=customer)
         created = True
     if not created and not locked:
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -393,6 +402,8 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
                 kind=EventKind.REOPENED,
                 data={"from": ticket.status, "to": Status.OPEN, "by": "customer"},
             )
+            change = FieldChange("status", ticket.status, Status.OPEN)
+            publish(TicketChanged(actor=customer, ticket_id=ticket.pk, changes=(change,)))
             ticket.status = Status.OPEN
             ticket.solved_at = None
             fields += ["status", "solved_at"]
@@ -401,6 +412,16 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
     # SLA engine: next response / resume after a customer message. The row is ours already:
     # locked above, or created in this transaction.
     sla_recompute(ticket=ticket, ticket_locked=True, new_ticket=created)
+    added = MessageAdded(
+        actor=customer,
+        ticket_id=ticket.pk,
+        message_id=stored.pk,
+        channel=message.channel,
+        direction=Direction.INBOUND,
+        is_internal=False,
+        at=message.received_at,
+    )
+    publish(added)
     if not created:  # ticket_create already announced a new ticket
         publish_ticket_changed(
             ticket_id=ticket.pk,
@@ -413,7 +434,11 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
 
 
 def _new_ticket(
-    message: InboundMessage, identity: ContactIdentity, *, follow_up_of: Ticket | None
+    message: InboundMessage,
+    identity: ContactIdentity,
+    *,
+    follow_up_of: Ticket | None,
+    actor: Actor,
 ) -> Ticket:
     team = Team.objects.filter(pk=message.team_id).first() if message.team_id else None
     if team is None and follow_up_of is not None:
@@ -429,6 +454,7 @@ def _new_ticket(
         follow_up_of=follow_up_of,
         defer_sla=True,  # _ingest recomputes once the first message is stored
         last_inbound_at=None if message.is_automated else message.received_at,
+        event_actor=actor,
     )
 
 

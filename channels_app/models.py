@@ -131,6 +131,10 @@ class DeliveryStatus(models.TextChoices):
     BOUNCED = "bounced", "Bounced"
 
 
+# The note a delivery keeps once it was sent again after a worker died mid-send.
+RESENT_NOTE = "Resent after a worker restart: the first attempt was cut off mid-send."
+
+
 class Delivery(models.Model):
     """One outbound send of one message: the outbox row, claimed once by a worker."""
 
@@ -168,6 +172,11 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient} ({self.status})"
+
+    @property
+    def was_resent(self) -> bool:
+        """Sent again after a crash: the recipient may have it twice (same Message-ID)."""
+        return self.last_error == RESENT_NOTE
 
 
 def _public_key() -> str:

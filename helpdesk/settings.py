@@ -5,6 +5,7 @@ web, worker and beat, an in-memory channel layer and a Celery broker on the file
 Set DATABASE_URL and REDIS_URL to run on PostgreSQL and Redis.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -29,6 +30,16 @@ if not SECRET_KEY or (not DEBUG and SECRET_KEY == _DEV_SECRET):
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
+# Addresses or networks of the proxies in front of the app (e.g. 10.0.0.5,172.18.0.0/16):
+# only their X-Forwarded-For is believed. None by default: the peer is the client.
+HELPDESK_TRUSTED_PROXIES = env.list("HELPDESK_TRUSTED_PROXIES", default=[])
+for _proxy in HELPDESK_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError as _exc:
+        raise environ.ImproperlyConfigured(
+            f"HELPDESK_TRUSTED_PROXIES: {_proxy!r} is not an address or network ({_exc})."
+        ) from _exc
 
 INSTALLED_APPS = [
     "django.contrib.admin",

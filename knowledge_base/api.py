@@ -1,12 +1,12 @@
 """Agent-facing KB search for the reply box: JSON, agents only (the API's default)."""
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from helpdesk.lib.urls import absolute_url
 from knowledge_base.models import SearchSource
 from knowledge_base.selectors import kb_search
 from knowledge_base.services import search_log_record
@@ -35,7 +35,7 @@ class KbSearchApi(APIView):
         results = [
             {
                 "title": hit.title,
-                "url": f"{settings.PUBLIC_BASE_URL}{hit.url}",
+                "url": absolute_url(hit.url),
                 "category": hit.category_name,
                 "excerpt": hit.excerpt,
                 "snippet": str(hit.snippet),

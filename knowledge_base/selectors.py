@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
-from django.conf import settings
 from django.contrib.postgres.search import (
     SearchHeadline,
     SearchQuery,
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from helpdesk.lib.urls import absolute_url
 from knowledge_base.models import Article, ArticleStatus, Category, SearchLog
 from knowledge_base.search_sqlite import available as search_sqlite_available
 from knowledge_base.search_sqlite import sqlite_search
@@ -322,6 +322,6 @@ def kb_search_for_composer(*, query: str, limit: int) -> list[dict[str, str]]:
     """The agent composer's KB provider (settings.HELPDESK_KB_SEARCH; see tickets/kb.py):
     published articles with absolute links, since the reply leaves the site."""
     return [
-        {"title": hit.title, "url": f"{settings.PUBLIC_BASE_URL}{hit.url}", "excerpt": hit.excerpt}
+        {"title": hit.title, "url": absolute_url(hit.url), "excerpt": hit.excerpt}
         for hit in kb_search(query=query, limit=limit)
     ]

@@ -158,6 +158,9 @@ class Subscription:
 
 
 _subscriptions: dict[str, Subscription] = {}
+# Per event type, its subscriptions: publish runs on every ingested message, so the
+# matching is done once per type, not per event.
+_by_type: dict[type[DomainEvent], list[Subscription]] = {}
 
 
 def _name_of(handler: Handler) -> str:
@@ -171,18 +174,23 @@ def subscribe(event_type: type[E], handler: Callable[[E], None], *, phase: Phase
     name = _name_of(handler)
     key = f"{event_type.__name__}:{name}"
     _subscriptions[key] = Subscription(event_type, handler, phase, name)
+    _by_type.clear()
 
 
 def unsubscribe(event_type: type[DomainEvent], handler: Handler) -> None:
     _subscriptions.pop(f"{event_type.__name__}:{_name_of(handler)}", None)
+    _by_type.clear()
 
 
 def subscriptions(event_type: type[DomainEvent] | None = None) -> list[Subscription]:
     """Every subscription (for one event type and its bases), in registration order."""
-    found = list(_subscriptions.values())
     if event_type is None:
-        return found
-    return [s for s in found if issubclass(event_type, s.event_type)]
+        return list(_subscriptions.values())
+    found = _by_type.get(event_type)
+    if found is None:
+        found = [s for s in _subscriptions.values() if issubclass(event_type, s.event_type)]
+        _by_type[event_type] = found
+    return list(found)
 
 
 def publish(event: DomainEvent) -> None:

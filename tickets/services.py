@@ -19,9 +19,19 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from channels_app.email_outbound import agent_notify_assigned  # email hook (issue 3)
 from helpdesk import fastsql
 from helpdesk.roles import is_agent
+from tickets.domain_events import (
+    Actor,
+    ActorKind,
+    CustomerMerged,
+    FieldChange,
+    MessageAdded,
+    TicketChanged,
+    TicketCreated,
+    TicketMerged,
+    publish,
+)
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.events import publish_ticket_changed
 from tickets.files import content_magic
@@ -62,14 +72,51 @@ class NewFile:
 # --- events -----------------------------------------------------------------------------
 
 
+# Audit kinds whose `from`/`to` are one ticket field's before and after.
+_FIELD_OF_KIND = {
+    EventKind.STATUS: "status",
+    EventKind.PRIORITY: "priority",
+    EventKind.ASSIGNED: "assignee",
+    EventKind.TEAM: "team",
+    EventKind.SUBJECT: "subject",
+}
+
+
+def actor_of(user: Any | None) -> Actor:
+    """The domain-event actor for a service's `actor` argument (None: the system)."""
+    if user is None:
+        return Actor.system()
+    return Actor(kind=ActorKind.AGENT, user_id=user.pk)
+
+
 def event_record(
-    *, ticket: Ticket, actor: Any | None, kind: str, data: dict[str, Any] | None = None
+    *,
+    ticket: Ticket,
+    actor: Any | None,
+    kind: str,
+    data: dict[str, Any] | None = None,
+    event_actor: Actor | None = None,
 ) -> TicketEvent:
-    return fastsql.insert(
-        TicketEvent(
-            ticket=ticket, actor=actor if actor is not None else None, kind=kind, data=data or {}
-        )
+    """Write one audit row and publish the domain event it stands for: every audited
+    change is also told to the subscribers (tickets.domain_events)."""
+    data = data or {}
+    event = fastsql.insert(
+        TicketEvent(ticket=ticket, actor=actor if actor is not None else None, kind=kind, data=data)
     )
+    who = event_actor or actor_of(actor)
+    if kind == EventKind.CREATED:
+        publish(
+            TicketCreated(
+                actor=who,
+                ticket_id=ticket.pk,
+                customer_id=ticket.customer_id,
+                channel=ticket.channel,
+            )
+        )
+    elif kind in _FIELD_OF_KIND:
+        change = FieldChange(_FIELD_OF_KIND[EventKind(kind)], data.get("from"), data.get("to"))
+        publish(TicketChanged(actor=who, ticket_id=ticket.pk, changes=(change,)))
+    return event
 
 
 def _touch(ticket: Ticket, fields: Iterable[str], *, kind: str) -> None:
@@ -200,6 +247,11 @@ def customer_merge(*, source: Customer, target: Customer, actor: Any) -> Custome
     if not target.name and source.name:
         target.name = source.name
     target.save(update_fields=["organization", "name", "updated_at"])
+    publish(
+        CustomerMerged(
+            actor=actor_of(actor), source_customer_id=source.pk, target_customer_id=target.pk
+        )
+    )
     for ticket_id in ticket_ids:
         publish_ticket_changed(
             ticket_id=ticket_id, team_id=None, assignee_id=None, kind="customer_merged"
@@ -223,6 +275,7 @@ def ticket_create(
     follow_up_of: Ticket | None = None,
     defer_sla: bool = False,
     last_inbound_at: datetime | None = None,
+    event_actor: Actor | None = None,
 ) -> Ticket:
     """A new ticket. `defer_sla=True` when the caller adds the first message in the same
     transaction and recomputes the SLA itself (ingest), so the clocks are computed once;
@@ -249,6 +302,7 @@ def ticket_create(
             follow_up_of=follow_up_of,
             defer_sla=defer_sla,
             last_inbound_at=last_inbound_at,
+            event_actor=event_actor,
         )
 
 
@@ -265,6 +319,7 @@ def _ticket_insert(
     follow_up_of: Ticket | None,
     defer_sla: bool,
     last_inbound_at: datetime | None,
+    event_actor: Actor | None = None,
 ) -> Ticket:
     now = timezone.now()
     ticket = Ticket(
@@ -292,7 +347,13 @@ def _ticket_insert(
         ticket.save(force_insert=True)
         ticket.number = settings.HELPDESK_TICKET_NUMBER_START + ticket.pk
         ticket.save(update_fields=["number"])
-    event_record(ticket=ticket, actor=actor, kind=EventKind.CREATED, data={"channel": channel})
+    event_record(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.CREATED,
+        data={"channel": channel},
+        event_actor=event_actor,
+    )
     if not defer_sla:
         sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
     publish_ticket_changed(
@@ -357,13 +418,6 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Tick
     )
     _touch(ticket, fields, kind="status")
     sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
-    if status == Status.SOLVED and not satisfaction_delay():
-        from tickets.portal.notifications import (
-            satisfaction_request_enqueue,  # portal needs tickets
-        )
-
-        # No delay: ask once the solve commits (the tick still sends it if this is lost).
-        satisfaction_request_enqueue(ticket_id=ticket.pk)
     return ticket
 
 
@@ -405,7 +459,6 @@ def ticket_assign(*, ticket: Ticket, agent: Any | None, actor: Any | None) -> Ti
     previous = ticket.assignee_id
     ticket.assignee = agent
     _touch(ticket, ["assignee"], kind="assigned")
-    agent_notify_assigned(ticket=ticket, agent=agent, actor=actor)  # email hook (issue 3)
     if previous:
         # The previous assignee's "Mine" queue changes too.
         publish_ticket_changed(
@@ -480,6 +533,9 @@ def ticket_tags_change(
         ticket.tags.add(*Tag.objects.filter(name__in=added))
     if removed:
         ticket.tags.remove(*Tag.objects.filter(name__in=removed))
+    after = tuple(sorted((current | set(added)) - set(removed)))
+    change = FieldChange("tags", tuple(sorted(current)), after)
+    publish(TicketChanged(actor=actor_of(actor), ticket_id=ticket.pk, changes=(change,)))
     event_record(
         ticket=ticket, actor=actor, kind=EventKind.TAGS, data={"added": added, "removed": removed}
     )
@@ -579,6 +635,9 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Any) -> Ticket:
         ticket=source, actor=actor, kind=EventKind.MERGED, data={"into_ticket": target.number}
     )
     _touch(target, [], kind="merged")
+    publish(
+        TicketMerged(actor=actor_of(actor), source_ticket_id=source.pk, target_ticket_id=target.pk)
+    )
     sla_recompute(ticket=source)  # SLA engine: the merged ticket's clocks are cancelled
     sla_recompute(ticket=target)  # SLA engine: moved customer messages may need an answer
     publish_ticket_changed(
@@ -766,6 +825,16 @@ def message_reply(
             # Answered: the ticket is now being worked.
             set_status = Status.OPEN
     _touch(ticket, fields, kind="message")
+    publish(
+        MessageAdded(
+            actor=actor_of(author),
+            ticket_id=ticket.pk,
+            message_id=message.pk,
+            channel=channel,
+            direction=Direction.OUTBOUND,
+            is_internal=is_internal,
+        )
+    )
     if not is_internal and ticket.assignee_id is None and settings.HELPDESK_ASSIGN_ON_REPLY:
         # Whoever answers an unclaimed ticket owns it (as Help Scout does); a note is not
         # an answer, so it leaves the ticket in the unassigned queue.

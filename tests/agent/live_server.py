@@ -38,7 +38,9 @@ class LiveServer:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="websockets-sansio")
+        config = uvicorn.Config(
+            app, lifespan="off", log_level="warning", ws="websockets-sansio", proxy_headers=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True

@@ -254,3 +254,12 @@ def test_it_shows_the_error_and_retries_from_the_admin(
 
     assert "1 delivery(ies) queued again." in response.content.decode()
     assert _refresh(queued).status == DeliveryStatus.SENT and len(mail.outbox) == 1
+
+
+def test_it_shows_the_agent_a_delivery_sent_again_after_a_crash(queued, client, agent):
+    Delivery.objects.filter(pk=queued.pk).update(status=DeliveryStatus.SENT, last_error=RESENT_NOTE)
+    client.force_login(agent)
+
+    page = client.get(f"/agent/tickets/{queued.message.ticket.number}/").content.decode()
+
+    assert "Sent · resent" in page and RESENT_NOTE in page

@@ -65,6 +65,7 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
         HELPDESK_VAR_DIR=str(tmp_path / "var"),
         PYTHONUNBUFFERED="1",
         DJANGO_SUPERUSER_PASSWORD="admin-pw",
+        HELPDESK_WEB_RATE_PER_IP="2",
     )
     return env
 
@@ -145,7 +146,10 @@ def _log(served: dict[str, Any]) -> str:
 
 
 def _post_form(
-    opener: urllib.request.OpenerDirector, url: str, fields: dict[str, str]
+    opener: urllib.request.OpenerDirector,
+    url: str,
+    fields: dict[str, str],
+    headers: dict[str, str] | None = None,
 ) -> tuple[str, str]:
     """GET the form at `url`, then POST it with its CSRF token: (final URL, page)."""
     page = opener.open(url, timeout=10).read().decode()
@@ -154,10 +158,13 @@ def _post_form(
     hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page))
     form = urllib.parse.urlencode({**hidden, "csrfmiddlewaretoken": token.group(1), **fields})
     request = urllib.request.Request(  # noqa: S310 (our own http://127.0.0.1 server)
-        url, data=form.encode(), headers={"Referer": url}
+        url, data=form.encode(), headers={"Referer": url, **(headers or {})}
     )
-    with opener.open(request, timeout=30) as response:
-        return response.geturl(), response.read().decode()
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.geturl(), response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}", exc.read().decode()
 
 
 def _opener() -> urllib.request.OpenerDirector:
@@ -267,6 +274,19 @@ def test_it_serves_web_worker_and_beat_on_the_embedded_default_until_ctrl_c(serv
     line = _wait_for_log(served, r"(?m)^.*Mail to dana@example\.com: .*$")
     assert line.startswith("Mail to dana@example.com: "), line  # no logger prefix
     assert f"→  {served['url']}/portal/login/" in line, line
+
+    # A sender rotating X-Forwarded-For is still one client (uvicorn believes no such
+    # header, no proxy is trusted): the per-IP limit of 2 holds.
+    outcomes = [
+        _post_form(
+            _opener(),
+            f"{served['url']}/support/new/",
+            {"name": "Eve", "email": f"eve{n}@example.com", "subject": "Hello", "description": "x"},
+            headers={"X-Forwarded-For": f"203.0.113.{n}"},
+        )[0]
+        for n in range(2)
+    ]
+    assert outcomes[0].endswith("/support/thanks/") and outcomes[1] == "HTTP 429", outcomes
 
     # The admin logs in through the ASGI server.
     page = _admin_login(served["url"], "boss", "admin-pw")

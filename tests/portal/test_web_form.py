@@ -275,3 +275,18 @@ def test_it_does_not_acknowledge_an_opted_out_address(
         client.post("/support/new/", form_data())
 
     assert Ticket.objects.count() == 1 and mail.outbox == []
+
+
+def test_it_counts_a_sender_once_however_it_rotates_x_forwarded_for(client, settings, form_data):
+    settings.HELPDESK_TRUSTED_PROXIES = []
+    settings.HELPDESK_WEB_RATE_PER_IP = 2
+    statuses = [
+        client.post(
+            "/support/new/",
+            form_data(email=f"x{n}@example.com"),
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        ).status_code
+        for n in range(3)
+    ]
+
+    assert statuses == [302, 302, 429]

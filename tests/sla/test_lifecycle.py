@@ -65,6 +65,27 @@ def test_it_warns_then_breaches(customer, policy, clock) -> None:
     assert record.state == SlaRecordState.RUNNING
 
 
+def test_it_publishes_the_warning_and_the_breach_as_domain_events(customer, policy, clock) -> None:
+    from tickets.domain_events import SlaBreached, SlaWarning, events_captured
+
+    ticket = new_ticket(customer)
+    with events_captured() as captured:
+        clock(berlin(2026, 3, 2, 10, 50))
+        sla_process_due()
+        clock(berlin(2026, 3, 2, 11, 1))
+        sla_process_due()
+        sla_process_due()  # nothing new: published once
+
+    assert [(type(e), e.ticket_id, e.target) for e in captured] == [
+        (SlaWarning, ticket.pk, "first_response"),
+        (SlaBreached, ticket.pk, "first_response"),
+    ]
+    assert (
+        captured[1].due_at
+        == SlaRecord.objects.get(ticket=ticket, kind=SlaTargetKind.FIRST_RESPONSE).due_at
+    )
+
+
 def test_it_meets_first_response_with_a_reply_before_due(customer, policy, agent, clock) -> None:
     ticket = new_ticket(customer)
     clock(berlin(2026, 3, 2, 10, 30))

@@ -146,3 +146,137 @@ def test_it_captures_what_was_published_for_tests():
         publish(created(7))
 
     assert [e.ticket_id for e in captured] == [7]
+
+
+# --- what the services publish ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_publishes_a_customers_new_ticket_and_message_as_theirs(make_inbound):
+    from channels_app.ingest import inbound_message_ingest
+
+    with events_captured() as captured:
+        result = inbound_message_ingest(message=make_inbound(external_id="e-1"))
+
+    created, added = captured
+    assert isinstance(created, TicketCreated) and isinstance(added, MessageAdded)
+    assert created.ticket_id == added.ticket_id == result.ticket.pk
+    assert created.channel == "email" and created.customer_id == result.ticket.customer_id
+    assert created.actor.kind == added.actor.kind == "customer"
+    assert added.actor.identity_id == result.message.author_identity_id
+    assert (added.message_id, added.direction, added.is_internal) == (
+        result.message.pk,
+        "inbound",
+        False,
+    )
+
+
+@pytest.mark.django_db
+def test_it_publishes_each_field_change_with_before_and_after(agent, make_inbound):
+    from tests.factories import TeamFactory
+    from tickets.services import (
+        ticket_assign,
+        ticket_set_priority,
+        ticket_set_status,
+        ticket_set_subject,
+        ticket_set_team,
+        ticket_tags_change,
+    )
+
+    ticket = _ingested(make_inbound)
+    team = TeamFactory()
+    with events_captured() as captured:
+        ticket_set_status(ticket=ticket, status="pending", actor=agent)
+        ticket_set_priority(ticket=ticket, priority="high", actor=agent)
+        ticket_assign(ticket=ticket, agent=agent, actor=None)
+        ticket_set_team(ticket=ticket, team=team, actor=agent)
+        ticket_set_subject(ticket=ticket, subject="Lost parcel", actor=agent)
+        ticket_tags_change(ticket=ticket, add=["vip", "late"], remove=[], actor=agent)
+
+    changes = [(e.changes[0].field, e.changes[0].before, e.changes[0].after) for e in captured]
+    assert changes == [
+        ("status", "new", "pending"),
+        ("priority", "normal", "high"),
+        ("assignee", None, agent.pk),
+        ("team", None, team.pk),
+        ("subject", "My order never arrived", "Lost parcel"),
+        ("tags", (), ("late", "vip")),
+    ]
+    assert [e.actor.kind for e in captured] == [
+        "agent",
+        "agent",
+        "system",
+        "agent",
+        "agent",
+        "agent",
+    ]
+    assert all(isinstance(e, TicketChanged) and e.ticket_id == ticket.pk for e in captured)
+
+
+@pytest.mark.django_db
+def test_it_publishes_an_agents_reply_and_note(agent, make_inbound):
+    from tickets.services import message_reply, note_add
+
+    ticket = _ingested(make_inbound)
+    with events_captured() as captured:
+        reply = message_reply(ticket=ticket, author=agent, body_text="On its way.")
+        note = note_add(ticket=ticket, author=agent, body_text="Checked the courier.")
+
+    added = [e for e in captured if isinstance(e, MessageAdded)]
+    assert [(e.message_id, e.direction, e.is_internal, e.channel) for e in added] == [
+        (reply.pk, "outbound", False, "email"),
+        (note.pk, "outbound", True, "email"),
+    ]
+    assert added[0].actor == Actor(kind="agent", user_id=agent.pk)
+
+
+@pytest.mark.django_db
+def test_it_publishes_merges_of_tickets_and_customers(agent, make_inbound):
+    from tests.factories import CustomerFactory
+    from tickets.domain_events import CustomerMerged, TicketMerged
+    from tickets.services import customer_merge, ticket_merge
+
+    first = _ingested(make_inbound, external_id="m1")
+    second = _ingested(make_inbound, external_id="m2", subject="Two")
+    other = CustomerFactory()
+    with events_captured() as captured:
+        ticket_merge(source=first, target=second, actor=agent)
+        customer_merge(source=other, target=second.customer, actor=agent)
+
+    merged = [e for e in captured if isinstance(e, TicketMerged | CustomerMerged)]
+    assert merged == [
+        TicketMerged(
+            actor=merged[0].actor, at=merged[0].at, source_ticket_id=first.pk,
+            target_ticket_id=second.pk,
+        ),
+        CustomerMerged(
+            actor=merged[1].actor, at=merged[1].at, source_customer_id=other.pk,
+            target_customer_id=second.customer_id,
+        ),
+    ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_it_publishes_a_rating(make_inbound, agent):
+    from tickets.domain_events import SatisfactionRated
+    from tickets.portal.services import satisfaction_rating_submit
+    from tickets.services import ticket_set_status
+
+    ticket = _ingested(make_inbound)
+    ticket_set_status(ticket=ticket, status="solved", actor=agent)
+    with events_captured() as captured:
+        rating = satisfaction_rating_submit(ticket=ticket, customer_id=ticket.customer_id, score=4)
+
+    assert captured == [
+        SatisfactionRated(
+            actor=Actor(kind="customer"), at=rating.updated_at, ticket_id=ticket.pk,
+            rating_id=rating.pk, score=4,
+        )
+    ]  # fmt: skip
+
+
+def _ingested(make_inbound, **kwargs):
+    from channels_app.ingest import inbound_message_ingest
+
+    kwargs.setdefault("external_id", "e-1")
+    return inbound_message_ingest(message=make_inbound(**kwargs)).ticket

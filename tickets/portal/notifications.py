@@ -18,6 +18,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from tickets.domain_events import TicketChanged
 from tickets.errors import TicketError
 from tickets.models import Channel, ContactIdentity, IdentityKind, Status, Ticket
 from tickets.portal.tokens import portal_link_lifetime, portal_link_url, rating_link_url
@@ -52,12 +53,16 @@ def portal_link_enqueue(*, customer_id: int, email: str) -> None:
     transaction.on_commit(_enqueue(portal_link_send_task, customer_id=customer_id, email=email))
 
 
-def satisfaction_request_enqueue(*, ticket_id: int) -> None:
-    """Called by tickets.services.ticket_set_status on a solve when HELPDESK_CSAT_DELAY is
-    0; with a delay, satisfaction_requests_send_due sends it from the periodic tick."""
+def satisfaction_request_on_solve(event: TicketChanged) -> None:
+    """Subscriber (in the transaction): with HELPDESK_CSAT_DELAY 0, ask for a rating once
+    the solve commits (the periodic tick still sends it if this enqueue is lost); with a
+    delay, satisfaction_requests_send_due sends it from the tick."""
+    change = event.change("status")
+    if change is None or change.after != Status.SOLVED or satisfaction_delay():
+        return
     from tickets.portal.tasks import satisfaction_request_send_task
 
-    transaction.on_commit(_enqueue(satisfaction_request_send_task, ticket_id=ticket_id))
+    transaction.on_commit(_enqueue(satisfaction_request_send_task, ticket_id=event.ticket_id))
 
 
 def portal_link_for_ticket(ticket: Ticket) -> str:

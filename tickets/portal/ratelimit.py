@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from helpdesk.lib.net import client_ip as net_client_ip
+
 logger = logging.getLogger(__name__)
 
 _LOCAL_MAX_KEYS = 10_000
@@ -86,6 +88,6 @@ def _warn_fallback(exc: Exception) -> None:
 
 
 def client_ip(meta: dict[str, str]) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy set
-    # it, and a limit keyed on a forgeable header limits nobody.
-    return meta.get("REMOTE_ADDR", "") or "unknown"
+    # X-Forwarded-For only from our own proxies: a limit keyed on a header the client
+    # writes limits nobody (helpdesk/lib/net.py).
+    return net_client_ip(meta)

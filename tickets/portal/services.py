@@ -22,6 +22,7 @@ from django.utils import timezone
 from channels_app.adapters.web import STAGING_PREFIX
 from channels_app.ingest import raw_inbound_process, raw_inbound_store
 from knowledge_base.models import SupportCategory
+from tickets.domain_events import Actor, ActorKind, SatisfactionRated, publish
 from tickets.errors import TicketError
 from tickets.identity import normalize_identity
 from tickets.models import (
@@ -234,7 +235,7 @@ def satisfaction_rating_submit(
     if existing is None:
         try:
             with transaction.atomic():
-                return SatisfactionRating.objects.create(
+                rating = SatisfactionRating.objects.create(
                     ticket=ticket,
                     customer_id=customer_id,
                     score=score,
@@ -242,6 +243,8 @@ def satisfaction_rating_submit(
                     created_at=now,
                     updated_at=now,
                 )
+            _rated(rating)
+            return rating
         except IntegrityError:
             existing = SatisfactionRating.objects.select_for_update().get(ticket=ticket)
     if now - existing.created_at > _change_window():
@@ -252,7 +255,20 @@ def satisfaction_rating_submit(
         )
     existing.score, existing.comment, existing.updated_at = score, comment, now
     existing.save(update_fields=["score", "comment", "updated_at"])
+    _rated(existing)
     return existing
+
+
+def _rated(rating: SatisfactionRating) -> None:
+    publish(
+        SatisfactionRated(
+            actor=Actor(kind=ActorKind.CUSTOMER),
+            ticket_id=rating.ticket_id,
+            rating_id=rating.pk,
+            score=rating.score,
+            at=rating.updated_at,
+        )
+    )
 
 
 def rating_changeable(rating: SatisfactionRating | None) -> bool:

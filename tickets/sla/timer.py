@@ -12,6 +12,7 @@ the same query keeps the second one from firing again.
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -20,6 +21,7 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from tickets.domain_events import Actor, SlaBreached, SlaWarning, publish
 from tickets.events import agent_queue_group, team_queue_group, ticket_group
 from tickets.links import agent_ticket_url
 from tickets.models import (
@@ -83,6 +85,16 @@ def _event(
     )
 
 
+def _sla_event_fields(ticket_id: int, record: SlaRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "actor": Actor.system(),
+        "at": now,
+        "ticket_id": ticket_id,
+        "target": record.kind,
+        "due_at": record.due_at,
+    }
+
+
 @transaction.atomic
 def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
     tickets = list(
@@ -113,6 +125,7 @@ def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
     ).select_related("policy__business_hours"):
         by_ticket[record.ticket_id].append(record)
     events: list[TicketEvent] = []
+    announced: list[SlaWarning | SlaBreached] = []
     fired: list[SlaRecord] = []
     escalate: dict[int, tuple[Ticket, SlaRecord]] = {}  # once per ticket per tick
     calendars: dict[int | None, Calendar] = {}
@@ -127,6 +140,7 @@ def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
                 record.notify_at = _notify_at(record, now, calendars)
                 late = int((now - record.due_at).total_seconds() // 60)
                 events.append(_event(ticket.pk, "breach", record, now, late_minutes=late))
+                announced.append(SlaBreached(**_sla_event_fields(ticket.pk, record, now)))
                 fired.append(record)
                 escalate.setdefault(ticket.pk, (ticket, record))
                 breaches += 1
@@ -137,11 +151,14 @@ def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
             ):
                 record.warned_at = now
                 events.append(_event(ticket.pk, "warning", record, now))
+                announced.append(SlaWarning(**_sla_event_fields(ticket.pk, record, now)))
                 fired.append(record)
                 warnings += 1
         ticket.sla_next_check_at = next_check_at(by_ticket[ticket.pk])
     _save_fired(fired, now)
     TicketEvent.objects.bulk_create(events)
+    for event in announced:
+        publish(event)
     _save_next_checks(tickets)
     touched = {e.ticket_id for e in events}
     _publish_many([t for t in tickets if t.pk in touched])

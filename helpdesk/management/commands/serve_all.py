@@ -32,8 +32,12 @@ class Command(BaseCommand):
         # line for each, burying what a newcomer looks for (the mails, the errors).
         celery_level = f"--loglevel={os.environ.get('LOG_LEVEL', 'WARNING')}"
         commands = {
+            # --no-proxy-headers: uvicorn would otherwise take the client's address from
+            # X-Forwarded-For on loopback connections, which anyone can write;
+            # helpdesk.lib.net reads it from HELPDESK_TRUSTED_PROXIES only.
             "web": [python, "-m", "uvicorn", "helpdesk.asgi:application", "--host", host,
-                    "--port", port, "--no-access-log", "--lifespan", "off"],
+                    "--port", port, "--no-access-log", "--lifespan", "off",
+                    "--no-proxy-headers"],
             "worker": [python, "-m", "celery", "-A", "helpdesk", "worker", celery_level,
                        *pool],
             "beat": [python, "-m", "celery", "-A", "helpdesk", "beat", celery_level,

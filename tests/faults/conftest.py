@@ -152,7 +152,8 @@ class Stack:
         proc = self._spawn(
             "web",
             ["-m", "uvicorn", "helpdesk.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.web_port), "--lifespan", "off", "--no-access-log"],
+             "--port", str(self.web_port), "--lifespan", "off", "--no-access-log",
+             "--no-proxy-headers"],
         )  # fmt: skip
 
         def up() -> bool:

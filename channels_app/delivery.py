@@ -32,12 +32,13 @@ from tickets.models import Channel, ContactIdentity, IdentityKind, Message
 
 logger = logging.getLogger(__name__)
 
-RELAY_AFTER = timedelta(minutes=1)
-# A delivery stuck in `sending` this long was cut off mid-send (worker killed): far longer
-# than any send takes (SMTP and Twilio time out in well under a minute). It may or may not
-# have gone out; it is sent again, at least once rather than never: an email keeps its
-# Message-ID, so the receiver's client threads and deduplicates a second copy.
-SENDING_STALE_AFTER = timedelta(minutes=5)
+# The relay's two thresholds are settings (HELPDESK_DELIVERY_RELAY_AFTER, 60 s, and
+# HELPDESK_DELIVERY_STALE_AFTER, 300 s). A delivery stuck in `sending` that long was cut
+# off mid-send (worker killed): far longer than any send takes (SMTP and Twilio time out
+# in well under a minute). It may or may not have gone out; it is sent again, at least
+# once rather than never: an email keeps its Message-ID, so the receiver's client threads
+# and deduplicates a second copy.
+
 BACKOFF_SECONDS = (30, 120, 600, 1800)  # each far below the broker's visibility timeout
 
 
@@ -192,14 +193,16 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
 
 
 def delivery_relay() -> int:
-    """Re-enqueue deliveries still waiting after RELAY_AFTER, and send again the ones cut
-    off mid-send (a worker killed) unless they used up their attempts.
+    """Re-enqueue deliveries still waiting after HELPDESK_DELIVERY_RELAY_AFTER, and send
+    again the ones cut off mid-send (a worker killed) unless they used up their attempts.
 
     Reads only waiting rows (partial index). Returns how many were re-enqueued.
     """
     current = timezone.now()
+    stale_after = timedelta(seconds=settings.HELPDESK_DELIVERY_STALE_AFTER)
+    relay_after = timedelta(seconds=settings.HELPDESK_DELIVERY_RELAY_AFTER)
     cut_off = Delivery.objects.filter(
-        status=DeliveryStatus.SENDING, updated_at__lte=current - SENDING_STALE_AFTER
+        status=DeliveryStatus.SENDING, updated_at__lte=current - stale_after
     )
     # A message that kills the worker every time must not be resent forever.
     cut_off.filter(attempts__gte=settings.HELPDESK_DELIVERY_MAX_ATTEMPTS).update(
@@ -219,7 +222,7 @@ def delivery_relay() -> int:
         _enqueue(delivery_id)
     stale_ids = list(
         Delivery.objects.filter(
-            status=DeliveryStatus.QUEUED, next_attempt_at__lte=current - RELAY_AFTER
+            status=DeliveryStatus.QUEUED, next_attempt_at__lte=current - relay_after
         )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:500]

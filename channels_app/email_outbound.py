@@ -152,13 +152,21 @@ def agent_notify_assigned(event: TicketChanged) -> None:
     agent_notify_on_commit(ticket_id=event.ticket_id, kind="assigned", user_id=change.after)
 
 
+def _first_in_window(ticket_id: int, user_id: int) -> bool:
+    try:
+        return bool(
+            cache.add(f"helpdesk:notify:{ticket_id}:{user_id}", 1, timeout=NOTIFY_REPLY_EVERY)
+        )
+    except Exception as exc:  # the cache is down: notify unthrottled, never fail the ingest
+        logger.warning("notification throttle unavailable for ticket %s: %s", ticket_id, exc)
+        return True
+
+
 def agent_notify_on_commit(*, ticket_id: int, kind: str, user_id: int) -> None:
     """Enqueue a notification after commit. Customer-reply mails are throttled to one per
     ticket and agent per NOTIFY_REPLY_EVERY: a customer sending five mails in a row makes
     one notification, not five."""
-    if kind == "customer_reply" and not cache.add(
-        f"helpdesk:notify:{ticket_id}:{user_id}", 1, timeout=NOTIFY_REPLY_EVERY
-    ):
+    if kind == "customer_reply" and not _first_in_window(ticket_id, user_id):
         return
 
     def enqueue() -> None:

@@ -18,7 +18,12 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from channels_app.adapters.sms import form_fields, media_links, opt_keyword
-from channels_app.ingest import IngestResult, raw_inbound_process, raw_inbound_store
+from channels_app.ingest import (
+    IngestResult,
+    ProcessingDeferred,
+    raw_inbound_process,
+    raw_inbound_store,
+)
 from channels_app.models import Delivery, DeliveryStatus, SmsNumber
 from helpdesk.lib.ssrf import UnsafeUrl, url_vet
 from helpdesk.lib.urls import absolute_url
@@ -139,7 +144,9 @@ def sms_inbound_receive(
     *, number: SmsNumber, payload: bytes, meta: dict[str, str]
 ) -> IngestResult | None:
     """Store a signature-checked webhook form, then ingest it. Precondition: the caller
-    verified the signature. Returns None when the form was quarantined."""
+    verified the signature. Returns None when the form was quarantined; raises
+    ProcessingDeferred when it was stored but processing failed (the retry of stale
+    payloads runs it again), any other error when nothing was stored."""
     raw = raw_inbound_store(
         channel=Channel.SMS,
         adapter="twilio_sms",
@@ -153,7 +160,10 @@ def sms_inbound_receive(
             "number_id": str(number.pk),
         },
     )
-    result = raw_inbound_process(raw_id=raw.pk)
+    try:
+        result = raw_inbound_process(raw_id=raw.pk)
+    except Exception as exc:  # stored: the retry of stale payloads processes it later
+        raise ProcessingDeferred(raw) from exc
     if result is None or result.duplicate:
         return result
     fields = form_fields(payload)

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from channels_app.ingest import ProcessingDeferred
 from channels_app.models import SmsNumber
 from channels_app.sms import (
     EMPTY_TWIML,
@@ -53,7 +54,12 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
         return _refuse(request, "inbound SMS")
     assert number is not None
     meta = {"remote_addr": str(request.META.get("REMOTE_ADDR", ""))}
-    sms_inbound_receive(number=number, payload=body, meta=meta)
+    try:
+        sms_inbound_receive(number=number, payload=body, meta=meta)
+    except ProcessingDeferred as deferred:
+        # Stored: Twilio must not retry (it would only be deduplicated); an error that
+        # comes before the store still answers 500, so the provider does retry.
+        logger.warning("%s (%s)", deferred, deferred.__cause__)
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 
 

@@ -228,7 +228,19 @@ CELERY_WORKER_REDIRECT_STDOUTS = False
 # twice). Delivery retries stay far below it.
 CELERY_VISIBILITY_TIMEOUT = 3600
 if REDIS_URL:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # A Redis that accepts connections but hangs must fail an enqueue (the outbox
+        # relay sends it later) or /healthz in seconds, not block a request for good.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+    CELERY_REDIS_SOCKET_TIMEOUT = 5
+# Nothing reads task results but the ping check (which asks for them itself). Without
+# this every enqueue also subscribes to its result in Redis, which with Redis down
+# retries for 20 s and then leaves the web process's result consumer broken for good.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
@@ -319,6 +331,11 @@ SPECTACULAR_SETTINGS = {
 # --- product limits ---------------------------------------------------------------------
 HELPDESK_TICKET_NUMBER_START = env.int("HELPDESK_TICKET_NUMBER_START", default=1000)
 HELPDESK_DELIVERY_MAX_ATTEMPTS = env.int("HELPDESK_DELIVERY_MAX_ATTEMPTS", default=5)
+# Seconds before the outbox relay re-enqueues a delivery still queued (its enqueue was lost,
+# e.g. with the broker down), and before it resends one stuck in `sending` (a worker
+# killed mid-send). The second must stay far above any real send's duration.
+HELPDESK_DELIVERY_RELAY_AFTER = env.int("HELPDESK_DELIVERY_RELAY_AFTER", default=60)
+HELPDESK_DELIVERY_STALE_AFTER = env.int("HELPDESK_DELIVERY_STALE_AFTER", default=300)
 HELPDESK_INBOUND_MAX_BYTES = env.int("HELPDESK_INBOUND_MAX_BYTES", default=25 * 1024 * 1024)
 HELPDESK_WORKER_HEARTBEAT_MAX_AGE = env.int("HELPDESK_WORKER_HEARTBEAT_MAX_AGE", default=120)
 

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from helpdesk.lib.dates import BoundedDateField
 from tickets.agent_selectors import ALL_VIEW, VIEW_KEYS
 from tickets.models import AfterSend, Channel, IdentityKind, Priority, Status
 from tickets.search_selectors import customer_ids_matching
@@ -26,8 +27,8 @@ class QueueForm(forms.Form):
     customer = forms.IntegerField(required=False, min_value=1)
     # A customer by name or email address; resolved to their ids in clean_customer_q.
     customer_q = forms.CharField(required=False, max_length=200)
-    created_after = forms.DateField(required=False)
-    created_before = forms.DateField(required=False)
+    created_after = BoundedDateField(required=False)
+    created_before = BoundedDateField(required=False)
     sort = forms.ChoiceField(choices=[(s, s) for s in SORTS], required=False)
     cursor = forms.CharField(required=False, max_length=200)
 

@@ -16,10 +16,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.lib.dates import datetime_parse
 from helpdesk.roles import is_agent
 from tickets import agent_selectors as sel
 from tickets import kb
@@ -285,7 +285,7 @@ def ticket_timeline(request: HttpRequest, number: int) -> HttpResponse:
     ticket = ticket_get_for_agent(user=request.user, number=number)
     ticket_read_mark(ticket=ticket, user=request.user)
     try:
-        since = parse_datetime(request.GET.get("since", "")) or ticket.created_at
+        since = datetime_parse(request.GET.get("since", "")) or ticket.created_at
     except ValueError:  # well-formed but impossible (month 13): resync from the start
         since = ticket.created_at
     items = sel.ticket_timeline_since(ticket=ticket, since=since)

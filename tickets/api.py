@@ -1,5 +1,6 @@
 """REST API v1: tickets for agents, inbound messages from other systems."""
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -14,6 +15,13 @@ from channels_app.models import RawInbound
 from tickets.models import Channel, Message, Priority, Status
 from tickets.selectors import InvalidCursor, TicketFilters, ticket_get_for_agent, ticket_list
 from tickets.services import message_reply
+
+logger = logging.getLogger(__name__)
+
+DEFERRED = (
+    "Stored; processing failed for now and is retried within minutes. Posting it again "
+    "with the same external_id is safe."
+)
 
 
 class TicketOutput(serializers.Serializer):
@@ -153,7 +161,7 @@ class InboundMessageApi(APIView):
 
     @extend_schema(
         request={"application/json": dict},
-        responses={201: dict, 200: dict, 422: dict},
+        responses={201: dict, 200: dict, 202: dict, 422: dict},
         parameters=[OpenApiParameter("Idempotency", description="send `external_id`")],
     )
     def post(self, request: Request) -> Response:
@@ -178,7 +186,14 @@ class InboundMessageApi(APIView):
             payload=body,
             content_type=request.content_type or "application/json",
         )
-        result = raw_inbound_process(raw_id=raw.pk)
+        try:
+            result = raw_inbound_process(raw_id=raw.pk)
+        except Exception as exc:  # stored: the retry of stale payloads processes it later
+            logger.warning("payload %s stored, processing deferred: %s", raw.pk, exc)
+            return Response(
+                {"payload": raw.pk, "status": "received", "message": DEFERRED},
+                status=status.HTTP_202_ACCEPTED,
+            )
         if result is None:
             raw = RawInbound.objects.get(pk=raw.pk)
             return Response(

@@ -229,12 +229,11 @@ def _cut_off_mid_send(delivery):
     """As a worker killed after (or before) the provider took the text leaves it."""
     from datetime import timedelta
 
-    from channels_app.delivery import SENDING_STALE_AFTER
+    from django.conf import settings
 
+    stale = timedelta(seconds=settings.HELPDESK_DELIVERY_STALE_AFTER + 1)
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.SENDING,
-        provider_id="",
-        updated_at=timezone.now() - SENDING_STALE_AFTER - timedelta(seconds=1),
+        status=DeliveryStatus.SENDING, provider_id="", updated_at=timezone.now() - stale
     )
 
 

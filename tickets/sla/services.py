@@ -440,7 +440,8 @@ def sla_config_changed() -> None:
     from tickets.tasks import sla_recompute_open_task
 
     active_policies_cache.invalidate()  # bulk writes (holiday import) send no signals
-    transaction.on_commit(lambda: sla_recompute_open_task.delay(after_id=0))
+    # robust: with the broker down the save stands and the failure is logged, not a 500.
+    transaction.on_commit(lambda: sla_recompute_open_task.delay(after_id=0), robust=True)
 
 
 def sla_recompute_open_batch(*, after_id: int, limit: int = RECOMPUTE_BATCH) -> int | None:

@@ -212,7 +212,8 @@ def _publish_many(tickets: list[Ticket]) -> None:
     from tickets.tasks import sla_publish_task
 
     ids = [ticket.pk for ticket in tickets]
-    transaction.on_commit(lambda: sla_publish_task.delay(ticket_ids=ids))
+    # robust: with the broker down the hints are lost (pages resync), the tick is not.
+    transaction.on_commit(lambda: sla_publish_task.delay(ticket_ids=ids), robust=True)
 
 
 def sla_publish(*, ticket_ids: list[int]) -> int:
@@ -286,7 +287,10 @@ def _notifications_due(*, now: datetime) -> int:
             )
             if claimed != 1:
                 continue  # another tick got there first
-            transaction.on_commit(lambda rid=record_id: sla_breach_notify_task.delay(record_id=rid))  # type: ignore[misc]
+            transaction.on_commit(
+                lambda rid=record_id: sla_breach_notify_task.delay(record_id=rid),  # type: ignore[misc]
+                robust=True,
+            )
             sent += 1
     return sent
 

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from helpdesk.lib.dates import date_parse
 from helpdesk.roles import is_admin, is_agent
 from tickets.sla.selectors import sla_report
 
@@ -21,8 +22,8 @@ def _period(request: HttpRequest) -> tuple[date, date, str | None]:
     today = timezone.now().date()
     default = (today - timedelta(days=29), today)
     try:
-        start = date.fromisoformat(request.GET.get("start") or default[0].isoformat())
-        end = date.fromisoformat(request.GET.get("end") or default[1].isoformat())
+        start = date_parse(request.GET.get("start") or default[0].isoformat())
+        end = date_parse(request.GET.get("end") or default[1].isoformat())
     except ValueError:
         return *default, "Dates must look like 2026-03-01. Showing the last 30 days."
     if end < start:

@@ -266,7 +266,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Sign-in throttling (django-axes, see helpdesk/lib/lockout.py): per account and per client
 # address, on every way in that takes a password (agent and admin forms, API Basic).
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "helpdesk.lib.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 HELPDESK_LOGIN_MAX_FAILURES = env.int("HELPDESK_LOGIN_MAX_FAILURES", default=5)

@@ -12,7 +12,9 @@ deleting the account's or address's access attempts.
 import ipaddress
 import math
 from datetime import timedelta
+from typing import Any
 
+from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_cool_off
 from axes.models import AccessFailureLog
 from django.conf import settings
@@ -24,6 +26,25 @@ from django.utils import timezone
 from helpdesk.lib.net import client_ip
 
 MAX_LOCKOUT = timedelta(hours=24)
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """django-axes' lockout check on every sign-in that comes with a request. A call of
+    authenticate() without one (a script, Django's test client) is no way in over HTTP:
+    there is no client address to count, so it is left to the model backend."""
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if request is None:
+            return None
+        return super().authenticate(request, username, password, **kwargs)
+
+
 BACKOFF_WINDOW = timedelta(hours=24)
 
 

@@ -132,3 +132,11 @@ def test_it_doubles_the_lockout_with_each_further_round_of_failures(settings):
     failures(200)
     assert login_cool_off(request) == timedelta(hours=24)
     assert login_cool_off(None) == timedelta(minutes=15)
+
+
+def test_it_leaves_authenticate_without_a_request_to_the_model_backend(client):
+    AgentFactory(username="alex")
+
+    assert client.login(username="alex", password="pw")  # a script or the test client
+    assert not client.login(username="alex", password="guess")
+    assert not AccessAttempt.objects.exists()  # nothing to count it against

@@ -146,11 +146,14 @@ class RawInboundAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ("id", "channel", "recipient", "status", "attempts", "provider_id", "updated_at")
-    list_filter = ("status", "channel")
+    list_display = (
+        "id", "purpose", "channel", "recipient", "status", "attempts", "provider_id", "updated_at",
+    )  # fmt: skip
+    list_filter = ("status", "purpose", "channel")
     search_fields = ("recipient", "provider_id", "message__ticket__number")
     readonly_fields = (
-        "message", "channel", "recipient", "status", "attempts", "provider_id", "last_error",
+        "message", "purpose", "context", "dedup_key", "channel", "recipient", "status",
+        "attempts", "provider_id", "last_error",
         "next_attempt_at", "created_at", "updated_at", "sent_at", "delivered_at",
     )  # fmt: skip
     actions = ["retry"]

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from channels_app.mailboxes import mailbox_for_ticket, own_addresses, ticket_reply_address
 from channels_app.models import RESENT_NOTE, AgentSignature, Delivery, DeliveryStatus
+from channels_app.notifications import NotificationSkipped, notification_render
 from channels_app.presence import visitor_online
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.events import publish_chats_waiting_changed, publish_delivery_changed
@@ -70,10 +71,14 @@ def delivery_create(*, message: Message, channel: str, recipient: str) -> Delive
         # Refused before anything is written, so the agent sees why at once.
         raise TicketError(TicketErrorCode.NO_RECIPIENT, _opted_out_text(recipient))
     delivery = Delivery.objects.create(message=message, channel=channel, recipient=recipient)
-    transaction.on_commit(lambda: _enqueue(delivery.pk))
+    delivery_enqueue_on_commit(delivery.pk)
     if channel == Channel.CHAT:
         publish_chats_waiting_changed(arrived=False)  # answered: one chat fewer waiting
     return delivery
+
+
+def delivery_enqueue_on_commit(delivery_id: int) -> None:
+    transaction.on_commit(lambda: _enqueue(delivery_id))
 
 
 def _enqueue(delivery_id: int, countdown: int | None = None) -> None:
@@ -86,6 +91,13 @@ def _enqueue(delivery_id: int, countdown: int | None = None) -> None:
             delivery_send_task.apply_async(args=(delivery_id,), countdown=countdown)
     except Exception:  # broker down: the relay picks the row up once it is back
         logger.warning("could not enqueue delivery %s; the relay will", delivery_id, exc_info=True)
+
+
+def reply_of(delivery: Delivery) -> Message:
+    """The reply a channel backend sends (notifications have none and never get here)."""
+    if delivery.message is None:
+        raise PermanentDeliveryError("This delivery has no message to send.")
+    return delivery.message
 
 
 def _backoff(attempts: int) -> int:
@@ -106,11 +118,13 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
     delivery = Delivery.objects.select_related(
         "message__ticket__customer", "message__author_user"
     ).get(pk=delivery_id)
-    backend = BACKENDS.get(delivery.channel)
+    backend = BACKENDS.get(delivery.channel) if delivery.message_id else send_notification
     try:
         if backend is None:
             raise PermanentDeliveryError(f"No sender is configured for {delivery.channel}.")
         provider_id = backend(delivery)
+    except NotificationSkipped as exc:
+        return _record_skipped(delivery, str(exc))
     except TemporaryDeliveryError as exc:
         return _record_temporary_failure(delivery, str(exc))
     except PermanentDeliveryError as exc:
@@ -141,10 +155,20 @@ def _record_sent(delivery: Delivery, status: str, provider_id: str, note: str) -
     return SendOutcome(status=status)
 
 
+def _record_skipped(delivery: Delivery, reason: str) -> SendOutcome:
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.SKIPPED, last_error=reason[:5000], updated_at=timezone.now()
+    )
+    return SendOutcome(status=DeliveryStatus.SKIPPED)
+
+
 def _publish(delivery: Delivery, status: str, detail: str) -> None:
+    message = delivery.message
+    if message is None:
+        return  # a notification: no reply badge on any ticket page
     publish_delivery_changed(
-        ticket_id=delivery.message.ticket_id,
-        message_id=delivery.message_id,
+        ticket_id=message.ticket_id,
+        message_id=message.pk,
         delivery_id=delivery.pk,
         status=status,
         label=str(DeliveryStatus(status).label),
@@ -256,7 +280,7 @@ def email_build(delivery: Delivery) -> EmailMultiAlternatives:
     """The RFC 5322 message for one delivery: threading headers, reply address, token in
     the subject, text and HTML, attachments, the agent's signature, and Auto-Submitted on
     anything automatic."""
-    message = delivery.message
+    message = reply_of(delivery)
     ticket = message.ticket
     if delivery.recipient.strip().lower() in own_addresses():
         raise PermanentDeliveryError(
@@ -310,8 +334,31 @@ def _stable_message_id(delivery: Delivery) -> str:
     return f"<helpdesk.delivery.{delivery.pk}@{domain}>"
 
 
+def send_notification(delivery: Delivery) -> str:
+    """An automatic mail from the outbox (acknowledgement, sign-in link, rating request,
+    agent notification), written now by its purpose's renderer."""
+    mail = notification_render(delivery)
+    headers = {
+        "Message-ID": _stable_message_id(delivery),
+        "Auto-Submitted": "auto-generated",
+        "X-Auto-Response-Suppress": "All",
+        **mail.headers,
+    }
+    email = EmailMultiAlternatives(
+        subject=" ".join(mail.subject.split())[:200],
+        body=mail.body,
+        from_email=mail.from_email or settings.DEFAULT_FROM_EMAIL,
+        to=[mail.to],
+        headers=headers,
+    )
+    return _smtp_send(email)
+
+
 def send_email(delivery: Delivery) -> str:
-    email = email_build(delivery)
+    return _smtp_send(email_build(delivery))
+
+
+def _smtp_send(email: EmailMultiAlternatives) -> str:
     try:
         connection = get_connection(fail_silently=False)
         connection.send_messages([email])
@@ -438,13 +485,13 @@ def send_sms(delivery: Delivery) -> str:
 
     if _opted_out_since(delivery.recipient) is not None:
         raise PermanentDeliveryError(_opted_out_text(delivery.recipient))
-    body = delivery.message.body_text.strip()
+    body = reply_of(delivery).body_text.strip()
     if len(body) > SMS_MAX_LENGTH:
         raise PermanentDeliveryError(
             f"The reply is {len(body)} characters; a text can carry {SMS_MAX_LENGTH}. "
             "Shorten it or reply by email."
         )
-    number = sms_number_for_ticket(ticket=delivery.message.ticket)
+    number = sms_number_for_ticket(ticket=reply_of(delivery).ticket)
     if number is None:
         raise PermanentDeliveryError(
             "No active SMS number is configured. An admin can add one under SMS numbers."
@@ -513,7 +560,7 @@ def chat_message_payload(message: Message) -> dict[str, str]:
 def _visitor_away_text(delivery: Delivery) -> str:
     email = (
         ContactIdentity.objects.filter(
-            customer_id=delivery.message.ticket.customer_id, kind=IdentityKind.EMAIL
+            customer_id=reply_of(delivery).ticket.customer_id, kind=IdentityKind.EMAIL
         )
         .order_by("pk")
         .values_list("value", flat=True)
@@ -541,7 +588,7 @@ def send_chat(delivery: Delivery) -> str:
     try:
         async_to_sync(layer.group_send)(
             chat_visitor_group(delivery.recipient),
-            {"type": "chat.message", "message": chat_message_payload(delivery.message)},
+            {"type": "chat.message", "message": chat_message_payload(reply_of(delivery))},
         )
     except Exception as exc:  # the layer (Redis) is down: worth retrying
         raise TemporaryDeliveryError(f"Could not reach the chat server: {exc}") from exc
@@ -549,7 +596,7 @@ def send_chat(delivery: Delivery) -> str:
     # counted) still gets it and confirms receipt.
     if not visitor_online(delivery.recipient):
         raise UndeliveredError(_visitor_away_text(delivery))
-    return f"chat:{delivery.message.pk}"
+    return f"chat:{delivery.message_id}"
 
 
 BACKENDS: dict[str, Backend] = {

@@ -7,12 +7,11 @@ or to an automated sender, so two systems cannot answer each other forever.
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
 from django.utils import timezone
 
 from channels_app.delivery import delivery_create, delivery_mark_bounced
@@ -23,7 +22,8 @@ from channels_app.mailboxes import (
     own_addresses,
     ticket_portal_link,
 )
-from channels_app.models import Delivery, Mailbox, RawInbound
+from channels_app.models import Delivery, DeliveryPurpose, Mailbox, RawInbound
+from channels_app.notifications import Mail, NotificationSkipped, notification_enqueue
 from tickets.domain_events import TicketChanged
 from tickets.links import agent_ticket_url
 from tickets.models import Channel, ContactIdentity, Direction, Message, Ticket
@@ -169,24 +169,29 @@ def agent_notify_on_commit(*, ticket_id: int, kind: str, user_id: int) -> None:
     if kind == "customer_reply" and not _first_in_window(ticket_id, user_id):
         return
 
-    def enqueue() -> None:
-        from channels_app.tasks import agent_notify_task
+    email = (
+        get_user_model()
+        .objects.filter(pk=user_id, is_active=True)
+        .values_list("email", flat=True)
+        .first()
+    )
+    if not email:
+        return
+    notification_enqueue(
+        purpose=DeliveryPurpose.AGENT_NOTIFICATION,
+        recipient=email,
+        context={"ticket_id": ticket_id, "kind": kind, "user_id": user_id},
+    )
 
-        try:
-            agent_notify_task.delay(ticket_id, kind, user_id)
-        except Exception:  # broker down: a notification is a courtesy, the ticket is safe
-            logger.warning("could not enqueue %s notification for %s", kind, ticket_id)
 
-    transaction.on_commit(enqueue)
-
-
-def agent_notification_send(*, ticket_id: int, kind: str, user_id: int) -> bool:
-    """Send one notification email to an agent. Returns whether one was sent."""
-    ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+def agent_notification_render(context: dict[str, Any]) -> Mail:
+    """The notification mail to an agent, written when the outbox sends it."""
+    kind = str(context["kind"])
+    ticket = Ticket.objects.select_related("customer").filter(pk=context["ticket_id"]).first()
+    user = get_user_model().objects.filter(pk=context["user_id"], is_active=True).first()
     email = getattr(user, "email", "") if user is not None else ""
     if ticket is None or not email:
-        return False
+        raise NotificationSkipped("The ticket or the agent (or their address) is gone.")
     if kind == "assigned":
         subject = f"[#{ticket.number}] Assigned to you: {ticket.subject}"
         lead = f"Ticket #{ticket.number} from {ticket.customer} is now assigned to you."
@@ -194,12 +199,9 @@ def agent_notification_send(*, ticket_id: int, kind: str, user_id: int) -> bool:
         subject = f"[#{ticket.number}] {ticket.customer} replied: {ticket.subject}"
         lead = f"{ticket.customer} replied on ticket #{ticket.number}, which is assigned to you."
     mailbox = mailbox_for_ticket(ticket=ticket)
-    mail = EmailMessage(
+    return Mail(
+        to=email,
         subject=subject,
         body=f"{lead}\n\nOpen it: {agent_ticket_url(ticket=ticket)}\n",
-        from_email=mailbox.address if mailbox else settings.DEFAULT_FROM_EMAIL,
-        to=[email],
-        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        from_email=mailbox.address if mailbox else "",
     )
-    get_connection(fail_silently=False).send_messages([mail])
-    return True

@@ -129,6 +129,16 @@ class DeliveryStatus(models.TextChoices):
     # The provider accepted it but the carrier could not hand it over (Twilio "undelivered").
     UNDELIVERED = "undelivered", "Undelivered"
     BOUNCED = "bounced", "Bounced"
+    # A notification no longer needed when its turn came (reopened, opted out, gone).
+    SKIPPED = "skipped", "Not needed"
+
+
+class DeliveryPurpose(models.TextChoices):
+    REPLY = "reply", "Reply"
+    ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement"
+    SIGN_IN_LINK = "sign_in_link", "Portal sign-in link"
+    SATISFACTION_REQUEST = "satisfaction_request", "Rating request"
+    AGENT_NOTIFICATION = "agent_notification", "Agent notification"
 
 
 # The note a delivery keeps once it was sent again after a worker died mid-send.
@@ -138,9 +148,22 @@ RESENT_NOTE = "Resent after a worker restart: the first attempt was cut off mid-
 class Delivery(models.Model):
     """One outbound send of one message: the outbox row, claimed once by a worker."""
 
+    # A reply's message; empty for a notification, which is written from `context` when
+    # its turn comes (a sign-in link is made then, never stored).
     message = models.ForeignKey(
-        "tickets.Message", on_delete=models.CASCADE, related_name="deliveries"
+        "tickets.Message",
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        null=True,
+        blank=True,
     )
+    purpose = models.CharField(
+        max_length=32, choices=DeliveryPurpose.choices, default=DeliveryPurpose.REPLY
+    )
+    context = models.JSONField(default=dict, blank=True)
+    # Idempotency of a notification that might be asked for twice (a rating request per
+    # solve, an acknowledgement per ticket): the database refuses the second.
+    dedup_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     recipient = models.CharField(max_length=320)
     status = models.CharField(

@@ -91,7 +91,11 @@ def raw_inbound_retry_stale_task() -> int:
 
 
 @shared_task(acks_late=True)
-def agent_notify_task(ticket_id: int, kind: str, user_id: int) -> bool:
-    from channels_app.email_outbound import agent_notification_send
+def agent_notify_task(ticket_id: int, kind: str, user_id: int) -> None:
+    """Kept for tasks queued before notifications went through the outbox."""
+    from django.db import transaction
 
-    return agent_notification_send(ticket_id=ticket_id, kind=kind, user_id=user_id)
+    from channels_app.email_outbound import agent_notify_on_commit
+
+    with transaction.atomic():
+        agent_notify_on_commit(ticket_id=ticket_id, kind=kind, user_id=user_id)

@@ -56,8 +56,9 @@ def test_it_sends_the_rating_email_once_per_solve(
     from tickets.portal.notifications import satisfaction_request_send
 
     _solve(ticket, agent, django_capture_on_commit_callbacks)
-    satisfaction_request_send(ticket_id=ticket.pk)  # a task that ran twice
-    satisfaction_requests_send_due()  # and the tick after it
+    with django_capture_on_commit_callbacks(execute=True):
+        satisfaction_request_send(ticket_id=ticket.pk)  # a task that ran twice
+    _tick(django_capture_on_commit_callbacks)  # and the tick after it
 
     assert len(mail.outbox) == 1
 
@@ -134,6 +135,12 @@ def test_it_does_not_ask_about_tickets_solved_long_ago(
     assert mail.outbox == []
 
 
+def _tick(capture):
+    """One periodic tick; the requests it queues go out when its transaction commits."""
+    with capture(execute=True):
+        return satisfaction_requests_send_due()
+
+
 def _later(seconds):
     return time_machine.travel(timezone.now() + timedelta(seconds=seconds), tick=False)
 
@@ -148,10 +155,10 @@ def test_it_waits_the_configured_delay_before_asking(
     assert mail.outbox == []  # nothing at the solve
     assert ticket.csat_due_at == ticket.solved_at + timedelta(hours=1)
     with _later(3590):
-        assert satisfaction_requests_send_due() == 0
+        assert _tick(django_capture_on_commit_callbacks) == 0
     with _later(3610):
-        assert satisfaction_requests_send_due() == 1
-        assert satisfaction_requests_send_due() == 0  # the next tick finds nothing
+        assert _tick(django_capture_on_commit_callbacks) == 1
+        assert _tick(django_capture_on_commit_callbacks) == 0  # the next tick finds nothing
 
     assert len(mail.outbox) == 1 and "How did we do" in mail.outbox[0].subject
     ticket.refresh_from_db()
@@ -166,7 +173,7 @@ def test_it_sends_nothing_when_the_ticket_is_reopened_within_the_delay(
         ticket_set_status(ticket=ticket, status=Status.OPEN, actor=agent)
 
     with _later(2 * 86400):
-        assert satisfaction_requests_send_due() == 0
+        assert _tick(django_capture_on_commit_callbacks) == 0
     assert mail.outbox == []
     assert Ticket.objects.get(pk=ticket.pk).csat_due_at is None
 
@@ -180,30 +187,29 @@ def test_it_asks_once_for_a_second_solve_after_a_reopen(
     _solve(ticket, agent, django_capture_on_commit_callbacks)
 
     with _later(86400 + 60):
-        assert satisfaction_requests_send_due() == 1
-        assert satisfaction_requests_send_due() == 0
+        assert _tick(django_capture_on_commit_callbacks) == 1
+        assert _tick(django_capture_on_commit_callbacks) == 0
     assert len(mail.outbox) == 1
 
 
-def test_it_retries_a_failed_send_on_a_later_tick(
-    ticket, agent, monkeypatch, django_capture_on_commit_callbacks
+def test_it_retries_a_failed_send_through_the_outbox(
+    ticket, agent, settings, django_capture_on_commit_callbacks
 ):
-    from tickets.portal import notifications
+    from channels_app.delivery import delivery_relay
+    from channels_app.models import Delivery, DeliveryPurpose, DeliveryStatus
 
     _solve(ticket, agent, django_capture_on_commit_callbacks)
-    real_send = notifications._send
-
-    def smtp_down(**kwargs):
-        raise ConnectionRefusedError("SMTP is down")
-
-    monkeypatch.setattr(notifications, "_send", smtp_down)
+    settings.EMAIL_BACKEND = "tests.channels_app.backends.DownBackend"
     with _later(86400 + 60):
-        assert satisfaction_requests_send_due() == 0  # logged, kept for later
-    monkeypatch.setattr(notifications, "_send", real_send)
-    with _later(86400 + 120):
-        assert satisfaction_requests_send_due() == 0  # not due again yet
-    with _later(86400 + 60 + notifications.CSAT_RETRY.total_seconds() + 1):
-        assert satisfaction_requests_send_due() == 1
+        assert _tick(django_capture_on_commit_callbacks) == 1  # queued, its send failed
+    request = Delivery.objects.get(purpose=DeliveryPurpose.SATISFACTION_REQUEST)
+    assert request.status == DeliveryStatus.QUEUED and "Could not reach" in request.last_error
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with _later(86400 + 60 + 3600):
+        assert _tick(django_capture_on_commit_callbacks) == 0  # asked once, not again
+        delivery_relay()
+    request.refresh_from_db()
+    assert request.status == DeliveryStatus.SENT and request.attempts == 2
     assert len(mail.outbox) == 1
 
 
@@ -220,6 +226,6 @@ def test_it_sends_the_due_requests_from_a_periodic_task(
     assert task.task == "tickets.portal.tasks.satisfaction_requests_due_task"
     assert task.enabled and task.interval.every == 60
     _solve(ticket, agent, django_capture_on_commit_callbacks)
-    with _later(86400 + 1):
+    with _later(86400 + 1), django_capture_on_commit_callbacks(execute=True):
         assert satisfaction_requests_due_task.delay().get() == 1
     assert len(mail.outbox) == 1

@@ -1,9 +1,9 @@
 """Emails to customers: the web acknowledgement (with the portal's magic link), fresh
 sign-in links, and the satisfaction request HELPDESK_CSAT_DELAY after a ticket is solved.
 
-Each is enqueued on commit and sent by a Celery task. `web_ticket_acknowledge` is the one
-switch point for acknowledgements of web tickets: when the email channel's
-acknowledgement hook lands, point this function at it and delete the local send.
+Each is a notification in the outbox (channels_app.notifications): written in the
+transaction that asks for it, sent by a worker after commit, retried, and deduplicated by
+a unique key in the database. The renderers below write each mail when its turn comes.
 """
 
 import logging
@@ -11,13 +11,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from channels_app.models import DeliveryPurpose
+from channels_app.notifications import Mail, NotificationSkipped, notification_enqueue
 from tickets.domain_events import TicketChanged
 from tickets.errors import TicketError
 from tickets.models import Channel, ContactIdentity, IdentityKind, Status, Ticket
@@ -26,7 +25,6 @@ from tickets.services import reply_recipient, satisfaction_delay
 
 logger = logging.getLogger(__name__)
 
-SENT_MARK_TTL = 14 * 24 * 3600
 RATING_ASK_WITHIN = timedelta(days=1)
 
 
@@ -41,16 +39,21 @@ def _enqueue(task: Any, **kwargs: Any) -> Callable[[], None]:
 
 
 def web_ticket_acknowledge(*, ticket_id: int, email: str) -> None:
-    """Acknowledge a new web ticket to `email`, after the current transaction commits."""
-    from tickets.portal.tasks import web_acknowledgement_send_task
-
-    transaction.on_commit(_enqueue(web_acknowledgement_send_task, ticket_id=ticket_id, email=email))
+    """Acknowledge a new web ticket to `email` (once per ticket), sent after commit."""
+    notification_enqueue(
+        purpose=DeliveryPurpose.ACKNOWLEDGEMENT,
+        recipient=email,
+        context={"ticket_id": ticket_id, "email": email},
+        dedup_key=f"acknowledgement:{ticket_id}",
+    )
 
 
 def portal_link_enqueue(*, customer_id: int, email: str) -> None:
-    from tickets.portal.tasks import portal_link_send_task
-
-    transaction.on_commit(_enqueue(portal_link_send_task, customer_id=customer_id, email=email))
+    notification_enqueue(
+        purpose=DeliveryPurpose.SIGN_IN_LINK,
+        recipient=email,
+        context={"customer_id": customer_id, "email": email},
+    )
 
 
 def satisfaction_request_on_solve(event: TicketChanged) -> None:
@@ -83,69 +86,63 @@ def portal_link_for_ticket(ticket: Ticket) -> str:
     )
 
 
-def _send(*, to: str, subject: str, template: str, context: dict[str, Any]) -> None:
-    body = render_to_string(template, context)
-    EmailMultiAlternatives(
-        subject=subject.replace("\n", " ")[:200],
-        body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to],
-        headers={"Auto-Submitted": "auto-generated"},
-    ).send(fail_silently=False)
+def _mail(*, to: str, subject: str, template: str, context: dict[str, Any]) -> Mail:
+    return Mail(to=to, subject=subject, body=render_to_string(template, context))
 
 
-def _once(key: str, send: Callable[[], None]) -> bool:
-    # Tasks may run twice (acks_late); the mark makes the second run a no-op. It is set
-    # after the send, so a send that failed is retried rather than skipped.
-    if cache.get(key):
-        return False
-    send()
-    cache.set(key, 1, timeout=SENT_MARK_TTL)
-    return True
-
-
-def web_acknowledgement_send(*, ticket_id: int, email: str) -> bool:
-    ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
+def acknowledgement_render(context: dict[str, Any]) -> Mail:
+    email = str(context["email"])
+    ticket = Ticket.objects.select_related("customer").filter(pk=context["ticket_id"]).first()
     if ticket is None:
-        return False
+        raise NotificationSkipped("The ticket no longer exists.")
     if ContactIdentity.objects.filter(
         kind=IdentityKind.EMAIL, value=email.strip().lower(), opted_out_at__isnull=False
     ).exists():
-        return False  # the address bounced or asked for no automatic mail
+        raise NotificationSkipped("The address bounced or asked for no automatic mail.")
     link = portal_link_url(
         customer_id=ticket.customer_id, email=email, next_path=f"/portal/tickets/{ticket.number}/"
     )
-    return _once(
-        f"helpdesk:mail:web-ack:{ticket.pk}",
-        lambda: _send(
-            to=email,
-            subject=f"[#{ticket.number}] We received your request: {ticket.subject}",
-            template="portal/email/acknowledgement.txt",
-            context={
-                "ticket": ticket,
-                "link": link,
-                "customer": ticket.customer,
-                "link_lifetime": portal_link_lifetime(),
-            },
-        ),
+    return _mail(
+        to=email,
+        subject=f"[#{ticket.number}] We received your request: {ticket.subject}",
+        template="portal/email/acknowledgement.txt",
+        context={
+            "ticket": ticket,
+            "link": link,
+            "customer": ticket.customer,
+            "link_lifetime": portal_link_lifetime(),
+        },
     )
 
 
-def portal_link_send(*, customer_id: int, email: str) -> bool:
-    link = portal_link_url(customer_id=customer_id, email=email)
-    _send(
+def sign_in_link_render(context: dict[str, Any]) -> Mail:
+    # Made now, not when it was asked for: the link in the outbox row would be a
+    # credential at rest, and its lifetime starts when it is sent.
+    email = str(context["email"])
+    link = portal_link_url(customer_id=int(context["customer_id"]), email=email)
+    return _mail(
         to=email,
         subject="Your link to your support requests",
         template="portal/email/sign_in_link.txt",
         context={"link": link, "link_lifetime": portal_link_lifetime()},
     )
-    return True
+
+
+def satisfaction_request_render(context: dict[str, Any]) -> Mail:
+    ticket = Ticket.objects.select_related("customer").filter(pk=context["ticket_id"]).first()
+    if ticket is None or ticket.status != Status.SOLVED:
+        raise NotificationSkipped("The ticket is no longer solved.")
+    link = rating_link_url(ticket_id=ticket.pk, customer_id=ticket.customer_id)
+    return _mail(
+        to=str(context["email"]),
+        subject=f"[#{ticket.number}] How did we do? {ticket.subject}",
+        template="portal/email/satisfaction_request.txt",
+        context={"ticket": ticket, "link": link, "customer": ticket.customer},
+    )
 
 
 # Due requests one tick claims; the rest wait for the next tick (oldest first).
 CSAT_BATCH = 200
-# A request whose send failed (SMTP down) is due again after this.
-CSAT_RETRY = timedelta(minutes=5)
 
 
 def satisfaction_requests_send_due(*, now: datetime | None = None) -> int:
@@ -165,23 +162,17 @@ def satisfaction_requests_send_due(*, now: datetime | None = None) -> int:
     Ticket.objects.filter(csat_due_at__lte=now).exclude(status=Status.SOLVED).update(
         csat_due_at=None
     )
-    sent = 0
-    for ticket_id in due:
-        try:
-            sent += satisfaction_request_send(ticket_id=ticket_id, now=now)
-        except OSError:
-            logger.warning("satisfaction request for ticket %s failed; retrying", ticket_id)
-    return sent
+    return sum(satisfaction_request_send(ticket_id=ticket_id, now=now) for ticket_id in due)
 
 
+@transaction.atomic
 def satisfaction_request_send(*, ticket_id: int, now: datetime | None = None) -> bool:
-    """Mail the rating request of a solved ticket whose request is due; False when there is
-    none to send (not due, reopened, already claimed by another run, no email address).
+    """Queue the rating request of a solved ticket whose request is due; False when there
+    is none to send (not due, reopened, already claimed, no email address).
 
-    The request is claimed by clearing its due time in one conditional UPDATE: of two
-    runs (a tick and a retried task) exactly one sends. A failed send puts it back; a
-    worker killed between the claim and the send loses that one request, since asking a
-    customer twice is worse than not asking.
+    The request is claimed by clearing its due time in one conditional UPDATE, and the
+    outbox row is written in the same transaction under a key per solve: of two runs (a
+    tick and a retried task) exactly one asks, and a failed send is the outbox's to retry.
     """
     now = now or timezone.now()
     claimed = Ticket.objects.filter(
@@ -203,20 +194,10 @@ def satisfaction_request_send(*, ticket_id: int, now: datetime | None = None) ->
         return False
     if recipient.opted_out_at is not None:
         return False
-    link = rating_link_url(ticket_id=ticket.pk, customer_id=ticket.customer_id)
-    try:
-        return _once(
-            f"helpdesk:mail:csat:{ticket.pk}:{ticket.solved_at.timestamp()}",
-            lambda: _send(
-                to=recipient.value,
-                subject=f"[#{ticket.number}] How did we do? {ticket.subject}",
-                template="portal/email/satisfaction_request.txt",
-                context={"ticket": ticket, "link": link, "customer": ticket.customer},
-            ),
-        )
-    except OSError:
-        # Due again shortly, unless the ticket was reopened meanwhile.
-        Ticket.objects.filter(pk=ticket_id, status=Status.SOLVED, csat_due_at=None).update(
-            csat_due_at=now + CSAT_RETRY
-        )
-        raise
+    queued = notification_enqueue(
+        purpose=DeliveryPurpose.SATISFACTION_REQUEST,
+        recipient=recipient.value,
+        context={"ticket_id": ticket.pk, "email": recipient.value},
+        dedup_key=f"satisfaction:{ticket.pk}:{ticket.solved_at.isoformat()}",
+    )
+    return queued is not None

@@ -8,7 +8,7 @@ import uuid
 
 import psycopg2
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from tests.faults.conftest import mime
 from tickets.models import Channel, Message
@@ -80,6 +80,9 @@ def test_it_stores_each_mail_once_when_connections_are_killed(stack):
         thread.join(120)
     killer.halt.set()
     killer.join(10)
+    # Connections of this process the killer reached (another thread's, or the test's own
+    # after a reconnect) are dead now: close them, so no later test inherits one.
+    connections.close_all()
 
     # The MTA redelivers what it kept (exit 75) until the pipe says stored.
     for message_id, tried in codes.items():

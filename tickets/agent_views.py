@@ -106,7 +106,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     }
     htmx = getattr(request, "htmx", None)  # set by django-htmx middleware
     live = htmx is not None and bool(htmx) and htmx.target == "queue-live"
-    return render(request, "agent/_queue_live.html" if live else "agent/queue.html", context)
+    if live:
+        return render(request, "agent/_queue_live.html", context)
+    # Filters that do not parse (a date past 2999, a team that is no number) are the
+    # client's error: the page says which, with the queue unfiltered beneath.
+    return render(request, "agent/queue.html", context, status=200 if valid else 400)
 
 
 # The filter fields the "Filters" button counts (the drawer on narrow screens).

@@ -59,26 +59,26 @@ def test_it_gives_a_field_error_for_an_out_of_range_form_date():
 @pytest.mark.django_db
 @pytest.mark.embedded
 @pytest.mark.parametrize("query", ["created_before=9999-12-31", "created_after=0001-01-01"])
-def test_it_shows_the_queue_with_a_field_error_for_a_date_out_of_range(query):
+def test_it_answers_400_with_the_queue_and_a_field_error_for_a_date_out_of_range(query):
     client = Client()
     client.force_login(AgentFactory())
 
     response = client.get(f"/agent/?{query}")
 
-    assert response.status_code == 200
+    assert response.status_code == 400  # the page, with the field's error
     assert b"between 1900-01-01 and 2999-12-31" in response.content
 
 
 @pytest.mark.django_db
 @pytest.mark.embedded
 @pytest.mark.parametrize("query", ["end=9999-12-31", "start=0001-01-01&end=2026-01-01"])
-def test_it_shows_the_sla_report_with_a_message_for_a_date_out_of_range(query):
+def test_it_answers_400_with_the_sla_report_and_a_message_for_a_date_out_of_range(query):
     client = Client()
     client.force_login(AdminFactory())
 
     response = client.get(f"/agent/reports/sla/?{query}")
 
-    assert response.status_code == 200
+    assert response.status_code == 400  # the report of the default period, with why
     assert b"Showing the last 30 days" in response.content
 
 

@@ -29,8 +29,11 @@ def _period(request: HttpRequest) -> tuple[date, date, str | None]:
     if end < start:
         return *default, "The period ends before it starts. Showing the last 30 days."
     if (end - start).days >= MAX_DAYS:
-        return end - timedelta(days=MAX_DAYS - 1), end, "Periods are capped at one year."
+        return end - timedelta(days=MAX_DAYS - 1), end, CAPPED
     return start, end, None
+
+
+CAPPED = "Periods are capped at one year."
 
 
 def sla_report_allowed(user: Any) -> bool:
@@ -54,4 +57,8 @@ def sla_report_view(request: HttpRequest) -> HttpResponse:
             percent = "" if row.percent is None else row.percent
             writer.writerow([row.policy, row.target, row.total, row.met, row.breached, percent])
         return response
-    return render(request, "sla/report.html", {"report": report, "problem": problem})
+    # A period that does not parse is the client's error (400), shown with the default;
+    # a long one is only shortened.
+    status = 400 if problem and problem != CAPPED else 200
+    context = {"report": report, "problem": problem}
+    return render(request, "sla/report.html", context, status=status)

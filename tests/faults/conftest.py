@@ -118,6 +118,9 @@ class Stack:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.env = {
             **os.environ,
+            # libpq names every connection the stack's processes open, so a fault can
+            # target theirs and never the test process's own.
+            "PGAPPNAME": STACK_APP_NAME,
             "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
             "DATABASE_URL": database_url(),
             "REDIS_URL": redis.url,
@@ -234,6 +237,9 @@ def stack(
     finally:
         running.stop_all()
         connection.close()
+
+
+STACK_APP_NAME = "helpdesk-fault-stack"
 
 
 def mime(message_id: str, sender: str, subject: str, body: str = "Hello.") -> bytes:

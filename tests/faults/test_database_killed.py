@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 from django.db import connection, connections
 
-from tests.faults.conftest import mime
+from tests.faults.conftest import STACK_APP_NAME, mime
 from tickets.models import Channel, Message
 
 pytestmark = pytest.mark.timeout(150)
@@ -21,7 +21,8 @@ MAX_DELIVERIES = 6  # an MTA retries for days; six tries is plenty once the kill
 
 
 class Killer(threading.Thread):
-    """Terminates every connection to the test database but the test's own, in a loop."""
+    """Terminates, in a loop, every connection the stack's processes hold to the test
+    database (the web server's, the worker's, each ingest_email's), never this process's."""
 
     def __init__(self, spare_pid: int) -> None:
         super().__init__(daemon=True)
@@ -45,8 +46,8 @@ class Killer(threading.Thread):
                 cursor.execute(
                     "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM "
                     "pg_stat_activity WHERE datname = current_database() "
-                    "AND pid NOT IN (pg_backend_pid(), %s)) AS t",
-                    [self.spare_pid],
+                    "AND application_name = %s AND pid NOT IN (pg_backend_pid(), %s)) AS t",
+                    [STACK_APP_NAME, self.spare_pid],
                 )
                 self.killed += cursor.fetchone()[0]
                 time.sleep(0.01)

@@ -28,7 +28,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-WEB_WORKERS = 2  # docker-compose.yml: uvicorn --workers 2
+# docker-compose.yml runs uvicorn --workers 2; BENCH_LOAD_WEB_WORKERS tries another number.
+WEB_WORKERS = int(os.environ.get("BENCH_LOAD_WEB_WORKERS", "2"))
 WORKER_CONCURRENCY = 2  # docker-compose.yml: celery worker --concurrency=2
 # Connection names, so the poller can tell who holds what (libpq's application_name).
 APP_NAMES = {"web": "helpdesk-web", "worker": "helpdesk-worker", "beat": "helpdesk-beat"}

@@ -196,7 +196,7 @@ def test_it_turns_into_a_message_form_when_no_agent_is_online(
     page.get_by_label("Your email (we reply there)").fill("lee@example.net")
     page.get_by_role("textbox", name="Your message").fill("Please call me back")
     page.get_by_role("button", name="Send message").click()
-    page.get_by_text("will reply by email").wait_for(timeout=10_000)
+    page.get_by_text("Thanks! We got your message").wait_for(timeout=10_000)
 
     ticket = wait_for(agent_side, lambda: Ticket.objects.first(), "the offline message")
     assert ticket.channel == Channel.WEB

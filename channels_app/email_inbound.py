@@ -26,7 +26,7 @@ from channels_app.ingest import (
 from channels_app.ingest_lanes import LaneOutcome, lanes_run
 from channels_app.mailboxes import mailboxes_all, own_addresses
 from channels_app.models import Mailbox, RawInbound
-from helpdesk.config_cache import config_snapshot, config_snapshot_current
+from helpdesk.lib.config_cache import config_snapshot, config_snapshot_current
 from tickets.models import Channel
 
 logger = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from channels_app.adapters import ADAPTERS
 from channels_app.email_outbound import email_ingested  # email channel hook (issue 3)
 from channels_app.inbound import InboundMessage, ParseError
 from channels_app.models import RawInbound, RawStatus
-from helpdesk import fastsql
-from helpdesk.config_cache import config_snapshot
+from helpdesk.lib import fastsql
+from helpdesk.lib.config_cache import config_snapshot
 from tickets.domain_events import (
     Actor,
     ActorKind,
@@ -475,7 +475,7 @@ def _find_thread(message: InboundMessage, identity: ContactIdentity) -> tuple[Ti
         # colleague replying to our mail belongs on the ticket).
         # The latest matching message's ticket, read with its lock at once (one query):
         # ingest needs both.
-        # Built once per number of hints (helpdesk.fastsql): every reply asks this. The
+        # Built once per number of hints (helpdesk.lib.fastsql): every reply asks this. The
         # hints are parameters; only their count shapes the statement.
         placeholders = ", ".join(["%s"] * len(hints))
         ticket = fastsql.select_one(

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from channels_app.models import Mailbox
-from helpdesk.config_cache import ConfigCache
+from helpdesk.lib.config_cache import ConfigCache
 from tickets.models import Channel, Direction, Message, Ticket
 
 

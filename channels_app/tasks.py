@@ -2,7 +2,7 @@ from typing import Any
 
 from celery import shared_task
 
-from helpdesk.locks import single_run
+from helpdesk.lib.locks import single_run
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)

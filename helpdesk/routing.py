@@ -1,7 +1,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from channels_app.consumers import ChatConsumer
-from tickets.consumers import AgentConsumer
+from tickets.workspace.consumers import AgentConsumer
 
 # Agent pages run behind AllowedHostsOriginValidator and the session auth stack (see
 # helpdesk/asgi.py).

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "channels_app",
     "knowledge_base",
     "tickets.portal",
+    "tickets.workspace",
     "helpdesk",  # last: its post_migrate setup needs the others' permissions
 ]
 
@@ -186,10 +187,10 @@ else:
         }
     }
     # In memory, in the web server; the worker and beat relay to it over loopback HTTP
-    # (helpdesk/layers.py; `serve_all` sets the URL for them).
+    # (helpdesk/lib/layers.py; `serve_all` sets the URL for them).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "helpdesk.layers.RelayedInMemoryChannelLayer",
+            "BACKEND": "helpdesk.lib.layers.RelayedInMemoryChannelLayer",
             "CONFIG": {"relay_url": env.str("HELPDESK_LAYER_RELAY_URL", default="")},
         }
     }
@@ -282,7 +283,7 @@ AXES_VERBOSE = False
 LOGIN_URL = "/agent/login/"
 LOGIN_REDIRECT_URL = "/agent/"
 # Dotted path of the knowledge base search the agent composer inserts articles from
-# (see tickets/kb.py for the interface); empty hides the composer's KB button.
+# (see tickets/workspace/kb.py for the interface); empty hides the composer's KB button.
 HELPDESK_KB_SEARCH = env.str(
     "HELPDESK_KB_SEARCH", default="knowledge_base.selectors.kb_search_for_composer"
 )

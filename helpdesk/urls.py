@@ -2,14 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from helpdesk.layers import RELAY_PATH
+from helpdesk.lib.layers import RELAY_PATH
 from helpdesk.views import healthz, layer_relay
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path(RELAY_PATH.lstrip("/"), layer_relay, name="layer-relay"),
     path("admin/", admin.site.urls),
-    path("agent/", include("tickets.urls")),
+    path("agent/", include("tickets.workspace.urls")),
     path("agent/", include("tickets.sla.urls")),  # SLA report
     path("api/v1/", include("tickets.api_urls")),
     path("hooks/twilio/", include("channels_app.urls")),

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.celery import app as celery_app
 from helpdesk.heartbeat import last_beat
-from helpdesk.layers import RELAY_HEADER, relay_accepting_layer, relay_signature_valid
+from helpdesk.lib.layers import RELAY_HEADER, relay_accepting_layer, relay_signature_valid
 from helpdesk.lib.urls import public_base_url_problems
 
 
@@ -83,7 +83,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_POST
 async def layer_relay(request: HttpRequest) -> HttpResponse:
     """Hand a message relayed by the worker or beat to this server's in-memory channel
-    layer (the embedded default; see helpdesk/layers.py). Only a request signed with this
+    layer (the embedded default; see helpdesk/lib/layers.py). Only a request signed with this
     install's SECRET_KEY within the last minute is taken."""
     layer = relay_accepting_layer()
     if layer is None:  # a Redis layer reaches every process itself: nothing to relay

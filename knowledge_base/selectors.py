@@ -319,7 +319,7 @@ def search_no_results_report(*, days: int = 30, limit: int = 100) -> list[Unansw
 
 
 def kb_search_for_composer(*, query: str, limit: int) -> list[dict[str, str]]:
-    """The agent composer's KB provider (settings.HELPDESK_KB_SEARCH; see tickets/kb.py):
+    """The agent composer's KB provider (settings.HELPDESK_KB_SEARCH; see tickets/workspace/kb.py):
     published articles with absolute links, since the reply leaves the site."""
     return [
         {"title": hit.title, "url": absolute_url(hit.url), "excerpt": hit.excerpt}

@@ -54,7 +54,7 @@ def _eager_celery() -> Iterator[None]:
 def _fresh_config_caches() -> None:
     # Every test starts on a database rolled back or flushed, which sends no signals: no
     # per-process copy of configuration (SLA policies, mailboxes) may outlive a test.
-    from helpdesk.config_cache import config_caches_forget
+    from helpdesk.lib.config_cache import config_caches_forget
 
     config_caches_forget()
 

@@ -284,7 +284,7 @@ class Ticket(models.Model):
             ),
             models.Index(fields=["customer", "-updated_at"], name="ticket_customer"),
             # The workspace header counts live chats waiting for an agent on every page:
-            # only active chat tickets are in it (tickets.agent_chats).
+            # only active chat tickets are in it (tickets.workspace.chats).
             models.Index(
                 fields=["last_inbound_at"],
                 name="ticket_chat_working",

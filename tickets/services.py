@@ -19,7 +19,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from helpdesk import fastsql
+from helpdesk.lib import fastsql
 from helpdesk.roles import is_agent
 from tickets.domain_events import (
     Actor,
@@ -150,7 +150,7 @@ def identity_resolve(*, kind: str, value: str, display_name: str = "") -> Contac
     customer (the loser of the unique-constraint race reads the winner's row).
     """
     normalized = normalize_identity(kind, value)
-    # Every inbound message asks this: the statements are built once (helpdesk.fastsql).
+    # Every inbound message asks this: the statements are built once (helpdesk.lib.fastsql).
     # (kind, value) is unique, so no ORDER BY is needed.
     existing = fastsql.select_one(
         ContactIdentity, where="t.kind = %s AND t.value = %s", params=[kind, normalized],

@@ -1,4 +1,4 @@
-"""A knowledge-base provider for tests, shaped as tickets/kb.py describes."""
+"""A knowledge-base provider for tests, shaped as tickets/workspace/kb.py describes."""
 
 from typing import Any
 

@@ -148,7 +148,7 @@ def test_it_warns_the_composer_when_a_customer_writes_meanwhile(
 def test_it_triages_with_the_keyboard(
     live_url: str, browser: Any, customer: Any, agent: Any
 ) -> None:
-    from tickets.agent_services import agent_preference_set
+    from tickets.workspace.services import agent_preference_set
 
     ticket = _ticket("Keyboard only", "Please help.", customer)
     agent_preference_set(user=agent, after_send="stay")

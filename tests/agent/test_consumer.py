@@ -9,9 +9,9 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
 from tests.factories import TeamFactory, TicketFactory
-from tickets.consumers import AgentConsumer
 from tickets.events import _send
-from tickets.presence import presence_list
+from tickets.workspace.consumers import AgentConsumer
+from tickets.workspace.presence import presence_list
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

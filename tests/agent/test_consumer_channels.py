@@ -13,8 +13,8 @@ from channels_app.inbound import Identity, InboundMessage
 from channels_app.ingest import inbound_message_ingest
 from channels_app.presence import agent_online
 from tests.factories import TeamFactory
-from tickets.consumers import AgentConsumer
 from tickets.models import Channel, IdentityKind
+from tickets.workspace.consumers import AgentConsumer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import CustomerFactory, IdentityFactory, TeamFactory, TicketFactory
-from tickets.agent_selectors import agent_team_ids, queue_counts, queue_view_filters
 from tickets.models import Channel, IdentityKind, Message, SlaRecord, Tag, Ticket, TicketEvent
 from tickets.selectors import InvalidCursor, TicketFilters, ticket_list
+from tickets.workspace.selectors import agent_team_ids, queue_counts, queue_view_filters
 
 pytestmark = pytest.mark.django_db
 
@@ -255,7 +255,7 @@ def test_it_searches_every_status_from_the_all_view(agent_client: Client, make_t
 
 
 def test_it_caps_big_counts(agent: Any, settings: Any, monkeypatch: Any) -> None:
-    from tickets import agent_selectors
+    from tickets.workspace import selectors as agent_selectors
 
     monkeypatch.setattr(agent_selectors, "COUNT_CAP", 3)
     for _ in range(4):
@@ -325,7 +325,7 @@ def test_sla_at_risk_is_past_due_or_warned_or_breached_and_counted_so(
 ) -> None:
     """The at-risk view and count read past-due tickets from the ticket's own due time
     and the others from warned or breached running clocks: every case, and the cap."""
-    from tickets import agent_selectors
+    from tickets.workspace import selectors as agent_selectors
 
     now = timezone.now()
     soon, later, past = now + timedelta(minutes=10), now + timedelta(hours=5), now - timedelta(1)

@@ -11,10 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.factories import TeamFactory
-from tickets import agent_selectors as sel
-from tickets.agent_services import agent_preference_set, reply_send
 from tickets.errors import TicketError
-from tickets.macros import macro_changes
 from tickets.models import (
     AfterSend,
     AgentPreference,
@@ -27,6 +24,9 @@ from tickets.models import (
 )
 from tickets.selectors import TicketFilters
 from tickets.services import message_reply
+from tickets.workspace import selectors as sel
+from tickets.workspace.macros import macro_changes
+from tickets.workspace.services import agent_preference_set, reply_send
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
@@ -333,7 +333,7 @@ def test_it_stays_on_a_chat_after_a_plain_send_and_moves_on_with_a_status(
 
 def test_it_ships_shared_macros_that_advance_tickets_with_the_demo(settings: Any) -> None:
     from tickets.demo import demo_reset, demo_seed
-    from tickets.macros import macro_render
+    from tickets.workspace.macros import macro_render
 
     settings.DEBUG = True
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

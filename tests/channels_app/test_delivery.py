@@ -188,7 +188,7 @@ def test_it_gives_every_attempt_of_a_message_without_its_own_id_one_message_id(q
 
 
 def test_it_does_no_double_relay_work_when_a_second_beat_ticks(queued):
-    from helpdesk.locks import single_run
+    from helpdesk.lib.locks import single_run
 
     with single_run("delivery-relay", ttl=50) as acquired:
         assert acquired

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from channels_app.email_inbound import email_meta, mailbox_for_payload
 from channels_app.mailboxes import mailbox_active, own_addresses
 from channels_app.models import Mailbox
-from helpdesk.config_cache import VERSION_KEY
+from helpdesk.lib.config_cache import VERSION_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

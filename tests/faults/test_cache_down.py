@@ -11,8 +11,8 @@ from django.core.cache import caches
 from django.test import Client, override_settings
 
 from tests.factories import AgentFactory, TicketFactory
-from tickets import presence
 from tickets.portal import ratelimit
+from tickets.workspace import presence
 
 DEAD_CACHE = {
     "default": {
@@ -38,7 +38,7 @@ def _fresh_local_counts(monkeypatch):
 
 
 def test_it_shows_nobody_present_and_logs_when_the_cache_is_down(cache_down, caplog):
-    with caplog.at_level(logging.WARNING, logger="tickets.presence"):
+    with caplog.at_level(logging.WARNING, logger="tickets.workspace.presence"):
         assert presence.presence_list(ticket_id=1) == []
         assert presence.presence_set(ticket_id=1, user_id=2, name="Alex", state="viewing") == []
         assert presence.presence_clear(ticket_id=1, user_id=2) == []

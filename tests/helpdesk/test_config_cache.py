@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from helpdesk import config_cache
-from helpdesk.config_cache import ConfigCache
+from helpdesk.lib import config_cache
+from helpdesk.lib.config_cache import ConfigCache
 
 
 class DownCache:
@@ -35,7 +35,7 @@ def test_it_reads_the_database_on_every_get_while_the_cache_is_down(counted, mon
     monkeypatch.setattr(config_cache, "cache", DownCache())
     monkeypatch.setattr(config_cache, "_last_warning", 0.0)
 
-    with caplog.at_level(logging.WARNING, logger="helpdesk.config_cache"):
+    with caplog.at_level(logging.WARNING, logger="helpdesk.lib.config_cache"):
         assert [copy.get(), copy.get()] == [1, 2]  # never cached: nothing says it is current
         copy.invalidate()  # a change during the outage does not raise either
 

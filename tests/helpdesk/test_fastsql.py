@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.db import IntegrityError, transaction
 
-from helpdesk import fastsql
+from helpdesk.lib import fastsql
 from tickets.models import ContactIdentity, Customer, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 """The embedded default's channel layer: the worker and beat relay to the web server.
 
 Without Redis the layer is in the web server's memory; what another process publishes
-goes there over signed loopback HTTP (helpdesk/layers.py)."""
+goes there over signed loopback HTTP (helpdesk/lib/layers.py)."""
 
 import asyncio
 import json
@@ -20,7 +20,7 @@ from django.test import AsyncClient
 
 from channels_app.chat import visitor_token_read
 from channels_app.delivery import TemporaryDeliveryError, chat_visitor_group, send_chat
-from helpdesk.layers import (
+from helpdesk.lib.layers import (
     RELAY_HEADER,
     RELAY_PATH,
     RelayedInMemoryChannelLayer,
@@ -31,7 +31,7 @@ from helpdesk.layers import (
 from tests.factories import TicketFactory
 from tickets.models import Message
 
-RELAY_LAYERS = {"default": {"BACKEND": "helpdesk.layers.RelayedInMemoryChannelLayer"}}
+RELAY_LAYERS = {"default": {"BACKEND": "helpdesk.lib.layers.RelayedInMemoryChannelLayer"}}
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -12,7 +12,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
-from helpdesk.config_cache import VERSION_KEY
+from helpdesk.lib.config_cache import VERSION_KEY
 from tickets.models import BusinessHours, Holiday, SlaPolicy, SlaTarget
 from tickets.sla.services import _active_policies
 
@@ -116,7 +116,7 @@ def test_one_unit_of_work_reads_the_version_once_for_every_copy(
     from unittest import mock
 
     from channels_app.mailboxes import own_addresses
-    from helpdesk.config_cache import config_snapshot
+    from helpdesk.lib.config_cache import config_snapshot
 
     make_policy(name="Standard")
     _active_policies(), own_addresses()  # warm
@@ -132,7 +132,7 @@ def test_one_unit_of_work_reads_the_version_once_for_every_copy(
 def test_a_snapshot_sees_its_own_edits_and_others_after_it_ends(
     make_policy: Callable[..., SlaPolicy],
 ) -> None:
-    from helpdesk.config_cache import config_snapshot
+    from helpdesk.lib.config_cache import config_snapshot
 
     policy = make_policy(name="Standard")
     with config_snapshot():

@@ -171,7 +171,7 @@ async def welcome_visitor(ticket: Ticket) -> str:
 async def test_it_hints_every_agent_socket_when_a_chat_starts_or_stops_waiting(chat_channel, agent):
     from channels.testing import WebsocketCommunicator
 
-    from tickets.consumers import AgentConsumer
+    from tickets.workspace.consumers import AgentConsumer
 
     desk = WebsocketCommunicator(AgentConsumer.as_asgi(), "/ws/agent/")
     desk.scope["user"] = agent

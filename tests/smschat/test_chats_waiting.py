@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import TicketFactory
-from tickets.agent_chats import chats_waiting
 from tickets.models import Channel, Direction, Message, Ticket
+from tickets.workspace.chats import chats_waiting
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def test_it_reads_active_chats_from_their_own_index(pg: None) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE tickets_ticket")
         cursor.execute("SET LOCAL enable_seqscan = off")
-        from tickets.agent_chats import chats_waiting_queryset
+        from tickets.workspace.chats import chats_waiting_queryset
 
         plan = chats_waiting_queryset().explain()
 

@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.errors import DomainError
+from helpdesk.lib.downloads import file_download_response
 from knowledge_base.models import SearchSource
 from knowledge_base.selectors import kb_search
 from knowledge_base.services import search_log_record
@@ -44,7 +45,6 @@ from tickets.portal.tokens import (
     rating_token_read,
 )
 from tickets.selectors import InvalidCursor
-from tickets.views import attachment_response
 
 SESSION_KEY = "portal_access"
 DONE_KEY = "support_done"
@@ -388,7 +388,9 @@ def portal_attachment(request: HttpRequest, attachment_id: int) -> HttpResponseB
     attachment = selectors.portal_attachment_get(
         customer_id=_visitor(request).customer.pk, attachment_id=attachment_id
     )
-    return attachment_response(attachment)
+    return file_download_response(
+        attachment.file, filename=attachment.filename, content_type=attachment.content_type
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -17,8 +17,8 @@ from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 
-from helpdesk import fastsql
-from helpdesk.config_cache import ConfigCache
+from helpdesk.lib import fastsql
+from helpdesk.lib.config_cache import ConfigCache
 from tickets.models import (
     ACTIVE_STATUSES,
     OPEN_SLA_STATES,
@@ -339,7 +339,7 @@ def _recompute(
     records = (
         []
         if new
-        # Every customer message asks: the statement is built once (helpdesk.fastsql).
+        # Every customer message asks: the statement is built once (helpdesk.lib.fastsql).
         else fastsql.select_all(
             SlaRecord,
             where=f"t.ticket_id = %s AND t.state IN ({', '.join(['%s'] * len(OPEN_SLA_STATES))})",

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from helpdesk.layers import relay_url_for
+from helpdesk.lib.layers import relay_url_for
 
 
 class Command(BaseCommand):
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         }  # fmt: skip
         call_command("collectstatic", interactive=False, verbosity=0)
         # Without Redis the web server's channel layer is in its memory: the worker and
-        # beat relay what they publish to it (helpdesk/layers.py).
+        # beat relay what they publish to it (helpdesk/lib/layers.py).
         base_env = {**os.environ, "PUBLIC_BASE_URL": _public_base_url(host, port)}
         relay_env = {**base_env, "HELPDESK_LAYER_RELAY_URL": relay_url_for(host, port)}
         web_env = {k: v for k, v in base_env.items() if k != "HELPDESK_LAYER_RELAY_URL"}

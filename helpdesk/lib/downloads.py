@@ -1,9 +1,7 @@
-from django.http import FileResponse, Http404, HttpRequest
-from django.shortcuts import get_object_or_404
-from django.views.decorators.http import require_GET
+"""File downloads from stored user content: always a download, never rendered in our origin."""
 
-from helpdesk.roles import is_agent
-from tickets.models import Attachment
+from django.core.files import File
+from django.http import FileResponse, Http404
 
 # Types a browser would render or run in our origin: always served as opaque bytes.
 _ACTIVE_TYPES = frozenset(
@@ -23,27 +21,17 @@ _ACTIVE_TYPES = frozenset(
 )
 
 
-def attachment_response(attachment: Attachment) -> FileResponse:
+def file_download_response(file: File, *, filename: str, content_type: str) -> FileResponse:
     """Always a download: stored HTML or SVG must never render in our origin."""
-    kind = attachment.content_type.split(";")[0].strip().lower()
+    kind = content_type.split(";")[0].strip().lower()
     if kind in _ACTIVE_TYPES or "/" not in kind or "\n" in kind or "\r" in kind:
         kind = "application/octet-stream"
     try:
-        handle = attachment.file.open("rb")
+        handle = file.open("rb")
     except FileNotFoundError as exc:
         raise Http404("The file of this attachment is missing from storage.") from exc
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.filename, content_type=kind
-    )
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type=kind)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-@require_GET
-def agent_attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
-    if not is_agent(request.user):
-        raise Http404("No such attachment.")
-    attachment = get_object_or_404(Attachment, pk=attachment_id)
-    return attachment_response(attachment)

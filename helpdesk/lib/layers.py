@@ -26,7 +26,7 @@ RELAY_HEADER = "X-Helpdesk-Relay"
 RELAY_TIMEOUT = 2.0
 # A signed request older (or newer) than this is refused: a captured one can't be replayed.
 MAX_SKEW_SECONDS = 60
-_SALT = "helpdesk.layers.relay"
+_SALT = "helpdesk.lib.layers.relay"
 
 
 class RelayError(Exception):

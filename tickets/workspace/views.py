@@ -21,25 +21,25 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.lib.dates import datetime_parse
 from helpdesk.roles import is_agent
-from tickets import agent_selectors as sel
-from tickets import kb
-from tickets.agent_forms import BulkForm, QueueForm, ReplyForm
-from tickets.agent_selectors import ALL_VIEW
-from tickets.agent_services import (
+from tickets.errors import TicketError
+from tickets.models import AfterSend, Channel, Status, Team, Ticket
+from tickets.selectors import InvalidCursor, Page, TicketFilters, ticket_get_for_agent, ticket_list
+from tickets.services import NewFile, reply_channel_default
+from tickets.sla.selectors import sla_state
+from tickets.workspace import kb
+from tickets.workspace import selectors as sel
+from tickets.workspace.forms import BulkForm, QueueForm, ReplyForm
+from tickets.workspace.macros import macro_changes, macro_render
+from tickets.workspace.presence import presence_list
+from tickets.workspace.search_selectors import customer_label
+from tickets.workspace.selectors import ALL_VIEW
+from tickets.workspace.services import (
     BULK_ACTIONS,
     agent_preference_set,
     reply_send,
     ticket_bulk_update,
     ticket_read_mark,
 )
-from tickets.errors import TicketError
-from tickets.macros import macro_changes, macro_render
-from tickets.models import AfterSend, Channel, Status, Team, Ticket
-from tickets.presence import presence_list
-from tickets.search_selectors import customer_label
-from tickets.selectors import InvalidCursor, Page, TicketFilters, ticket_get_for_agent, ticket_list
-from tickets.services import NewFile, reply_channel_default
-from tickets.sla.selectors import sla_state
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 

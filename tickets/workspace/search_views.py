@@ -8,10 +8,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from tickets.agent_views import agent_required
 from tickets.models import Ticket
 from tickets.search import ticket_number
-from tickets.search_selectors import customer_options, ticket_suggestions
+from tickets.workspace.search_selectors import customer_options, ticket_suggestions
+from tickets.workspace.views import agent_required
 
 MAX_QUERY = 200
 

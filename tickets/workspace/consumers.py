@@ -16,7 +16,6 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels_app.chat import chat_agent_typing
 from channels_app.presence import agent_presence_connect, agent_presence_disconnect
 from helpdesk.roles import is_agent
-from tickets import presence
 from tickets.events import (
     CHATS_WAITING_GROUP,
     agent_queue_group,
@@ -24,6 +23,7 @@ from tickets.events import (
     ticket_group,
 )
 from tickets.models import Team, Ticket
+from tickets.workspace import presence
 
 MAX_GROUPS = 64
 CLOSE_FORBIDDEN = 4403

@@ -87,7 +87,7 @@ def macro_create(
         raise TicketError(TicketErrorCode.NOT_AN_AGENT, "Only admins can create shared macros.")
     if not name.strip():
         raise TicketError(TicketErrorCode.INVALID_MACRO, "Give the macro a name.")
-    from tickets.macros import macro_render_text
+    from tickets.workspace.macros import macro_render_text
 
     macro_render_text(body=body, context={})  # refuses tags and broken placeholders now
     return Macro.objects.create(

@@ -6,7 +6,7 @@ from django import template
 from django.utils import timezone
 
 from helpdesk.roles import is_agent
-from tickets.agent_chats import ChatsWaiting, chats_waiting
+from tickets.workspace.chats import ChatsWaiting, chats_waiting
 
 register = template.Library()
 

@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from tickets.agent_views import agent_required
+from tickets.workspace.views import agent_required
 
 
 @agent_required

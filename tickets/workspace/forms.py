@@ -7,10 +7,10 @@ from django import forms
 from django.utils import timezone
 
 from helpdesk.lib.dates import BoundedDateField
-from tickets.agent_selectors import ALL_VIEW, VIEW_KEYS
 from tickets.models import AfterSend, Channel, IdentityKind, Priority, Status
-from tickets.search_selectors import customer_ids_matching
 from tickets.selectors import SORTS, TicketFilters
+from tickets.workspace.search_selectors import customer_ids_matching
+from tickets.workspace.selectors import ALL_VIEW, VIEW_KEYS
 
 VIEW_CHOICES = [(k, k) for k in (*VIEW_KEYS, ALL_VIEW)]
 

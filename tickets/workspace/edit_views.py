@@ -5,15 +5,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tickets import agent_selectors as sel
 from tickets import services
-from tickets.agent_forms import CustomerForm, IdentityForm, MacroForm, TicketFieldForm
-from tickets.agent_services import macro_create, macro_delete
-from tickets.agent_views import agent_required, header_context
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.models import Customer, IdentityKind, Team, Ticket
 from tickets.portal.sign_in import portal_sign_out_everywhere
 from tickets.selectors import ticket_get_for_agent
+from tickets.workspace import selectors as sel
+from tickets.workspace.forms import CustomerForm, IdentityForm, MacroForm, TicketFieldForm
+from tickets.workspace.services import macro_create, macro_delete
+from tickets.workspace.views import agent_required, header_context
 
 
 def _apply_field(ticket: Ticket, field: str, value: str, actor: object) -> None:

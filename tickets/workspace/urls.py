@@ -1,11 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from tickets import agent_chat_views as chats
-from tickets import agent_edit_views as edit
-from tickets import agent_search_views as search_views
-from tickets import agent_views as views
-from tickets import views as file_views
+from tickets.workspace import chat_views as chats
+from tickets.workspace import downloads as file_views
+from tickets.workspace import edit_views as edit
+from tickets.workspace import search_views as search_views
+from tickets.workspace import views as views
 
 app_name = "tickets"
 

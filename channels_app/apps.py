@@ -8,15 +8,17 @@ class ChannelsAppConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import inbound, tracking
 
+        from channels_app.delivery import deliveries_for_reply
         from channels_app.email_hooks import anymail_inbound_received, anymail_tracking_received
         from channels_app.email_outbound import agent_notification_render, agent_notify_assigned
         from channels_app.mailboxes import mailboxes_cache
         from channels_app.models import DeliveryPurpose, Mailbox
         from channels_app.notifications import notification_register
-        from tickets.domain_events import Phase, TicketChanged, subscribe
+        from tickets.domain_events import MessageAdded, Phase, TicketChanged, subscribe
 
         inbound.connect(anymail_inbound_received, dispatch_uid="helpdesk-email-inbound")
         tracking.connect(anymail_tracking_received, dispatch_uid="helpdesk-email-tracking")
         mailboxes_cache.watch([Mailbox])
+        subscribe(MessageAdded, deliveries_for_reply, phase=Phase.IN_TRANSACTION)
         subscribe(TicketChanged, agent_notify_assigned, phase=Phase.IN_TRANSACTION)
         notification_register(DeliveryPurpose.AGENT_NOTIFICATION, agent_notification_render)

@@ -27,9 +27,10 @@ from channels_app.mailboxes import mailbox_for_ticket, own_addresses, ticket_rep
 from channels_app.models import RESENT_NOTE, AgentSignature, Delivery, DeliveryStatus
 from channels_app.notifications import NotificationSkipped, notification_render
 from channels_app.presence import visitor_online
+from tickets.domain_events import MessageAdded
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.events import publish_chats_waiting_changed, publish_delivery_changed
-from tickets.models import Channel, ContactIdentity, IdentityKind, Message
+from tickets.models import Channel, ContactIdentity, Direction, IdentityKind, Message
 
 logger = logging.getLogger(__name__)
 
@@ -65,16 +66,26 @@ class SendOutcome:
 Backend = Callable[[Delivery], str]  # sends, returns the provider's id
 
 
-def delivery_create(*, message: Message, channel: str, recipient: str) -> Delivery:
+def delivery_create(*, message_id: int, channel: str, recipient: str) -> Delivery:
     """Write the outbox row (inside the caller's transaction) and enqueue it on commit."""
     if channel == Channel.SMS and _opted_out_since(recipient) is not None:
         # Refused before anything is written, so the agent sees why at once.
         raise TicketError(TicketErrorCode.NO_RECIPIENT, _opted_out_text(recipient))
-    delivery = Delivery.objects.create(message=message, channel=channel, recipient=recipient)
+    delivery = Delivery.objects.create(message_id=message_id, channel=channel, recipient=recipient)
     delivery_enqueue_on_commit(delivery.pk)
     if channel == Channel.CHAT:
         publish_chats_waiting_changed(arrived=False)  # answered: one chat fewer waiting
     return delivery
+
+
+def deliveries_for_reply(event: MessageAdded) -> None:
+    """MessageAdded subscriber (in the transaction): one delivery per recipient of a reply.
+
+    Raising here (an opted-out number) rolls the reply back, so the agent sees why."""
+    if event.is_internal or event.direction != Direction.OUTBOUND:
+        return
+    for recipient in event.recipients:
+        delivery_create(message_id=event.message_id, channel=event.channel, recipient=recipient)
 
 
 def delivery_enqueue_on_commit(delivery_id: int) -> None:

@@ -135,7 +135,7 @@ def acknowledgement_create(*, ticket: Ticket, inbound: Message, mailbox: Mailbox
         references=references[-20000:],
         created_at=timezone.now(),
     )
-    delivery_create(message=ack, channel=Channel.EMAIL, recipient=address)
+    delivery_create(message_id=ack.pk, channel=Channel.EMAIL, recipient=address)
     return ack
 
 

@@ -105,11 +105,15 @@ class TicketChanged(DomainEvent):
 
 @dataclass(frozen=True)
 class MessageAdded(DomainEvent):
+    """A message joined a ticket's history. A public agent reply names the addresses it
+    is for (`recipients`, in order, each once): the outbox writes one delivery each."""
+
     ticket_id: int
     message_id: int
     channel: str
     direction: str  # inbound / outbound
     is_internal: bool
+    recipients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

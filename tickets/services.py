@@ -757,11 +757,10 @@ def message_reply(
 ) -> Message:
     """An agent's public reply (delivered on `channel`) or internal note (never delivered).
 
-    Precondition: `author` is an agent. The Message and its Delivery are written in one
-    transaction; the send is enqueued on commit.
+    Precondition: `author` is an agent. The Message is written, and MessageAdded published
+    with its recipients, in one transaction: the outbox (channels_app.delivery) writes a
+    Delivery per recipient in that transaction and enqueues the send on commit.
     """
-    from channels_app.delivery import delivery_create  # channels_app depends on tickets
-
     _require_agent(author, what="reply to tickets")
     body_html = sanitize_html(body_html)
     if not body_text.strip() and body_html:
@@ -811,13 +810,8 @@ def message_reply(
     for file in attachments:
         attachment_store(message=message, file=file)
     fields: list[str] = []
+    addresses = tuple(dict.fromkeys(identity.value for identity in recipients))
     if not is_internal:
-        seen: set[str] = set()
-        for identity in recipients:
-            if identity.value in seen:
-                continue
-            seen.add(identity.value)
-            delivery_create(message=message, channel=channel, recipient=identity.value)
         if ticket.first_response_at is None:
             ticket.first_response_at = now
             fields.append("first_response_at")
@@ -833,6 +827,7 @@ def message_reply(
             channel=channel,
             direction=Direction.OUTBOUND,
             is_internal=is_internal,
+            recipients=addresses,
         )
     )
     if not is_internal and ticket.assignee_id is None and settings.HELPDESK_ASSIGN_ON_REPLY:

@@ -27,7 +27,7 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 from django.test import override_settings
 
-BATCH = 50  # one IMAP fetch (channels_app.imap.FETCH_BATCH)
+BATCH = 50  # one IMAP fetch (channels_app.email.imap.FETCH_BATCH)
 
 
 def _messages(count: int, run_id: str) -> list[bytes]:
@@ -96,8 +96,8 @@ def _timed(fn: Any) -> float:
 
 
 def run() -> list[dict[str, Any]]:
-    from channels_app.adapters.email import parse
-    from channels_app.email_inbound import email_receive_and_process_many
+    from channels_app.email.adapter import parse
+    from channels_app.email.inbound import email_receive_and_process_many
     from channels_app.models import Mailbox
     from tickets.events import events_flush
     from tickets.html import sanitize_html

@@ -8,14 +8,20 @@ class ChannelsAppConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import inbound, tracking
 
+        from channels_app.agent_notifications import (
+            agent_notification_render,
+            agent_notify_assigned,
+        )
         from channels_app.delivery import deliveries_for_reply
-        from channels_app.email_hooks import anymail_inbound_received, anymail_tracking_received
-        from channels_app.email_outbound import agent_notification_render, agent_notify_assigned
-        from channels_app.mailboxes import mailboxes_cache
+        from channels_app.email.hooks import anymail_inbound_received, anymail_tracking_received
+        from channels_app.email.mailboxes import mailboxes_cache
+        from channels_app.installed import CHANNELS
         from channels_app.models import DeliveryPurpose, Mailbox
         from channels_app.notifications import notification_register
+        from channels_app.registry import registry_install
         from tickets.domain_events import MessageAdded, Phase, TicketChanged, subscribe
 
+        registry_install(CHANNELS)
         inbound.connect(anymail_inbound_received, dispatch_uid="helpdesk-email-inbound")
         tracking.connect(anymail_tracking_received, dispatch_uid="helpdesk-email-tracking")
         mailboxes_cache.watch([Mailbox])

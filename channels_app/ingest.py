@@ -17,10 +17,10 @@ from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from channels_app.adapters import ADAPTERS
-from channels_app.email_outbound import email_ingested  # email channel hook (issue 3)
+from channels_app.agent_notifications import agent_notify_on_commit
 from channels_app.inbound import InboundMessage, ParseError
 from channels_app.models import RawInbound, RawStatus
+from channels_app.registry import ADAPTERS, channel_spec
 from helpdesk.lib import fastsql
 from helpdesk.lib.config_cache import config_snapshot
 from tickets.domain_events import (
@@ -429,7 +429,14 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
             assignee_id=ticket.assignee_id,
             kind="message",
         )
-    email_ingested(message=message, stored=stored, ticket=ticket, created=created, raw=raw)  # hook
+    spec = channel_spec(message.channel)
+    if spec is not None and spec.ingested is not None:
+        spec.ingested(message=message, stored=stored, ticket=ticket, created=created, raw=raw)
+    notifies = spec is None or spec.notifies_assignee
+    if notifies and not created and not message.is_automated and ticket.assignee_id:
+        agent_notify_on_commit(
+            ticket_id=ticket.pk, kind="customer_reply", user_id=ticket.assignee_id
+        )
     return IngestResult(stored, ticket, created_ticket=created, duplicate=False)
 
 

@@ -98,7 +98,7 @@ class RawInbound(models.Model):
     source = models.CharField(
         max_length=100, help_text="Where it came from: imap:<mailbox>, hook:twilio, api, ..."
     )
-    # Which adapter parses the payload (channels_app.adapters.ADAPTERS key).
+    # Which adapter parses the payload (a key of channels_app.registry.ADAPTERS).
     adapter = models.CharField(max_length=32)
     payload = models.BinaryField()
     content_type = models.CharField(max_length=100, default="application/octet-stream")

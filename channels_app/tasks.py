@@ -40,7 +40,7 @@ def raw_inbound_process_task(raw_id: int) -> None:
 def sms_media_fetch_task(self: Any, message_id: int, number_id: int) -> int:
     import requests
 
-    from channels_app.sms import sms_media_fetch
+    from channels_app.sms.services import sms_media_fetch
 
     try:
         return sms_media_fetch(message_id=message_id, number_id=number_id)
@@ -50,14 +50,14 @@ def sms_media_fetch_task(self: Any, message_id: int, number_id: int) -> int:
 
 @shared_task(acks_late=True)
 def chat_transcript_send_task(visitor_id: str, email: str) -> int:
-    from channels_app.chat import chat_transcript_send
+    from channels_app.chat.services import chat_transcript_send
 
     return chat_transcript_send(visitor_id=visitor_id, email=email)
 
 
 @shared_task(acks_late=True)
 def mailbox_poll_task(mailbox_id: int) -> int:
-    from channels_app.imap import mailbox_poll
+    from channels_app.email.imap import mailbox_poll
 
     # A slow server must not get two polls of one mailbox at once (double fetches are
     # harmless thanks to dedup, but wasteful).
@@ -70,7 +70,7 @@ def mailbox_poll_task(mailbox_id: int) -> int:
 @shared_task(acks_late=True)
 def mailbox_poll_all_task() -> int:
     """Beat, every minute: one poll task per active IMAP mailbox."""
-    from channels_app.imap import mailboxes_to_poll
+    from channels_app.email.imap import mailboxes_to_poll
 
     mailbox_ids = mailboxes_to_poll()
     for mailbox_id in mailbox_ids:
@@ -95,7 +95,7 @@ def agent_notify_task(ticket_id: int, kind: str, user_id: int) -> None:
     """Kept for tasks queued before notifications went through the outbox."""
     from django.db import transaction
 
-    from channels_app.email_outbound import agent_notify_on_commit
+    from channels_app.agent_notifications import agent_notify_on_commit
 
     with transaction.atomic():
         agent_notify_on_commit(ticket_id=ticket_id, kind=kind, user_id=user_id)

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from channels_app.consumers import ChatConsumer
+from channels_app.chat.consumers import ChatConsumer
 from tickets.workspace.consumers import AgentConsumer
 
 # Agent pages run behind AllowedHostsOriginValidator and the session auth stack (see

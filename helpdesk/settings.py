@@ -282,11 +282,6 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 LOGIN_URL = "/agent/login/"
 LOGIN_REDIRECT_URL = "/agent/"
-# Dotted path of the knowledge base search the agent composer inserts articles from
-# (see tickets/workspace/kb.py for the interface); empty hides the composer's KB button.
-HELPDESK_KB_SEARCH = env.str(
-    "HELPDESK_KB_SEARCH", default="knowledge_base.selectors.kb_search_for_composer"
-)
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

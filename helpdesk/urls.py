@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from channels_app.installed import CHANNELS
 from helpdesk.lib.layers import RELAY_PATH
 from helpdesk.views import healthz, layer_relay
 
@@ -12,10 +13,10 @@ urlpatterns = [
     path("agent/", include("tickets.workspace.urls")),
     path("agent/", include("tickets.sla.urls")),  # SLA report
     path("api/v1/", include("tickets.api_urls")),
-    path("hooks/twilio/", include("channels_app.urls")),
     path("api/v1/kb/", include("knowledge_base.api_urls")),
     path("kb/", include("knowledge_base.urls")),
     path("", include("tickets.portal.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("hooks/", include("channels_app.email_urls")),
+    # Each channel's provider webhooks, from the channel table.
+    *(path(prefix, include(urlconf)) for spec in CHANNELS for prefix, urlconf in spec.hooks),
 ]

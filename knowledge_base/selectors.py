@@ -319,8 +319,8 @@ def search_no_results_report(*, days: int = 30, limit: int = 100) -> list[Unansw
 
 
 def kb_search_for_composer(*, query: str, limit: int) -> list[dict[str, str]]:
-    """The agent composer's KB provider (settings.HELPDESK_KB_SEARCH; see tickets/workspace/kb.py):
-    published articles with absolute links, since the reply leaves the site."""
+    """What the agent composer inserts (tickets/workspace/kb.py): published articles with
+    absolute links, since the reply leaves the site."""
     return [
         {"title": hit.title, "url": absolute_url(hit.url), "excerpt": hit.excerpt}
         for hit in kb_search(query=query, limit=limit)

@@ -53,6 +53,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.replies import reply_channel_for, reply_rule
 from tickets.safe_names import safe_filename
 from tickets.sla.services import sla_recompute
 
@@ -691,22 +692,6 @@ def new_rfc_message_id() -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
-# Where a public reply goes for a ticket that came in on each channel.
-REPLY_CHANNEL = {
-    Channel.EMAIL: Channel.EMAIL,
-    Channel.WEB: Channel.EMAIL,
-    Channel.API: Channel.EMAIL,
-    Channel.PHONE: Channel.EMAIL,
-    Channel.SMS: Channel.SMS,
-    Channel.CHAT: Channel.CHAT,
-}
-RECIPIENT_KIND = {
-    Channel.EMAIL: IdentityKind.EMAIL,
-    Channel.SMS: IdentityKind.PHONE,
-    Channel.CHAT: IdentityKind.CHAT,
-}
-
-
 def reply_channel_default(*, ticket: Ticket) -> str:
     """The channel of the customer's last inbound message, mapped to one we can send on."""
     last = (
@@ -715,11 +700,11 @@ def reply_channel_default(*, ticket: Ticket) -> str:
         .values_list("channel", flat=True)
         .first()
     )
-    return REPLY_CHANNEL.get(Channel(last or ticket.channel), Channel.EMAIL)
+    return reply_channel_for(last or ticket.channel)
 
 
 def reply_recipient(*, ticket: Ticket, channel: str) -> ContactIdentity:
-    kind = RECIPIENT_KIND.get(Channel(channel))
+    kind = reply_rule(channel).recipient_kind
     if kind is None:
         raise TicketError(TicketErrorCode.NO_RECIPIENT, f"Replies cannot be sent by {channel}.")
     # Prefer the identity the customer last wrote from on that channel.
@@ -782,11 +767,12 @@ def message_reply(
             f"Unknown channel “{channel}”. Use one of: {', '.join(Channel.values)}.",
         )
     channel = channel or reply_channel_default(ticket=ticket)
-    threaded = channel == Channel.EMAIL and not is_internal
+    rule = reply_rule(channel)
+    threaded = rule.threaded and not is_internal
     if not is_internal:
         recipients.append(reply_recipient(ticket=ticket, channel=channel))
-        if channel == Channel.EMAIL:
-            recipients.extend(ticket.followers.filter(kind=IdentityKind.EMAIL, opted_out_at=None))
+        if rule.copies_followers:
+            recipients.extend(ticket.followers.filter(kind=rule.recipient_kind, opted_out_at=None))
     last_inbound = (
         Message.objects.filter(ticket=ticket, direction=Direction.INBOUND, is_internal=False)
         .exclude(rfc_message_id="")

@@ -4,7 +4,7 @@ the template escapes unless the caller decides to trust the sanitized HTML)."""
 
 from django import template
 
-from channels_app.display import (
+from channels_app.email.display import (
     message_display_html,
     message_display_text,
     message_has_hidden_text,

@@ -8,10 +8,10 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
-from channels_app.delivery import chat_visitor_group
+from channels_app.chat.presence import agent_online
+from channels_app.chat.sender import chat_visitor_group
 from channels_app.inbound import Identity, InboundMessage
 from channels_app.ingest import inbound_message_ingest
-from channels_app.presence import agent_online
 from tests.factories import TeamFactory
 from tickets.models import Channel, IdentityKind
 from tickets.workspace.consumers import AgentConsumer

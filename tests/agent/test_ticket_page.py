@@ -278,19 +278,31 @@ def test_it_merges_two_customers(agent_client: Client, make_ticket: Any) -> None
     assert "dana@work.example" in page and f"#{their_ticket.number}" in page
 
 
-def test_it_offers_kb_articles_through_the_configured_provider(
+def test_it_offers_help_centre_articles_with_absolute_links(
     agent_client: Client, make_ticket: Any, settings: Any
 ) -> None:
+    from knowledge_base.models import ArticleStatus, Category
+    from knowledge_base.services import article_create
+
+    settings.PUBLIC_BASE_URL = "https://help.example.com"
+    category = Category.objects.create(name="Account", slug="account")
+    article_create(
+        title="Resetting your password",
+        category=category,
+        body="Click Forgot password on the sign-in page.",
+        status=ArticleStatus.PUBLISHED,
+    )
+    article_create(
+        title="Resetting the router", category=category, body="Draft.", status=ArticleStatus.DRAFT
+    )
     ticket = make_ticket()
-    settings.HELPDESK_KB_SEARCH = ""
-    page = agent_client.get(f"/agent/tickets/{ticket.number}/").content.decode()
-    assert 'id="kb-search"' not in page  # no provider: no button that finds nothing
-    settings.HELPDESK_KB_SEARCH = "tests.agent.kb_provider.search"
     page = agent_client.get(f"/agent/tickets/{ticket.number}/").content.decode()
     assert 'id="kb-search"' in page
-    results = agent_client.get("/agent/kb/search/", {"q": "reset"}).content.decode()
+    results = agent_client.get("/agent/kb/search/", {"q": "resetting"}).content.decode()
     assert "Resetting your password" in results
-    assert 'data-url="/kb/reset-password/"' in results
+    assert 'data-url="https://help.example.com/kb/' in results
+    assert "Resetting the router" not in results  # drafts are not offered
+    assert "No articles" in agent_client.get("/agent/kb/search/", {"q": "zzqx"}).content.decode()
 
 
 def test_it_labels_tags_already_on_the_ticket(agent_client: Client, make_ticket: Any) -> None:

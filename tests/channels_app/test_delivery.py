@@ -5,15 +5,13 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from channels_app import delivery as delivery_module
 from channels_app.delivery import (
     BACKOFF_SECONDS,
-    RESENT_NOTE,
     delivery_relay,
     delivery_retry,
     delivery_send,
 )
-from channels_app.models import Delivery, DeliveryStatus
+from channels_app.models import RESENT_NOTE, Delivery, DeliveryStatus
 from channels_app.tasks import delivery_relay_task, delivery_send_task
 
 pytestmark = pytest.mark.django_db
@@ -176,7 +174,7 @@ def test_it_fails_a_delivery_cut_off_on_every_attempt_for_an_agent_to_check(queu
 
 
 def test_it_gives_every_attempt_of_a_message_without_its_own_id_one_message_id(queued):
-    from channels_app.delivery import email_build
+    from channels_app.email.sender import email_build
 
     queued.message.rfc_message_id = ""
     queued.message.save(update_fields=["rfc_message_id"])
@@ -224,7 +222,12 @@ def test_it_leaves_a_delivery_that_is_not_failed_alone_on_retry(
 
 
 def test_it_fails_a_channel_with_no_sender_instead_of_looping(queued, monkeypatch):
-    monkeypatch.setattr(delivery_module, "BACKENDS", {})
+    import dataclasses
+
+    from channels_app import registry
+
+    spec = registry.SPECS["email"]
+    monkeypatch.setitem(registry.SPECS, "email", dataclasses.replace(spec, sender=None))
 
     outcome = delivery_send(delivery_id=queued.pk)
 

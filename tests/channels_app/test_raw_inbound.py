@@ -5,8 +5,8 @@ import threading
 import pytest
 from django.db import connection
 
-from channels_app import adapters
-from channels_app.adapters import api as api_adapter
+from channels_app import registry
+from channels_app.api import adapter as api_adapter
 from channels_app.ingest import raw_inbound_process, raw_inbound_store
 from channels_app.models import RawInbound, RawStatus
 from tickets.models import Message, Ticket
@@ -67,7 +67,7 @@ def test_it_quarantines_an_adapter_bug_instead_of_losing_the_payload(monkeypatch
     def broken(payload, meta):
         raise KeyError("headers")
 
-    monkeypatch.setitem(adapters.ADAPTERS, "broken", broken)
+    monkeypatch.setitem(registry.ADAPTERS, "broken", broken)
     raw = _store(adapter="broken")
 
     raw_inbound_process(raw_id=raw.pk)
@@ -111,7 +111,7 @@ def test_it_processes_one_payload_once_when_two_workers_take_it_at_once(monkeypa
             barrier.wait()
         return real_parse(payload, meta)
 
-    monkeypatch.setitem(adapters.ADAPTERS, "api", slow_parse)
+    monkeypatch.setitem(registry.ADAPTERS, "api", slow_parse)
 
     def work():
         try:
@@ -140,7 +140,7 @@ def test_it_reprocesses_a_quarantined_payload_from_the_admin_once_fixed(admin_cl
     assert "No adapter named" in admin_client.get(f"{changelist}{raw.pk}/change/").content.decode()
 
     # When the adapter is installed and an admin asks to process it again
-    monkeypatch.setitem(adapters.ADAPTERS, "partner", api_adapter.parse)
+    monkeypatch.setitem(registry.ADAPTERS, "partner", api_adapter.parse)
     response = admin_client.post(
         changelist, {"action": "reprocess", "_selected_action": [raw.pk]}, follow=True
     )

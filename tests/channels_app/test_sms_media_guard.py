@@ -59,7 +59,7 @@ def test_it_sends_no_request_and_no_credentials_to_a_media_link_on_another_host(
 def test_it_follows_the_providers_redirect_without_credentials_and_only_to_public_https(
     sms_number, post_signed, fake_twilio, elsewhere, django_capture_on_commit_callbacks, caplog
 ):
-    from channels_app.sms import sms_media_fetch
+    from channels_app.sms.services import sms_media_fetch
 
     url, seen = elsewhere
     path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM9/Media/ME9"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from channels_app.email_inbound import email_receive_and_process
+from channels_app.email.inbound import email_receive_and_process
 from channels_app.ingest import IngestResult
 from channels_app.models import ImapSecurity, Mailbox, RawInbound
 

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels_app.adapters import ADAPTERS
-from channels_app.adapters.email import _parse, normalize_subject, parse
-from channels_app.display import email_display_text
+from channels_app.email.adapter import _parse, normalize_subject, parse
+from channels_app.email.display import email_display_text
 from channels_app.inbound import ParseError
+from channels_app.registry import ADAPTERS
 from tests.email.conftest import PAYLOADS, eml
 
 OWN = {"own_addresses": "support@helpdesk.test"}
@@ -301,7 +301,7 @@ def test_it_turns_a_parser_crash_into_a_quarantine_error():
     from unittest import mock
 
     with (
-        mock.patch("channels_app.adapters.email._walk", side_effect=AttributeError("boom")),
+        mock.patch("channels_app.email.adapter._walk", side_effect=AttributeError("boom")),
         pytest.raises(ParseError, match="could not be read"),
     ):
         parse(eml("alternative.eml"), OWN)
@@ -318,7 +318,7 @@ def test_the_header_cache_changes_no_result_over_the_whole_corpus(monkeypatch):
     with the stdlib's policy.default."""
     from email import policy
 
-    from channels_app.adapters import email as email_adapter
+    from channels_app.email import adapter as email_adapter
 
     payloads = [path.read_bytes() for path in sorted(PAYLOADS.glob("*.eml"))]
     assert len(payloads) > 10
@@ -339,7 +339,7 @@ def test_the_header_cache_changes_no_result_over_the_whole_corpus(monkeypatch):
 
 
 def test_it_parses_each_distinct_header_once():
-    from channels_app.adapters.email import POLICY
+    from channels_app.email.adapter import POLICY
 
     value = "text/plain; charset=utf-8"
     first = POLICY.header_fetch_parse("Content-Type", value)

@@ -35,7 +35,7 @@ def test_it_points_inline_images_at_their_attachment(deliver, load_eml, mailbox)
     result, _ = deliver(load_eml("inline_image.eml"), mailbox)
     image = Attachment.objects.get(content_id="shot1@example.com")
 
-    from channels_app.display import message_display_html
+    from channels_app.email.display import message_display_html
 
     html = message_display_html(result.message)
 

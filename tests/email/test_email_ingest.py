@@ -301,7 +301,7 @@ def test_it_notifies_an_agent_of_an_assignment_by_someone_else(
 
 
 def test_it_retries_payloads_left_unprocessed(mailbox):
-    from channels_app.email_inbound import email_receive
+    from channels_app.email.inbound import email_receive
     from channels_app.ingest import raw_inbound_retry_stale
 
     raw = email_receive(payload=b"From: a@example.com\r\nSubject: x\r\n\r\nhi\r\n", source="t")

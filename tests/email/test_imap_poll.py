@@ -6,8 +6,8 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 
-from channels_app import imap as imap_module
-from channels_app.imap import mailbox_poll
+from channels_app.email import imap as imap_module
+from channels_app.email.imap import mailbox_poll
 from channels_app.ingest import ProcessingDeferred
 from channels_app.models import ImapSecurity, Mailbox, RawInbound, RawStatus
 from channels_app.tasks import mailbox_poll_all_task

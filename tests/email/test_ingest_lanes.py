@@ -7,9 +7,9 @@ from unittest import mock
 
 import pytest
 
-from channels_app import email_inbound
-from channels_app.adapters.email import lane_keys
-from channels_app.email_inbound import email_receive_and_process_many
+from channels_app.email import inbound as email_inbound
+from channels_app.email.adapter import lane_keys
+from channels_app.email.inbound import email_receive_and_process_many
 from channels_app.ingest_lanes import lanes_plan, lanes_run
 from channels_app.models import Mailbox, RawInbound, RawStatus
 from tickets.models import Message, Ticket

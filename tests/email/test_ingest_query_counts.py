@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from channels_app.email_inbound import email_receive_and_process
+from channels_app.email.inbound import email_receive_and_process
 from channels_app.models import Mailbox
 from tickets.models import Message
 

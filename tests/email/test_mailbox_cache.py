@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from channels_app.email_inbound import email_meta, mailbox_for_payload
-from channels_app.mailboxes import mailbox_active, own_addresses
+from channels_app.email.inbound import email_meta, mailbox_for_payload
+from channels_app.email.mailboxes import mailbox_active, own_addresses
 from channels_app.models import Mailbox
 from helpdesk.lib.config_cache import VERSION_KEY
 

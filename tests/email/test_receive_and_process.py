@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from django.db import OperationalError, connection
 
-from channels_app.email_inbound import email_receive_and_process
+from channels_app.email.inbound import email_receive_and_process
 from channels_app.ingest import ProcessingDeferred, raw_inbound_retry_stale
 from channels_app.models import Mailbox, RawInbound, RawStatus
 from tickets.models import Customer, Message, Ticket

@@ -9,8 +9,9 @@ from django.db import OperationalError
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
-from channels_app import ingest, sms
+from channels_app import ingest
 from channels_app.models import RawInbound, RawStatus, SmsNumber
+from channels_app.sms import services as sms
 from tests.factories import AgentFactory
 from tickets.models import Channel, Message
 

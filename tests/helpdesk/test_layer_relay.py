@@ -18,8 +18,9 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.test import AsyncClient
 
-from channels_app.chat import visitor_token_read
-from channels_app.delivery import TemporaryDeliveryError, chat_visitor_group, send_chat
+from channels_app.chat.sender import chat_visitor_group, send_chat
+from channels_app.chat.services import visitor_token_read
+from channels_app.senders import TemporaryDeliveryError
 from helpdesk.lib.layers import (
     RELAY_HEADER,
     RELAY_PATH,

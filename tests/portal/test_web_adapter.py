@@ -6,8 +6,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from channels_app.adapters.web import parse
 from channels_app.inbound import ParseError
+from channels_app.web.adapter import parse
 from tests.portal.conftest import PNG
 
 

@@ -115,7 +115,7 @@ def test_one_unit_of_work_reads_the_version_once_for_every_copy(
 ) -> None:
     from unittest import mock
 
-    from channels_app.mailboxes import own_addresses
+    from channels_app.email.mailboxes import own_addresses
     from helpdesk.lib.config_cache import config_snapshot
 
     make_policy(name="Standard")

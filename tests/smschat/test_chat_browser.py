@@ -18,9 +18,9 @@ import uvicorn
 from django.conf import settings as django_settings
 from django.db import connections
 
-from channels_app.chat import chat_agent_typing
+from channels_app.chat.presence import agent_presence_connect
+from channels_app.chat.services import chat_agent_typing
 from channels_app.models import ChatChannel, Delivery, DeliveryStatus
-from channels_app.presence import agent_presence_connect
 from tests.csp import assert_no_csp_violations, csp_watch
 from tests.smschat.shop import shop_site
 from tickets.models import Channel, Message, Ticket

@@ -6,9 +6,9 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.core import mail
 
-from channels_app.chat import chat_agent_typing
+from channels_app.chat.presence import agent_presence_connect
+from channels_app.chat.services import chat_agent_typing
 from channels_app.models import ChatChannel, Delivery, DeliveryStatus
-from channels_app.presence import agent_presence_connect
 from helpdesk.asgi import application
 from tests.factories import IdentityFactory
 from tickets.events import events_flush, ticket_group

@@ -9,8 +9,8 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from channels_app.chat.presence import visitor_online
 from channels_app.models import ChatChannel, Delivery, DeliveryStatus
-from channels_app.presence import visitor_online
 from tests.factories import IdentityFactory
 from tests.smschat.test_chat_consumer import hello, say
 from tickets.events import events_flush, ticket_group

@@ -1,14 +1,14 @@
 import pytest
 from django.urls import reverse
 
-from channels_app.chat import chat_origin_allowed
-from channels_app.demo import smschat_demo_setup
-from channels_app.models import ChatChannel, SmsNumber
-from channels_app.presence import (
+from channels_app.chat.presence import (
     agent_online,
     agent_presence_connect,
     agent_presence_disconnect,
 )
+from channels_app.chat.services import chat_origin_allowed
+from channels_app.demo import smschat_demo_setup
+from channels_app.models import ChatChannel, SmsNumber
 from tests.factories import TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +103,7 @@ def test_it_normalizes_and_checks_the_phone_in_the_sms_number_admin(client):
 def test_it_reads_a_visitors_chat_history_in_one_query_whatever_its_length(
     chat_channel, agent, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
-    from channels_app.chat import chat_history, chat_message_receive
+    from channels_app.chat.services import chat_history, chat_message_receive
     from tickets.models import Ticket
     from tickets.services import message_reply
 

@@ -44,7 +44,7 @@ def test_it_accepts_a_signed_sms_and_opens_a_ticket_on_the_numbers_team(sms_numb
 
 
 def test_it_refuses_a_forged_signature_stores_nothing_and_logs_it(sms_number, post_signed, caplog):
-    with caplog.at_level(logging.WARNING, logger="channels_app.views"):
+    with caplog.at_level(logging.WARNING, logger="channels_app.sms.views"):
         response = post_signed(HOOK, sms_form(), token="not-the-token")
 
     assert response.status_code == 403
@@ -224,7 +224,7 @@ def test_it_records_media_as_links_and_fetches_them_with_the_account_credentials
 def test_it_fetches_media_only_once_when_the_task_runs_twice(
     sms_number, post_signed, fake_twilio, django_capture_on_commit_callbacks
 ):
-    from channels_app.sms import sms_media_fetch
+    from channels_app.sms.services import sms_media_fetch
 
     path = "/media/ME2"
     fake_twilio.media[path] = ("image/jpeg", b"jpeg-bytes")

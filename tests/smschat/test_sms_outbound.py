@@ -240,7 +240,8 @@ def _cut_off_mid_send(delivery):
 def test_it_does_not_text_twice_when_the_provider_already_has_a_cut_off_send(
     sms_ticket, agent, fake_twilio, django_capture_on_commit_callbacks
 ):
-    from channels_app.delivery import RESENT_NOTE, delivery_relay
+    from channels_app.delivery import delivery_relay
+    from channels_app.models import RESENT_NOTE
 
     delivery = reply(sms_ticket, agent, "Ships today.", django_capture_on_commit_callbacks)
     first_sid = delivery.provider_id

@@ -19,8 +19,8 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from channels_app.adapters.web import STAGING_PREFIX
 from channels_app.ingest import raw_inbound_process, raw_inbound_store
+from channels_app.web.adapter import STAGING_PREFIX
 from knowledge_base.models import SupportCategory
 from tickets.domain_events import Actor, ActorKind, SatisfactionRated, publish
 from tickets.errors import TicketError

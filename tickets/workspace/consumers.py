@@ -13,8 +13,8 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from channels_app.chat import chat_agent_typing
-from channels_app.presence import agent_presence_connect, agent_presence_disconnect
+from channels_app.chat.presence import agent_presence_connect, agent_presence_disconnect
+from channels_app.chat.services import chat_agent_typing
 from helpdesk.roles import is_agent
 from tickets.events import (
     CHATS_WAITING_GROUP,

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from channels_app.registry import reply_channel_choices
 from helpdesk.lib.dates import BoundedDateField
 from tickets.models import AfterSend, Channel, IdentityKind, Priority, Status
 from tickets.selectors import SORTS, TicketFilters
@@ -99,10 +100,7 @@ class BulkForm(forms.Form):
 class ReplyForm(forms.Form):
     body = forms.CharField(required=False, max_length=100_000, widget=forms.Textarea)
     kind = forms.ChoiceField(choices=[("reply", "Public reply"), ("note", "Internal note")])
-    channel = forms.ChoiceField(
-        choices=[(Channel.EMAIL, "Email"), (Channel.SMS, "SMS"), (Channel.CHAT, "Chat")],
-        required=False,
-    )
+    channel = forms.ChoiceField(choices=reply_channel_choices, required=False)
     then = forms.ChoiceField(
         choices=[("", "Send"), (Status.PENDING, "pending"), (Status.SOLVED, "solved")],
         required=False,

@@ -196,7 +196,6 @@ def ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[s
         "statuses": Status.choices,
         "reply_channel": reply_channel_default(ticket=page.ticket),
         "presence": presence_list(ticket_id=page.ticket.pk),
-        "kb_enabled": kb.kb_provider() is not None,
         "synced_at": timezone.now().isoformat(),
         "came_from": came_from,
         "from_query": _from_query(came_from),

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import Error as DatabaseError
 
-from channels_app.email_inbound import email_receive_and_process
+from channels_app.email.inbound import email_receive_and_process
 from channels_app.ingest import ProcessingDeferred
 
 EX_TEMPFAIL = 75

@@ -1,5 +1,5 @@
 """RFC 5322 mail in, InboundMessage out. No database access: what the adapter needs to
-know about our mailboxes comes in `meta` (see channels_app.email_inbound.email_meta).
+know about our mailboxes comes in `meta` (see channels_app.email.inbound.email_meta).
 
 meta keys: own_addresses (comma-separated, lowercased), cc_followers ("0"/"1"),
 team_id, received_at (ISO 8601), recipient (envelope recipient, optional).

@@ -13,7 +13,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from channels_app.email_inbound import email_receive
+from channels_app.email.inbound import email_receive
 from helpdesk.lib.http import BodyTooLarge, body_read_bounded
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def anymail_inbound_received(sender: Any, event: Any, esp_name: str, **kwargs: A
 
 def anymail_tracking_received(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
     """anymail's `tracking` signal: delivered and bounced reach the Delivery row."""
-    from channels_app.delivery import delivery_record_provider_event
+    from channels_app.email.sender import delivery_record_provider_event
 
     delivery_record_provider_event(
         provider_id=str(event.message_id or ""),

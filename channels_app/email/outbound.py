@@ -7,30 +7,22 @@ or to an automated sender, so two systems cannot answer each other forever.
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.utils import timezone
 
-from channels_app.delivery import delivery_create, delivery_mark_bounced
-from channels_app.inbound import InboundMessage
-from channels_app.mailboxes import (
+from channels_app.delivery import delivery_create
+from channels_app.email.mailboxes import (
     mailbox_active,
-    mailbox_for_ticket,
     own_addresses,
     ticket_portal_link,
 )
-from channels_app.models import Delivery, DeliveryPurpose, Mailbox, RawInbound
-from channels_app.notifications import Mail, NotificationSkipped, notification_enqueue
-from tickets.domain_events import TicketChanged
-from tickets.links import agent_ticket_url
+from channels_app.email.sender import delivery_mark_bounced
+from channels_app.inbound import InboundMessage
+from channels_app.models import Delivery, Mailbox, RawInbound
 from tickets.models import Channel, ContactIdentity, Direction, Message, Ticket
 
 logger = logging.getLogger(__name__)
-
-NOTIFY_REPLY_EVERY = 600  # seconds
 
 
 # --- after ingest -----------------------------------------------------------------------
@@ -44,9 +36,9 @@ def email_ingested(
     created: bool,
     raw: RawInbound | None,
 ) -> None:
-    """React to a newly stored inbound message, inside ingest's transaction: a bounce
-    marks our delivery, a new email ticket is acknowledged, the assignee hears of a
-    customer's reply. Automated mail is stored and never answered."""
+    """The email channel's ingest hook (channels_app.registry), inside ingest's
+    transaction: a bounce marks our delivery, a new email ticket is acknowledged.
+    Automated mail is stored and never answered."""
     if message.meta.get("bounce_message_id"):
         delivery_mark_bounced(
             message_id=message.meta["bounce_message_id"],
@@ -66,11 +58,6 @@ def email_ingested(
         mailbox = _mailbox_of(raw) if message.channel == Channel.EMAIL else None
         if mailbox is not None:
             acknowledgement_create(ticket=ticket, inbound=stored, mailbox=mailbox)
-    elif ticket.assignee_id and message.channel != Channel.CHAT:
-        # Chat is live on the agent's screen; a mail per chat line would be noise.
-        agent_notify_on_commit(
-            ticket_id=ticket.pk, kind="customer_reply", user_id=ticket.assignee_id
-        )
 
 
 def _mailbox_of(raw: RawInbound | None) -> Mailbox | None:
@@ -137,71 +124,3 @@ def acknowledgement_create(*, ticket: Ticket, inbound: Message, mailbox: Mailbox
     )
     delivery_create(message_id=ack.pk, channel=Channel.EMAIL, recipient=address)
     return ack
-
-
-# --- agent notifications ----------------------------------------------------------------
-
-
-def agent_notify_assigned(event: TicketChanged) -> None:
-    """Subscriber (in the transaction, so the mail is enqueued only if the assignment
-    commits): tell an agent by email that a ticket was assigned to them, unless they
-    took it themselves."""
-    change = event.change("assignee")
-    if change is None or change.after is None or change.after == event.actor.user_id:
-        return
-    agent_notify_on_commit(ticket_id=event.ticket_id, kind="assigned", user_id=change.after)
-
-
-def _first_in_window(ticket_id: int, user_id: int) -> bool:
-    try:
-        return bool(
-            cache.add(f"helpdesk:notify:{ticket_id}:{user_id}", 1, timeout=NOTIFY_REPLY_EVERY)
-        )
-    except Exception as exc:  # the cache is down: notify unthrottled, never fail the ingest
-        logger.warning("notification throttle unavailable for ticket %s: %s", ticket_id, exc)
-        return True
-
-
-def agent_notify_on_commit(*, ticket_id: int, kind: str, user_id: int) -> None:
-    """Enqueue a notification after commit. Customer-reply mails are throttled to one per
-    ticket and agent per NOTIFY_REPLY_EVERY: a customer sending five mails in a row makes
-    one notification, not five."""
-    if kind == "customer_reply" and not _first_in_window(ticket_id, user_id):
-        return
-
-    email = (
-        get_user_model()
-        .objects.filter(pk=user_id, is_active=True)
-        .values_list("email", flat=True)
-        .first()
-    )
-    if not email:
-        return
-    notification_enqueue(
-        purpose=DeliveryPurpose.AGENT_NOTIFICATION,
-        recipient=email,
-        context={"ticket_id": ticket_id, "kind": kind, "user_id": user_id},
-    )
-
-
-def agent_notification_render(context: dict[str, Any]) -> Mail:
-    """The notification mail to an agent, written when the outbox sends it."""
-    kind = str(context["kind"])
-    ticket = Ticket.objects.select_related("customer").filter(pk=context["ticket_id"]).first()
-    user = get_user_model().objects.filter(pk=context["user_id"], is_active=True).first()
-    email = getattr(user, "email", "") if user is not None else ""
-    if ticket is None or not email:
-        raise NotificationSkipped("The ticket or the agent (or their address) is gone.")
-    if kind == "assigned":
-        subject = f"[#{ticket.number}] Assigned to you: {ticket.subject}"
-        lead = f"Ticket #{ticket.number} from {ticket.customer} is now assigned to you."
-    else:
-        subject = f"[#{ticket.number}] {ticket.customer} replied: {ticket.subject}"
-        lead = f"{ticket.customer} replied on ticket #{ticket.number}, which is assigned to you."
-    mailbox = mailbox_for_ticket(ticket=ticket)
-    return Mail(
-        to=email,
-        subject=subject,
-        body=f"{lead}\n\nOpen it: {agent_ticket_url(ticket=ticket)}\n",
-        from_email=mailbox.address if mailbox else "",
-    )

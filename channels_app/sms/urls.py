@@ -1,6 +1,6 @@
 from django.urls import path
 
-from channels_app import views
+from channels_app.sms import views
 
 app_name = "hooks_twilio"
 

@@ -17,7 +17,6 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from channels_app.adapters.sms import form_fields, media_links, opt_keyword
 from channels_app.ingest import (
     IngestResult,
     ProcessingDeferred,
@@ -25,6 +24,7 @@ from channels_app.ingest import (
     raw_inbound_store,
 )
 from channels_app.models import Delivery, DeliveryStatus, SmsNumber
+from channels_app.sms.adapter import form_fields, media_links, opt_keyword
 from helpdesk.lib.ssrf import UnsafeUrl, url_vet
 from helpdesk.lib.urls import absolute_url
 from tickets.errors import TicketError

@@ -19,7 +19,7 @@ from imap_tools import AND, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencr
 from imap_tools.consts import MailMessageFlags
 from imap_tools.errors import ImapToolsError, MailboxLoginError
 
-from channels_app.email_inbound import email_receive_and_process_many
+from channels_app.email.inbound import email_receive_and_process_many
 from channels_app.models import ImapSecurity, Mailbox
 
 logger = logging.getLogger(__name__)

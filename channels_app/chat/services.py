@@ -1,6 +1,6 @@
 """Live chat: visitor tokens, origins, rate limits, messages in, typing, transcripts.
 
-The websocket consumer (channels_app.consumers.ChatConsumer) stays thin and calls these.
+The websocket consumer (channels_app.chat.consumers.ChatConsumer) stays thin and calls these.
 Agent replies reach visitors through the "chat" delivery backend (channels_app.delivery).
 """
 
@@ -25,10 +25,10 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from channels_app.delivery import chat_message_payload, chat_visitor_group
+from channels_app.chat.presence import agent_online
+from channels_app.chat.sender import chat_message_payload, chat_visitor_group
 from channels_app.ingest import raw_inbound_process, raw_inbound_store
 from channels_app.models import ChatChannel, Delivery, DeliveryStatus, RawInbound
-from channels_app.presence import agent_online
 from helpdesk.errors import DomainError
 from tickets.events import (
     publish_chats_waiting_changed,

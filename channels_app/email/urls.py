@@ -6,7 +6,7 @@ from anymail.webhooks.sendgrid import SendGridInboundWebhookView, SendGridTracki
 from django.urls import URLPattern, path, re_path
 from django.views import View
 
-from channels_app.email_hooks import anymail_guard, raw_email_hook
+from channels_app.email.hooks import anymail_guard, raw_email_hook
 
 # (ESP, webhook kind, anymail view, the ANYMAIL setting that must be set to accept posts)
 ESP_WEBHOOKS = (

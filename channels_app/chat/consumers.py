@@ -1,5 +1,5 @@
 """The chat widget's websocket (/ws/chat/?channel=<key>). Thin: every rule is in
-channels_app.chat. Frames are JSON objects with a "type":
+channels_app.chat.services. Frames are JSON objects with a "type":
 
 visitor -> server: hello {token?}, identify {name, email}, message {id, text},
                    offline {id, name, email, text}, typing {typing}, transcript, status,
@@ -20,14 +20,14 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from channels_app import chat
-from channels_app.delivery import chat_visitor_group
-from channels_app.models import ChatChannel
-from channels_app.presence import (
+from channels_app.chat import services as chat
+from channels_app.chat.presence import (
     agent_online,
     visitor_presence_connect,
     visitor_presence_disconnect,
 )
+from channels_app.chat.sender import chat_visitor_group
+from channels_app.models import ChatChannel
 from helpdesk.errors import DomainError
 
 TYPING_MIN_INTERVAL = 2.0  # seconds between two "typing" hints passed on to agents

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from channels_app.ingest import ProcessingDeferred
 from channels_app.models import SmsNumber
-from channels_app.sms import (
+from channels_app.sms.services import (
     EMPTY_TWIML,
     public_url,
     sms_inbound_receive,

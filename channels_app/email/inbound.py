@@ -5,7 +5,7 @@ stored: they call email_receive_and_process(), which stores and processes it in 
 transaction. The HTTP hooks (ESP webhooks, the raw-MIME POST) answer before processing:
 they call email_receive() (committed) and enqueue raw_inbound_process_task. What happens after
 ingest (acknowledgement, bounces, notifications) lives in
-channels_app.email_outbound.email_ingested.
+channels_app.email.outbound.email_ingested.
 """
 
 import logging
@@ -17,14 +17,14 @@ from email.utils import getaddresses
 from django.conf import settings
 from django.utils import timezone
 
-from channels_app.adapters.email import lane_keys, plus_base
+from channels_app.email.adapter import lane_keys, plus_base
+from channels_app.email.mailboxes import mailboxes_all, own_addresses
 from channels_app.ingest import (
     IngestResult,
     raw_inbound_receive,
     raw_inbound_store,
 )
 from channels_app.ingest_lanes import LaneOutcome, lanes_run
-from channels_app.mailboxes import mailboxes_all, own_addresses
 from channels_app.models import Mailbox, RawInbound
 from helpdesk.lib.config_cache import config_snapshot, config_snapshot_current
 from tickets.models import Channel

@@ -41,6 +41,7 @@ from tickets.models import (
     Direction,
     EventKind,
     Message,
+    Priority,
     Status,
     Team,
     Ticket,
@@ -456,7 +457,7 @@ def _new_ticket(
         customer=identity.customer,
         subject=subject,
         channel=message.channel,
-        priority=message.priority or (follow_up_of.priority if follow_up_of else "normal"),
+        priority=message.priority or (follow_up_of.priority if follow_up_of else Priority.NORMAL),
         team=team,
         follow_up_of=follow_up_of,
         defer_sla=True,  # _ingest recomputes once the first message is stored

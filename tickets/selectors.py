@@ -49,7 +49,6 @@ class TicketFilters:
     customer_id: int | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
-    # Added for the agent workspace; defaults keep older callers unchanged.
     team_ids: Sequence[int] = ()
     solved_after: datetime | None = None
     search: str = ""

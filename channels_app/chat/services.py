@@ -1,7 +1,8 @@
 """Live chat: visitor tokens, origins, rate limits, messages in, typing, transcripts.
 
 The websocket consumer (channels_app.chat.consumers.ChatConsumer) stays thin and calls these.
-Agent replies reach visitors through the "chat" delivery backend (channels_app.delivery).
+Agent replies reach visitors through channels_app.chat.sender (the outbox finds it in
+the channel registry).
 """
 
 import json

@@ -17,7 +17,7 @@ from channels_app.senders import (
     TemporaryDeliveryError,
     reply_of,
 )
-from tickets.models import ContactIdentity, Message
+from tickets.models import Channel, ContactIdentity, Direction, IdentityKind, Message
 
 
 def _signature(message: Message) -> str:
@@ -149,9 +149,9 @@ def delivery_mark_bounced(*, message_id: str, recipient: str = "") -> int:
     """Mark the email deliveries of our message `message_id` bounced (for `recipient`
     when the bounce names one of them). Returns how many rows changed."""
     deliveries = Delivery.objects.filter(
-        channel="email",
+        channel=Channel.EMAIL,
         message__rfc_message_id=message_id,
-        message__direction="outbound",
+        message__direction=Direction.OUTBOUND,
     ).exclude(status=DeliveryStatus.BOUNCED)
     address = recipient.strip().strip("<>").lower()
     if address and deliveries.filter(recipient__iexact=address).exists():
@@ -173,7 +173,9 @@ def _email_identities_bounced(addresses: list[str]) -> None:
     # address until the person writes in again from it (see email_ingested).
     if addresses:
         ContactIdentity.objects.filter(
-            kind="email", value__in={a.strip().lower() for a in addresses}, opted_out_at=None
+            kind=IdentityKind.EMAIL,
+            value__in={a.strip().lower() for a in addresses},
+            opted_out_at=None,
         ).update(opted_out_at=timezone.now())
 
 
@@ -198,7 +200,7 @@ def delivery_record_provider_event(
         )
     if event in _BOUNCE_EVENTS:
         _email_identities_bounced(
-            list(deliveries.filter(channel="email").values_list("recipient", flat=True))
+            list(deliveries.filter(channel=Channel.EMAIL).values_list("recipient", flat=True))
         )
         reason = detail.strip() or "the receiving server refused it"
         return deliveries.exclude(status=DeliveryStatus.BOUNCED).update(

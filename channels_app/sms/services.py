@@ -1,6 +1,6 @@
 """SMS over Twilio (or a compatible provider): webhooks in, status updates, media, opt-out.
 
-The outbound send is the "sms" backend in channels_app.delivery.
+The outbound send is channels_app.sms.sender, found through the channel registry.
 """
 
 import logging

@@ -12,7 +12,7 @@ from typing import Any
 from django.template import Context, Engine, TemplateSyntaxError
 
 from tickets.errors import TicketError, TicketErrorCode
-from tickets.models import Macro, Ticket
+from tickets.models import IdentityKind, Macro, Ticket
 
 MAX_MACRO_CHARS = 20_000
 
@@ -24,7 +24,7 @@ _ENGINE = Engine(dirs=[], app_dirs=False, loaders=[], libraries={}, autoescape=F
 def macro_context(*, ticket: Ticket, agent: Any) -> dict[str, dict[str, str]]:
     customer = ticket.customer
     email = next(
-        (i.value for i in customer.identities.all() if i.kind == "email"),
+        (i.value for i in customer.identities.all() if i.kind == IdentityKind.EMAIL),
         "",
     )
     agent_name = (agent.get_full_name() or agent.get_username()).strip()

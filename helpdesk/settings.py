@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "channels_app",
     "knowledge_base",
     "tickets.portal",
+    "integrations",
     "helpdesk",  # last: its post_migrate setup needs the others' permissions
 ]
 
@@ -314,10 +315,12 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: its `WWW-Authenticate` makes a refused caller's answer 401, not 403.
+        "integrations.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "helpdesk.auth.RememberingBasicAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["helpdesk.roles.IsAgent"],
+    "DEFAULT_PERMISSION_CLASSES": ["helpdesk.roles.IsAgent", "integrations.auth.TokenScopes"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "helpdesk.api.exception_handler",
 }

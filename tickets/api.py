@@ -61,6 +61,8 @@ class MessageOutput(serializers.Serializer):
 
 
 class TicketListApi(APIView):
+    required_scopes = {"GET": "tickets:read"}
+
     class FilterInput(serializers.Serializer):
         status = serializers.MultipleChoiceField(choices=Status.choices, required=False)
         priority = serializers.MultipleChoiceField(choices=Priority.choices, required=False)
@@ -107,6 +109,8 @@ class TicketListApi(APIView):
 
 
 class TicketDetailApi(APIView):
+    required_scopes = {"GET": "tickets:read"}
+
     @extend_schema(responses=TicketOutput)
     def get(self, request: Request, number: int) -> Response:
         ticket = ticket_get_for_agent(user=request.user, number=number)
@@ -120,6 +124,8 @@ class TicketDetailApi(APIView):
 
 
 class TicketReplyApi(APIView):
+    required_scopes = {"POST": "tickets:write"}
+
     class InputSerializer(serializers.Serializer):
         body_text = serializers.CharField(max_length=200_000)
         is_internal = serializers.BooleanField(default=False)
@@ -145,6 +151,7 @@ class TicketReplyApi(APIView):
 class InboundMessageApi(APIView):
     """Another system posts a customer's message; it joins the customer's history."""
 
+    required_scopes = {"POST": "tickets:write"}
     max_bytes = 1024 * 1024
 
     def _too_large(self) -> Response:

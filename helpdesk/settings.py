@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the docs page's Swagger UI, served from our static files
     "django_filters",
     "django_celery_beat",
     "django_htmx",
@@ -329,6 +330,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tickets, customers and inbound messages.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- product limits ---------------------------------------------------------------------

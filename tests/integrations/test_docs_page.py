@@ -3,13 +3,6 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.agent.conftest import (  # noqa: F401  (pytest finds fixtures by name)
-    _end_stray_connections,
-    browser,
-    live_url,
-    smtp_sink,
-)
-
 pytestmark = pytest.mark.django_db
 
 

@@ -3,8 +3,10 @@
 import logging
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.db import transaction
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,9 +14,17 @@ from rest_framework.views import APIView
 
 from channels_app.ingest import raw_inbound_process, raw_inbound_store
 from channels_app.models import RawInbound
-from tickets.models import Channel, Message, Priority, Status
+from tickets.models import Channel, Message, Priority, Status, Team, Ticket
 from tickets.selectors import InvalidCursor, TicketFilters, ticket_get_for_agent, ticket_list
-from tickets.services import message_reply
+from tickets.services import (
+    message_reply,
+    ticket_assign,
+    ticket_set_priority,
+    ticket_set_status,
+    ticket_set_subject,
+    ticket_set_team,
+    ticket_tags_change,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +118,98 @@ class TicketListApi(APIView):
         )
 
 
+def _agent_by(value: str) -> Any:
+    """An agent by username or id, for an assignment."""
+    users = get_user_model()._default_manager
+    found = users.filter(pk=int(value)).first() if value.isdigit() else None
+    found = found or users.filter(username=value).first()
+    if found is None:
+        raise serializers.ValidationError(f"There is no user “{value}”.")
+    return found
+
+
+def _team_by(value: str) -> Team:
+    found = Team.objects.filter(pk=int(value)).first() if value.isdigit() else None
+    found = found or Team.objects.filter(name=value).first()
+    if found is None:
+        raise serializers.ValidationError(f"There is no team “{value}”.")
+    return found
+
+
+class TicketUpdateInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    assignee = serializers.CharField(
+        required=False, allow_null=True, help_text="username or id; null unassigns"
+    )
+    team = serializers.CharField(
+        required=False, allow_null=True, help_text="name or id; null clears"
+    )
+    subject = serializers.CharField(required=False, max_length=300)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, help_text="the whole set"
+    )
+    add_tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    remove_tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+
+    def validate_assignee(self, value: str | None) -> Any:
+        return None if value is None else _agent_by(value)
+
+    def validate_team(self, value: str | None) -> Team | None:
+        return None if value is None else _team_by(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError("Send at least one field to change.")
+        if "tags" in attrs and ("add_tags" in attrs or "remove_tags" in attrs):
+            raise serializers.ValidationError(
+                "Send `tags` (the whole set) or add/remove, not both."
+            )
+        return attrs
+
+
+def ticket_update_from_api(*, ticket: Ticket, actor: Any, changes: dict[str, Any]) -> None:
+    """Apply a PATCH through the services, all or nothing."""
+    with transaction.atomic():
+        if "subject" in changes:
+            ticket = ticket_set_subject(ticket=ticket, subject=changes["subject"], actor=actor)
+        if "priority" in changes:
+            ticket = ticket_set_priority(ticket=ticket, priority=changes["priority"], actor=actor)
+        if "team" in changes:
+            ticket = ticket_set_team(ticket=ticket, team=changes["team"], actor=actor)
+        if "assignee" in changes:
+            ticket = ticket_assign(ticket=ticket, agent=changes["assignee"], actor=actor)
+        if "status" in changes:
+            ticket = ticket_set_status(ticket=ticket, status=changes["status"], actor=actor)
+        add, remove = list(changes.get("add_tags", ())), list(changes.get("remove_tags", ()))
+        if "tags" in changes:
+            current = set(ticket.tags.values_list("name", flat=True))
+            wanted = set(changes["tags"])
+            add, remove = sorted(wanted - current), sorted(current - wanted)
+        if add or remove:
+            ticket_tags_change(ticket=ticket, actor=actor, add=add, remove=remove)
+
+
 class TicketDetailApi(APIView):
-    required_scopes = {"GET": "tickets:read"}
+    required_scopes = {"GET": "tickets:read", "PATCH": "tickets:write"}
+
+    @extend_schema(
+        request=TicketUpdateInput,
+        responses=TicketOutput,
+        examples=[
+            OpenApiExample(
+                "Assign and tag",
+                value={"status": "pending", "assignee": "alex", "add_tags": ["vip"]},
+                request_only=True,
+            )
+        ],
+    )
+    def patch(self, request: Request, number: int) -> Response:
+        ticket = ticket_get_for_agent(user=request.user, number=number)
+        params = TicketUpdateInput(data=request.data)
+        params.is_valid(raise_exception=True)
+        ticket_update_from_api(ticket=ticket, actor=request.user, changes=params.validated_data)
+        return Response(TicketOutput(ticket_get_for_agent(user=request.user, number=number)).data)
 
     @extend_schema(responses=TicketOutput)
     def get(self, request: Request, number: int) -> Response:

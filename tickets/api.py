@@ -14,11 +14,23 @@ from rest_framework.views import APIView
 
 from channels_app.ingest import raw_inbound_process, raw_inbound_store
 from channels_app.models import RawInbound
-from tickets.models import Channel, Message, Priority, Status, Team, Ticket
+from tickets.models import (
+    Channel,
+    Customer,
+    IdentityKind,
+    Message,
+    Priority,
+    Status,
+    Team,
+    Ticket,
+)
 from tickets.selectors import InvalidCursor, TicketFilters, ticket_get_for_agent, ticket_list
 from tickets.services import (
+    identity_add,
+    identity_resolve,
     message_reply,
     ticket_assign,
+    ticket_create,
     ticket_set_priority,
     ticket_set_status,
     ticket_set_subject,
@@ -70,8 +82,111 @@ class MessageOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class CustomerRefInput(serializers.Serializer):
+    id = serializers.IntegerField(required=False)
+    email = serializers.EmailField(required=False)
+    phone = serializers.CharField(required=False, max_length=40)
+    name = serializers.CharField(required=False, max_length=200, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not {"id", "email", "phone"} & set(attrs):
+            raise serializers.ValidationError("Give the customer's `id`, `email` or `phone`.")
+        return attrs
+
+
+class TicketCreateInput(serializers.Serializer):
+    CHANNELS = [Channel.EMAIL, Channel.SMS, Channel.PHONE, Channel.WEB, Channel.API]
+
+    customer = CustomerRefInput()
+    subject = serializers.CharField(max_length=300)
+    text = serializers.CharField(max_length=200_000)
+    channel = serializers.ChoiceField(choices=CHANNELS, default=Channel.API)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    team = serializers.CharField(required=False, help_text="name or id")
+    assignee = serializers.CharField(required=False, help_text="username or id")
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), default=list)
+
+    def validate_assignee(self, value: str) -> Any:
+        return _agent_by(value)
+
+    def validate_team(self, value: str) -> Team:
+        return _team_by(value)
+
+
+def _customer_for(ref: dict[str, Any], *, actor: Any) -> Customer:
+    if "id" in ref:
+        found = Customer.objects.filter(pk=ref["id"]).first()
+        if found is None:
+            raise serializers.ValidationError({"customer": [f"There is no customer {ref['id']}."]})
+        return found
+    first, other = (
+        (IdentityKind.EMAIL, IdentityKind.PHONE) if "email" in ref else (IdentityKind.PHONE, None)
+    )
+    identity = identity_resolve(kind=first, value=ref[first], display_name=ref["name"])
+    if other is not None and ref.get(other):
+        identity_add(customer=identity.customer, kind=other, value=ref[other], actor=actor)
+    return identity.customer
+
+
+def ticket_create_from_api(*, actor: Any, data: dict[str, Any]) -> Ticket:
+    """A ticket for a customer: on `email` (and `sms`) the text is the first message sent to
+    the customer through the outbox; on `phone`, `web` and `api` it is recorded as a note."""
+    with transaction.atomic():
+        customer = _customer_for(data["customer"], actor=actor)
+        ticket = ticket_create(
+            customer=customer,
+            subject=data["subject"],
+            channel=data["channel"],
+            actor=actor,
+            priority=data["priority"],
+            team=data.get("team"),
+            assignee=data.get("assignee"),
+        )
+        sends = data["channel"] in (Channel.EMAIL, Channel.SMS)
+        message_reply(
+            ticket=ticket,
+            author=actor,
+            body_text=data["text"],
+            is_internal=not sends,
+            channel=data["channel"] if sends else None,
+        )
+        if data["tags"]:
+            ticket_tags_change(ticket=ticket, actor=actor, add=data["tags"])
+    return ticket
+
+
 class TicketListApi(APIView):
-    required_scopes = {"GET": "tickets:read"}
+    required_scopes = {"GET": "tickets:read", "POST": "tickets:write"}
+
+    @extend_schema(
+        request=TicketCreateInput,
+        responses={201: TicketOutput},
+        examples=[
+            OpenApiExample(
+                "A new customer by email",
+                value={
+                    "customer": {"email": "dana@example.com", "name": "Dana"},
+                    "subject": "Your order 77",
+                    "text": "Hi Dana, your refund is on its way.",
+                    "channel": "email",
+                    "priority": "high",
+                    "team": "Billing",
+                    "assignee": "alex",
+                    "tags": ["refund"],
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        params = TicketCreateInput(data=request.data)
+        params.is_valid(raise_exception=True)
+        ticket = ticket_create_from_api(actor=request.user, data=params.validated_data)
+        assert ticket.number is not None  # a saved ticket has its number
+        return Response(
+            TicketOutput(ticket_get_for_agent(user=request.user, number=ticket.number)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     class FilterInput(serializers.Serializer):
         status = serializers.MultipleChoiceField(choices=Status.choices, required=False)

@@ -331,6 +331,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Status",
+        "TicketPriorityEnum": "tickets.models.Priority",
+    },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 

@@ -33,3 +33,13 @@ def test_the_swagger_ui_renders_under_the_csp(live_url: str, browser: Any) -> No
     expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=15_000)
     expect(page.locator(".opblock-summary-path", has_text="/api/v1/tickets/").first).to_be_visible()
     expect(page.locator("button.authorize")).to_be_visible()
+
+
+def test_the_schema_validates_without_warnings_and_carries_the_examples(tmp_path) -> None:
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    text = out.read_text()
+
+    assert "A new customer by email" in text and "Assign and tag" in text

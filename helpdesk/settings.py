@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the docs page's Swagger UI, served from our static files
     "django_filters",
     "django_celery_beat",
     "django_htmx",
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "knowledge_base",
     "tickets.portal",
     "tickets.workspace",
+    "integrations",
     "helpdesk",  # last: its post_migrate setup needs the others' permissions
 ]
 
@@ -310,10 +312,12 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: its `WWW-Authenticate` makes a refused caller's answer 401, not 403.
+        "integrations.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "helpdesk.auth.RememberingBasicAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["helpdesk.roles.IsAgent"],
+    "DEFAULT_PERMISSION_CLASSES": ["helpdesk.roles.IsAgent", "integrations.auth.TokenScopes"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "helpdesk.api.exception_handler",
 }
@@ -322,6 +326,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tickets, customers and inbound messages.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Status",
+        "TicketPriorityEnum": "tickets.models.Priority",
+    },
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- product limits ---------------------------------------------------------------------

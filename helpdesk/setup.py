@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group, Permission
 
 from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
 
-OUR_APPS = ("tickets", "channels_app", "knowledge_base")
+OUR_APPS = ("tickets", "channels_app", "knowledge_base", "integrations")
 AGENT_MODELS = {
     "tickets": {"ticket", "message", "customer", "contactidentity", "tag", "attachment"},
 }

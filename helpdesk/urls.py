@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from channels_app.installed import CHANNELS
 from helpdesk.lib.layers import RELAY_PATH
@@ -17,6 +17,12 @@ urlpatterns = [
     path("kb/", include("knowledge_base.urls")),
     path("", include("tickets.portal.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The split view serves its start-up script as a file: no inline script under the CSP.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
     # Each channel's provider webhooks, from the channel table.
     *(path(prefix, include(urlconf)) for spec in CHANNELS for prefix, urlconf in spec.hooks),
 ]

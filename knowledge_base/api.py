@@ -21,6 +21,8 @@ class ArticleHitOutput(serializers.Serializer):
 
 
 class KbSearchApi(APIView):
+    required_scopes = {"GET": "kb:read"}
+
     class InputSerializer(serializers.Serializer):
         q = serializers.CharField(max_length=200)
         limit = serializers.IntegerField(min_value=1, max_value=20, default=8)

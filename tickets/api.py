@@ -3,8 +3,10 @@
 import logging
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.db import transaction
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,9 +14,29 @@ from rest_framework.views import APIView
 
 from channels_app.ingest import raw_inbound_process, raw_inbound_store
 from channels_app.models import RawInbound
-from tickets.models import Channel, Message, Priority, Status
+from tickets.models import (
+    Channel,
+    Customer,
+    IdentityKind,
+    Message,
+    Priority,
+    Status,
+    Team,
+    Ticket,
+)
 from tickets.selectors import InvalidCursor, TicketFilters, ticket_get_for_agent, ticket_list
-from tickets.services import message_reply
+from tickets.services import (
+    identity_add,
+    identity_resolve,
+    message_reply,
+    ticket_assign,
+    ticket_create,
+    ticket_set_priority,
+    ticket_set_status,
+    ticket_set_subject,
+    ticket_set_team,
+    ticket_tags_change,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +82,112 @@ class MessageOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class CustomerRefInput(serializers.Serializer):
+    id = serializers.IntegerField(required=False)
+    email = serializers.EmailField(required=False)
+    phone = serializers.CharField(required=False, max_length=40)
+    name = serializers.CharField(required=False, max_length=200, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not {"id", "email", "phone"} & set(attrs):
+            raise serializers.ValidationError("Give the customer's `id`, `email` or `phone`.")
+        return attrs
+
+
+class TicketCreateInput(serializers.Serializer):
+    CHANNELS = [Channel.EMAIL, Channel.SMS, Channel.PHONE, Channel.WEB, Channel.API]
+
+    customer = CustomerRefInput()
+    subject = serializers.CharField(max_length=300)
+    text = serializers.CharField(max_length=200_000)
+    channel = serializers.ChoiceField(choices=CHANNELS, default=Channel.API)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    team = serializers.CharField(required=False, help_text="name or id")
+    assignee = serializers.CharField(required=False, help_text="username or id")
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), default=list)
+
+    def validate_assignee(self, value: str) -> Any:
+        return _agent_by(value)
+
+    def validate_team(self, value: str) -> Team:
+        return _team_by(value)
+
+
+def _customer_for(ref: dict[str, Any], *, actor: Any) -> Customer:
+    if "id" in ref:
+        found = Customer.objects.filter(pk=ref["id"]).first()
+        if found is None:
+            raise serializers.ValidationError({"customer": [f"There is no customer {ref['id']}."]})
+        return found
+    first, other = (
+        (IdentityKind.EMAIL, IdentityKind.PHONE) if "email" in ref else (IdentityKind.PHONE, None)
+    )
+    identity = identity_resolve(kind=first, value=ref[first], display_name=ref["name"])
+    if other is not None and ref.get(other):
+        identity_add(customer=identity.customer, kind=other, value=ref[other], actor=actor)
+    return identity.customer
+
+
+def ticket_create_from_api(*, actor: Any, data: dict[str, Any]) -> Ticket:
+    """A ticket for a customer: on `email` (and `sms`) the text is the first message sent to
+    the customer through the outbox; on `phone`, `web` and `api` it is recorded as a note."""
+    with transaction.atomic():
+        customer = _customer_for(data["customer"], actor=actor)
+        ticket = ticket_create(
+            customer=customer,
+            subject=data["subject"],
+            channel=data["channel"],
+            actor=actor,
+            priority=data["priority"],
+            team=data.get("team"),
+            assignee=data.get("assignee"),
+        )
+        sends = data["channel"] in (Channel.EMAIL, Channel.SMS)
+        message_reply(
+            ticket=ticket,
+            author=actor,
+            body_text=data["text"],
+            is_internal=not sends,
+            channel=data["channel"] if sends else None,
+        )
+        if data["tags"]:
+            ticket_tags_change(ticket=ticket, actor=actor, add=data["tags"])
+    return ticket
+
+
 class TicketListApi(APIView):
+    required_scopes = {"GET": "tickets:read", "POST": "tickets:write"}
+
+    @extend_schema(
+        request=TicketCreateInput,
+        responses={201: TicketOutput},
+        examples=[
+            OpenApiExample(
+                "A new customer by email",
+                value={
+                    "customer": {"email": "dana@example.com", "name": "Dana"},
+                    "subject": "Your order 77",
+                    "text": "Hi Dana, your refund is on its way.",
+                    "channel": "email",
+                    "priority": "high",
+                    "team": "Billing",
+                    "assignee": "alex",
+                    "tags": ["refund"],
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        params = TicketCreateInput(data=request.data)
+        params.is_valid(raise_exception=True)
+        ticket = ticket_create_from_api(actor=request.user, data=params.validated_data)
+        assert ticket.number is not None  # a saved ticket has its number
+        return Response(
+            TicketOutput(ticket_get_for_agent(user=request.user, number=ticket.number)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
     class FilterInput(serializers.Serializer):
         status = serializers.MultipleChoiceField(choices=Status.choices, required=False)
         priority = serializers.MultipleChoiceField(choices=Priority.choices, required=False)
@@ -106,7 +233,99 @@ class TicketListApi(APIView):
         )
 
 
+def _agent_by(value: str) -> Any:
+    """An agent by username or id, for an assignment."""
+    users = get_user_model()._default_manager
+    found = users.filter(pk=int(value)).first() if value.isdigit() else None
+    found = found or users.filter(username=value).first()
+    if found is None:
+        raise serializers.ValidationError(f"There is no user “{value}”.")
+    return found
+
+
+def _team_by(value: str) -> Team:
+    found = Team.objects.filter(pk=int(value)).first() if value.isdigit() else None
+    found = found or Team.objects.filter(name=value).first()
+    if found is None:
+        raise serializers.ValidationError(f"There is no team “{value}”.")
+    return found
+
+
+class TicketUpdateInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    assignee = serializers.CharField(
+        required=False, allow_null=True, help_text="username or id; null unassigns"
+    )
+    team = serializers.CharField(
+        required=False, allow_null=True, help_text="name or id; null clears"
+    )
+    subject = serializers.CharField(required=False, max_length=300)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, help_text="the whole set"
+    )
+    add_tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    remove_tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+
+    def validate_assignee(self, value: str | None) -> Any:
+        return None if value is None else _agent_by(value)
+
+    def validate_team(self, value: str | None) -> Team | None:
+        return None if value is None else _team_by(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError("Send at least one field to change.")
+        if "tags" in attrs and ("add_tags" in attrs or "remove_tags" in attrs):
+            raise serializers.ValidationError(
+                "Send `tags` (the whole set) or add/remove, not both."
+            )
+        return attrs
+
+
+def ticket_update_from_api(*, ticket: Ticket, actor: Any, changes: dict[str, Any]) -> None:
+    """Apply a PATCH through the services, all or nothing."""
+    with transaction.atomic():
+        if "subject" in changes:
+            ticket = ticket_set_subject(ticket=ticket, subject=changes["subject"], actor=actor)
+        if "priority" in changes:
+            ticket = ticket_set_priority(ticket=ticket, priority=changes["priority"], actor=actor)
+        if "team" in changes:
+            ticket = ticket_set_team(ticket=ticket, team=changes["team"], actor=actor)
+        if "assignee" in changes:
+            ticket = ticket_assign(ticket=ticket, agent=changes["assignee"], actor=actor)
+        if "status" in changes:
+            ticket = ticket_set_status(ticket=ticket, status=changes["status"], actor=actor)
+        add, remove = list(changes.get("add_tags", ())), list(changes.get("remove_tags", ()))
+        if "tags" in changes:
+            current = set(ticket.tags.values_list("name", flat=True))
+            wanted = set(changes["tags"])
+            add, remove = sorted(wanted - current), sorted(current - wanted)
+        if add or remove:
+            ticket_tags_change(ticket=ticket, actor=actor, add=add, remove=remove)
+
+
 class TicketDetailApi(APIView):
+    required_scopes = {"GET": "tickets:read", "PATCH": "tickets:write"}
+
+    @extend_schema(
+        request=TicketUpdateInput,
+        responses=TicketOutput,
+        examples=[
+            OpenApiExample(
+                "Assign and tag",
+                value={"status": "pending", "assignee": "alex", "add_tags": ["vip"]},
+                request_only=True,
+            )
+        ],
+    )
+    def patch(self, request: Request, number: int) -> Response:
+        ticket = ticket_get_for_agent(user=request.user, number=number)
+        params = TicketUpdateInput(data=request.data)
+        params.is_valid(raise_exception=True)
+        ticket_update_from_api(ticket=ticket, actor=request.user, changes=params.validated_data)
+        return Response(TicketOutput(ticket_get_for_agent(user=request.user, number=number)).data)
+
     @extend_schema(responses=TicketOutput)
     def get(self, request: Request, number: int) -> Response:
         ticket = ticket_get_for_agent(user=request.user, number=number)
@@ -120,6 +339,8 @@ class TicketDetailApi(APIView):
 
 
 class TicketReplyApi(APIView):
+    required_scopes = {"POST": "tickets:write"}
+
     class InputSerializer(serializers.Serializer):
         body_text = serializers.CharField(max_length=200_000)
         is_internal = serializers.BooleanField(default=False)
@@ -145,6 +366,7 @@ class TicketReplyApi(APIView):
 class InboundMessageApi(APIView):
     """Another system posts a customer's message; it joins the customer's history."""
 
+    required_scopes = {"POST": "tickets:write"}
     max_bytes = 1024 * 1024
 
     def _too_large(self) -> Response:

@@ -87,6 +87,8 @@ def actor_of(user: Any | None) -> Actor:
     """The domain-event actor for a service's `actor` argument (None: the system)."""
     if user is None:
         return Actor.system()
+    if getattr(user, "api_token_id", None) is not None:  # set by the API's token auth
+        return Actor(kind=ActorKind.API, user_id=user.pk)
     return Actor(kind=ActorKind.AGENT, user_id=user.pk)
 
 
@@ -101,6 +103,9 @@ def event_record(
     """Write one audit row and publish the domain event it stands for: every audited
     change is also told to the subscribers (tickets.domain_events)."""
     data = data or {}
+    token_id = getattr(actor, "api_token_id", None)  # set by the API's token auth
+    if token_id is not None:
+        data = {**data, "via": "api", "api_token": token_id}
     event = fastsql.insert(
         TicketEvent(ticket=ticket, actor=actor if actor is not None else None, kind=kind, data=data)
     )

@@ -46,11 +46,11 @@ def test_it_refuses_a_wrong_password_after_a_right_one(
 ) -> None:
     assert client.get(URL, **basic("alex", "pw")).status_code == 200
     response = client.get(URL, **basic("alex", "pw-wrong"))
-    # 403, not 401: session authentication comes first, so DRF sends no Basic challenge.
-    assert response.status_code == 403
+    # 401: bearer-token authentication comes first and its challenge is sent.
+    assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"
     # Failures are not remembered: a wrong guess costs a full check every time.
-    assert client.get(URL, **basic("alex", "pw-wrong")).status_code == 403
+    assert client.get(URL, **basic("alex", "pw-wrong")).status_code == 401
     assert verifications.call_count == 3
 
 
@@ -58,7 +58,7 @@ def test_it_forgets_a_password_that_was_changed(client: Any, agent: Any) -> None
     assert client.get(URL, **basic("alex", "pw")).status_code == 200
     agent.set_password("a-new-password")
     agent.save(update_fields=["password"])
-    assert client.get(URL, **basic("alex", "pw")).status_code == 403
+    assert client.get(URL, **basic("alex", "pw")).status_code == 401
     assert client.get(URL, **basic("alex", "a-new-password")).status_code == 200
 
 
@@ -66,7 +66,7 @@ def test_it_refuses_a_deactivated_user_at_once(client: Any, agent: Any) -> None:
     assert client.get(URL, **basic("alex", "pw")).status_code == 200
     agent.is_active = False
     agent.save(update_fields=["is_active"])
-    assert client.get(URL, **basic("alex", "pw")).status_code == 403
+    assert client.get(URL, **basic("alex", "pw")).status_code == 401
 
 
 def test_it_refuses_a_deleted_or_renamed_user(client: Any, agent: Any, other_agent: Any) -> None:
@@ -75,8 +75,8 @@ def test_it_refuses_a_deleted_or_renamed_user(client: Any, agent: Any, other_age
     agent.delete()
     other_agent.username = "samuel"
     other_agent.save(update_fields=["username"])
-    assert client.get(URL, **basic("alex", "pw")).status_code == 403
-    assert client.get(URL, **basic("sam", "pw")).status_code == 403
+    assert client.get(URL, **basic("alex", "pw")).status_code == 401
+    assert client.get(URL, **basic("sam", "pw")).status_code == 401
     assert client.get(URL, **basic("samuel", "pw")).status_code == 200
 
 

@@ -98,9 +98,9 @@ class RememberingBasicAuthentication(BasicAuthentication):
             user, _ = super().authenticate_credentials(userid, password, django_request)
             _remember(key, user)
         if has_device(user):
-            # A password alone is not this user's sign-in: the API's tokens still work.
+            # A password alone is not this user's sign-in.
             raise exceptions.AuthenticationFailed(
-                "This account uses two-factor sign-in, so HTTP Basic is refused. Use an API token."
+                "This account uses two-factor sign-in, so HTTP Basic (a password alone) is refused."
             )
         return user, None
 

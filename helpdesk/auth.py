@@ -22,7 +22,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils.crypto import constant_time_compare, salted_hmac
 from drf_spectacular.authentication import BasicScheme
+from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication
+
+from helpdesk.twofa.policy import has_device
 
 # How long a verified username and password are taken on trust, and how many are kept.
 REMEMBER_SECONDS = 300
@@ -94,6 +97,11 @@ class RememberingBasicAuthentication(BasicAuthentication):
             django_request = getattr(request, "_request", request)
             user, _ = super().authenticate_credentials(userid, password, django_request)
             _remember(key, user)
+        if has_device(user):
+            # A password alone is not this user's sign-in.
+            raise exceptions.AuthenticationFailed(
+                "This account uses two-factor sign-in, so HTTP Basic (a password alone) is refused."
+            )
         return user, None
 
 

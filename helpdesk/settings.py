@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -79,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -283,6 +287,16 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 LOGIN_URL = "/agent/login/"
+# Two-factor sign-in (helpdesk/twofa): who must have an authenticator app, "admins"
+# (Admins group and superusers), "agents" (every agent and admin) or "off". Anyone may
+# enrol; whoever has a device is always asked for a code.
+HELPDESK_2FA_REQUIRED = env.str("HELPDESK_2FA_REQUIRED", default="admins")
+if HELPDESK_2FA_REQUIRED not in ("admins", "agents", "off"):
+    raise environ.ImproperlyConfigured(
+        f"HELPDESK_2FA_REQUIRED is {HELPDESK_2FA_REQUIRED!r}; use admins, agents or off."
+    )
+OTP_TOTP_ISSUER = env.str("HELPDESK_2FA_ISSUER", default="Help desk")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a device's key or QR code
 LOGIN_REDIRECT_URL = "/agent/"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

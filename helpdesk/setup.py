@@ -41,7 +41,14 @@ def roles_ensure() -> None:
     agents.permissions.add(*agent_perms)
     admins.permissions.add(
         *Permission.objects.filter(
-            content_type__app_label__in=[*OUR_APPS, "django_celery_beat", "auth", "axes"]
+            content_type__app_label__in=[
+                *OUR_APPS,
+                "django_celery_beat",
+                "auth",
+                "axes",
+                "otp_totp",
+                "otp_static",
+            ]
         )
     )
 

@@ -4,12 +4,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from channels_app.installed import CHANNELS
 from helpdesk.lib.layers import RELAY_PATH
+from helpdesk.twofa.views import AdminLoginView
 from helpdesk.views import healthz, layer_relay
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path(RELAY_PATH.lstrip("/"), layer_relay, name="layer-relay"),
+    path("admin/login/", AdminLoginView.as_view(), name="admin-login"),
     path("admin/", admin.site.urls),
+    path("agent/2fa/", include("helpdesk.twofa.urls")),
     path("agent/", include("tickets.workspace.urls")),
     path("agent/", include("tickets.sla.urls")),  # SLA report
     path("api/v1/", include("tickets.api_urls")),

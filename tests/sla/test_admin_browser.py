@@ -50,11 +50,17 @@ def page(live_server: Any) -> Iterator[Any]:
 def sign_in(page: Any, base: str) -> None:
     from django.contrib.auth import get_user_model
 
-    get_user_model().objects.create_superuser("boss", "boss@staff.example", "pw-boss-123")
+    from tests.twofa import enrol, totp_code
+
+    boss = get_user_model().objects.create_superuser("boss", "boss@staff.example", "pw-boss-123")
+    device = enrol(boss)  # admins sign in with a second factor
     page.goto(f"{base}/admin/login/")
     page.fill("#id_username", "boss")
     page.fill("#id_password", "pw-boss-123")
     page.click("input[type=submit]")
+    page.fill("#id_code", totp_code(device))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/admin/")
 
 
 def week(calendar: BusinessHours) -> list[tuple[int, str, str]]:

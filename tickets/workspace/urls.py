@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from helpdesk.twofa.views import AgentLoginView
 from tickets.workspace import chat_views as chats
 from tickets.workspace import downloads as file_views
 from tickets.workspace import edit_views as edit
@@ -12,9 +13,7 @@ app_name = "tickets"
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="agent/login.html", redirect_authenticated_user=True
-        ),
+        AgentLoginView.as_view(),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="tickets:login"), name="logout"),

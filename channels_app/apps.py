@@ -19,7 +19,14 @@ class ChannelsAppConfig(AppConfig):
         from channels_app.models import DeliveryPurpose, Mailbox
         from channels_app.notifications import notification_register
         from channels_app.registry import registry_install
-        from tickets.domain_events import MessageAdded, Phase, TicketChanged, subscribe
+        from channels_app.sla_notices import sla_breach_render, sla_notice_enqueue
+        from tickets.domain_events import (
+            MessageAdded,
+            Phase,
+            SlaNoticeDue,
+            TicketChanged,
+            subscribe,
+        )
 
         registry_install(CHANNELS)
         inbound.connect(anymail_inbound_received, dispatch_uid="helpdesk-email-inbound")
@@ -28,3 +35,5 @@ class ChannelsAppConfig(AppConfig):
         subscribe(MessageAdded, deliveries_for_reply, phase=Phase.IN_TRANSACTION)
         subscribe(TicketChanged, agent_notify_assigned, phase=Phase.IN_TRANSACTION)
         notification_register(DeliveryPurpose.AGENT_NOTIFICATION, agent_notification_render)
+        subscribe(SlaNoticeDue, sla_notice_enqueue, phase=Phase.IN_TRANSACTION)
+        notification_register(DeliveryPurpose.SLA_BREACH, sla_breach_render)

@@ -139,6 +139,7 @@ class DeliveryPurpose(models.TextChoices):
     SIGN_IN_LINK = "sign_in_link", "Portal sign-in link"
     SATISFACTION_REQUEST = "satisfaction_request", "Rating request"
     AGENT_NOTIFICATION = "agent_notification", "Agent notification"
+    SLA_BREACH = "sla_breach", "SLA breach notice"
 
 
 # The note a delivery keeps once it was sent again after a worker died mid-send.

@@ -143,6 +143,18 @@ class SlaBreached(DomainEvent):
 
 
 @dataclass(frozen=True)
+class SlaNoticeDue(DomainEvent):
+    """A breach's notice may go now (at once, or at the next business opening): published
+    inside the transaction that claims it, so a subscriber's outbox row commits with the
+    claim or not at all."""
+
+    ticket_id: int
+    record_id: int
+    target: str
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
 class SatisfactionRated(DomainEvent):
     ticket_id: int
     rating_id: int

@@ -20,13 +20,6 @@ def sla_recompute_open_task(*, after_id: int = 0) -> None:
         sla_recompute_open_task.delay(after_id=last)
 
 
-@shared_task(acks_late=True, ignore_result=True, autoretry_for=(OSError,), max_retries=5)
-def sla_breach_notify_task(*, record_id: int) -> None:
-    from tickets.sla.timer import sla_breach_notify
-
-    sla_breach_notify(record_id=record_id)
-
-
 @shared_task(ignore_result=True)
 def sla_publish_task(*, ticket_ids: list[int]) -> None:
     from tickets.sla.timer import sla_publish

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from channels_app import delivery
 from channels_app.ingest import raw_inbound_store
-from channels_app.models import Delivery, DeliveryStatus, RawInbound
+from channels_app.models import Delivery, DeliveryPurpose, DeliveryStatus, RawInbound
 from tests.factories import AgentFactory, CustomerFactory, IdentityFactory
 from tests.faults.conftest import mime, wait_for
 from tickets.models import (
@@ -116,7 +116,10 @@ def test_it_handles_due_work_once_when_four_sweeps_run_at_once(stack, smtp_sink,
     breach_mails = [e for e in smtp_sink.envelopes if "alex@staff.example" in e.rcpt_tos]
     breaches = sum(1 for key in keys if key[2] == "breach")
     assert 0 < len(breach_mails) <= breaches
-    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == REPLIES
+    replies = Delivery.objects.filter(purpose=DeliveryPurpose.REPLY)
+    assert replies.filter(status=DeliveryStatus.SENT).count() == REPLIES
+    notices = Delivery.objects.filter(purpose=DeliveryPurpose.SLA_BREACH)
+    assert notices.count() == notices.filter(status=DeliveryStatus.SENT).count() == breaches
     ids = Counter(
         m.group(1)
         for m in (re.search(rb"^Message-ID: (\S+)", e.content, re.M) for e in smtp_sink.envelopes)

@@ -66,7 +66,7 @@ def test_it_warns_then_breaches(customer, policy, clock) -> None:
 
 
 def test_it_publishes_the_warning_and_the_breach_as_domain_events(customer, policy, clock) -> None:
-    from tickets.domain_events import SlaBreached, SlaWarning, events_captured
+    from tickets.domain_events import SlaBreached, SlaNoticeDue, SlaWarning, events_captured
 
     ticket = new_ticket(customer)
     with events_captured() as captured:
@@ -79,6 +79,7 @@ def test_it_publishes_the_warning_and_the_breach_as_domain_events(customer, poli
     assert [(type(e), e.ticket_id, e.target) for e in captured] == [
         (SlaWarning, ticket.pk, "first_response"),
         (SlaBreached, ticket.pk, "first_response"),
+        (SlaNoticeDue, ticket.pk, "first_response"),  # the policy notifies at once
     ]
     assert (
         captured[1].due_at

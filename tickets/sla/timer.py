@@ -21,9 +21,8 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from tickets.domain_events import Actor, SlaBreached, SlaWarning, publish
+from tickets.domain_events import Actor, SlaBreached, SlaNoticeDue, SlaWarning, publish
 from tickets.events import agent_queue_group, team_queue_group, ticket_group
-from tickets.links import agent_ticket_url
 from tickets.models import (
     PRIORITY_RANK,
     EventKind,
@@ -271,57 +270,32 @@ def _escalate(ticket: Ticket, record: SlaRecord) -> None:
 
 
 def _notifications_due(*, now: datetime) -> int:
-    """Send breach mails whose time has come; each is claimed once by conditional update."""
-    from tickets.tasks import sla_breach_notify_task
-
-    ids = list(
+    """Announce breach notices whose time has come; each is claimed once by conditional
+    update, and SlaNoticeDue is published in the claim's transaction: its subscribers
+    (the outbox) write what they send in the same commit, so a broker down at this moment
+    delays the notice (the delivery relay sends it) but never loses it."""
+    records = list(
         SlaRecord.objects.filter(notify_at__lte=now, notified_at__isnull=True)
         .order_by("notify_at")
-        .values_list("pk", flat=True)[:BATCH_SIZE]
+        .values_list("pk", "ticket_id", "kind", "due_at")[:BATCH_SIZE]
     )
     sent = 0
-    for record_id in ids:
+    for record_id, ticket_id, kind, due_at in records:
         with transaction.atomic():
             claimed = SlaRecord.objects.filter(pk=record_id, notified_at__isnull=True).update(
                 notified_at=now
             )
             if claimed != 1:
                 continue  # another tick got there first
-            transaction.on_commit(
-                lambda rid=record_id: sla_breach_notify_task.delay(record_id=rid),  # type: ignore[misc]
-                robust=True,
+            publish(
+                SlaNoticeDue(
+                    actor=Actor.system(),
+                    at=now,
+                    ticket_id=ticket_id,
+                    record_id=record_id,
+                    target=kind,
+                    due_at=due_at,
+                )
             )
             sent += 1
     return sent
-
-
-def sla_breach_notify(*, record_id: int) -> list[str]:
-    """Email the assignee and/or team about a breach; returns the addresses written to."""
-    from django.core.mail import send_mail
-
-    record = SlaRecord.objects.select_related("ticket__assignee", "ticket__team", "policy").get(
-        pk=record_id
-    )
-    ticket, policy = record.ticket, record.policy
-    if policy is None or record.state == SlaRecordState.CANCELLED:
-        return []
-    recipients = []
-    if policy.notify_assignee and ticket.assignee is not None and ticket.assignee.email:
-        recipients.append(ticket.assignee.email)
-    if policy.notify_team and ticket.team is not None and ticket.team.email:
-        recipients.append(ticket.team.email)
-    if not recipients:
-        return []
-    due = record.due_at.strftime("%Y-%m-%d %H:%M UTC") if record.due_at else "unknown"
-    send_mail(
-        subject=f"SLA breached: {record.get_kind_display()} on {ticket.reference}",
-        message=(
-            f"The {record.get_kind_display().lower()} target of ticket {ticket.reference} "
-            f"“{ticket.subject}” was due at {due} ({policy.name}).\n\n"
-            f"Open it: {agent_ticket_url(ticket=ticket)}\n"
-        ),
-        from_email=None,
-        recipient_list=recipients,
-    )
-    logger.info("sla breach mail for ticket %s sent to %s", ticket.pk, recipients)
-    return recipients

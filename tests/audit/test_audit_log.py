@@ -136,3 +136,36 @@ def test_audit_export_refuses_a_bad_date():
 
     with pytest.raises(CommandError, match="not a date"):
         call_command("audit_export", "--since", "yesterday")
+
+
+def test_a_customer_merge_is_recorded_with_both_customers_by_id():
+    from tests.factories import CustomerFactory
+    from tickets.services import customer_merge
+
+    agent = AgentFactory()
+    source, target = CustomerFactory(), CustomerFactory()
+    customer_merge(source=source, target=target, actor=agent)
+    entry = AuditEntry.objects.get(action="customer.merge")
+    assert entry.actor_id == agent.pk and entry.target_id == str(target.pk)
+    assert entry.data == {"source_customer_id": source.pk}
+
+
+def test_an_agents_attachment_download_is_recorded():
+    from django.core.files.base import ContentFile
+
+    from tests.factories import TicketFactory
+    from tickets.models import Attachment, Message
+
+    ticket = TicketFactory()
+    message = Message.objects.create(ticket=ticket, body_text="see file")
+    attachment = Attachment.objects.create(
+        message=message, filename="a.txt", content_type="text/plain", size=2
+    )
+    attachment.file.save("a.txt", ContentFile(b"hi"))
+    agent = AgentFactory()
+    client = Client(REMOTE_ADDR="198.51.100.4")
+    client.force_login(agent)
+    assert client.get(f"/agent/attachments/{attachment.pk}/").status_code == 200
+    entry = AuditEntry.objects.get(action="data.attachment_download")
+    assert entry.actor_id == agent.pk and entry.target_id == str(attachment.pk)
+    assert entry.ip == "198.51.100.4"

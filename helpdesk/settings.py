@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "tickets.portal",
     "tickets.workspace",
     "integrations",
+    "helpdesk.audit",
     "helpdesk",  # last: its post_migrate setup needs the others' permissions
 ]
 
@@ -276,6 +277,7 @@ AUTHENTICATION_BACKENDS = [
     "helpdesk.lib.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+HELPDESK_AUDIT_RETENTION_DAYS = env.int("HELPDESK_AUDIT_RETENTION_DAYS", default=365)
 HELPDESK_LOGIN_MAX_FAILURES = env.int("HELPDESK_LOGIN_MAX_FAILURES", default=5)
 HELPDESK_LOGIN_LOCKOUT_MINUTES = env.int("HELPDESK_LOGIN_LOCKOUT_MINUTES", default=15)
 AXES_FAILURE_LIMIT = HELPDESK_LOGIN_MAX_FAILURES

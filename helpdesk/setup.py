@@ -24,6 +24,7 @@ PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "Poll IMAP mailboxes": ("channels_app.tasks.mailbox_poll_all_task", 60),
     "Process stale inbound payloads": ("channels_app.tasks.raw_inbound_retry_stale_task", 60),
     "Send due satisfaction requests": ("tickets.portal.tasks.satisfaction_requests_due_task", 60),
+    "Purge old audit entries": ("helpdesk.audit.tasks.audit_purge_task", 86400),
 }
 
 
@@ -48,6 +49,7 @@ def roles_ensure() -> None:
                 "axes",
                 "otp_totp",
                 "otp_static",
+                "audit",
             ]
         )
     )

@@ -4,6 +4,7 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
+from helpdesk.audit.services import audit_record
 from helpdesk.lib.downloads import file_download_response
 from helpdesk.roles import is_agent
 from tickets.models import Attachment
@@ -14,6 +15,8 @@ def agent_attachment_download(request: HttpRequest, attachment_id: int) -> FileR
     if not is_agent(request.user):
         raise Http404("No such attachment.")
     attachment = get_object_or_404(Attachment, pk=attachment_id)
-    return file_download_response(
+    response = file_download_response(
         attachment.file, filename=attachment.filename, content_type=attachment.content_type
     )
+    audit_record(action="data.attachment_download", target=attachment, request=request)
+    return response

@@ -17,6 +17,8 @@ AGENT_MODELS = {
     "tickets": {"ticket", "message", "customer", "contactidentity", "tag", "attachment"},
 }
 
+AGENT_DESK_PERMISSIONS = ("view_all_tickets", "reply_public", "edit_ticket_fields")
+
 # name -> (task, every seconds); one beat runs these (see README, "Running in production").
 PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "Re-enqueue waiting deliveries": ("channels_app.tasks.delivery_relay_task", 60),
@@ -39,6 +41,13 @@ def roles_ensure() -> None:
         and not perm.codename.startswith("delete_")
     ]
     agents.permissions.add(*agent_perms)
+    # The desk's own permissions an agent holds by default (docs/access.md): every ticket
+    # visible. A group without view_all_tickets restricts its members (tickets.visibility).
+    agents.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="tickets", codename__in=AGENT_DESK_PERMISSIONS
+        )
+    )
     admins.permissions.add(
         *Permission.objects.filter(
             content_type__app_label__in=[*OUR_APPS, "django_celery_beat", "auth", "axes"]

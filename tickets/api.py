@@ -15,6 +15,7 @@ from channels_app.models import RawInbound
 from tickets.models import Channel, Message, Priority, Status
 from tickets.selectors import InvalidCursor, TicketFilters, ticket_get_for_agent, ticket_list
 from tickets.services import message_reply
+from tickets.visibility import visibility_q
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class TicketListApi(APIView):
             team_id=v.get("team"),
             assignee_id=v.get("assignee"),
             tag=v.get("tag"),
+            visible=visibility_q(request.user),
         )
         try:
             page = ticket_list(filters=filters, cursor=v.get("cursor"), limit=v["limit"])

@@ -26,6 +26,7 @@ from tickets.models import AfterSend, Channel, Status, Team, Ticket
 from tickets.selectors import InvalidCursor, Page, TicketFilters, ticket_get_for_agent, ticket_list
 from tickets.services import NewFile, reply_channel_default
 from tickets.sla.selectors import sla_state
+from tickets.visibility import tickets_visible_to
 from tickets.workspace import kb
 from tickets.workspace import selectors as sel
 from tickets.workspace.forms import BulkForm, QueueForm, ReplyForm
@@ -139,7 +140,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Select at least one ticket and an action, then try again.")
         return redirect(back)
     d = form.cleaned_data
-    tickets = list(Ticket.objects.filter(pk__in=d["ids"]).order_by("pk"))
+    tickets = list(tickets_visible_to(request.user).filter(pk__in=d["ids"]).order_by("pk"))
     agent = None
     if d["action"] == "assign" and d["assignee"].isdigit():
         agent = sel.agent_choices().filter(pk=int(d["assignee"])).first()

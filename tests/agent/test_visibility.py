@@ -113,3 +113,60 @@ def test_scopes_by_setting_and_by_role(setup: dict) -> None:
     agent = type(agent).objects.get(pk=agent.pk)
     assert ticket_scope(agent) == TicketScope.TEAMS
     assert set(tickets_visible_to(agent)) == {setup["visible"]}
+
+
+def test_search_suggestions_leave_hidden_tickets_out(setup: dict) -> None:
+    client = Client()
+    client.force_login(setup["agent"])
+    body = client.get("/agent/search/suggest/?q=printer").content.decode()
+    assert f"#{setup['visible'].number}" in body
+    assert f"#{setup['hidden'].number}" not in body
+
+
+def test_merge_offers_and_accepts_only_visible_targets(setup: dict) -> None:
+    client = Client()
+    client.force_login(setup["agent"])
+    url = f"/agent/tickets/{setup['visible'].number}/merge/"
+    assert "Hidden printer jam" not in client.get(url, {"q": "printer"}).content.decode()
+    client.post(url, {"into": setup["hidden"].number})
+    setup["visible"].refresh_from_db()
+    assert setup["visible"].merged_into_id is None
+    second = TicketFactory(team=setup["visible"].team, subject="Second")
+    client.post(
+        "/agent/bulk/",
+        {
+            "ids": [setup["visible"].pk, second.pk],
+            "action": "merge",
+            "merge_into": str(setup["hidden"].number),
+        },
+    )
+    setup["visible"].refresh_from_db()
+    assert setup["visible"].merged_into_id != setup["hidden"].pk
+
+
+def test_customer_sidebar_lists_only_visible_tickets(setup: dict) -> None:
+    setup["hidden"].customer = setup["visible"].customer
+    setup["hidden"].save(update_fields=["customer"])
+    client = Client()
+    client.force_login(setup["agent"])
+    body = client.get(f"/agent/tickets/{setup['visible'].number}/").content.decode()
+    assert "Hidden printer jam" not in body
+    setup["agent"].agent_preference.delete()
+    client.force_login(setup["agent"])
+    body = client.get(f"/agent/tickets/{setup['visible'].number}/").content.decode()
+    assert "Hidden printer jam" in body
+
+
+def test_queue_counts_and_chats_counter_count_only_visible(setup: dict) -> None:
+    from tickets.models import Channel, Direction
+    from tickets.workspace.chats import chats_waiting
+    from tickets.workspace.selectors import queue_counts
+
+    agent = setup["agent"]
+    assert queue_counts(user=agent, team_ids=[setup["visible"].team_id])["open"] == 1
+    chat = TicketFactory(team=setup["hidden"].team, channel=Channel.CHAT, status="open")
+    Message.objects.create(
+        ticket=chat, body_text="hello?", direction=Direction.INBOUND, channel=Channel.CHAT
+    )
+    assert chats_waiting().count == 1
+    assert chats_waiting(agent).count == 0

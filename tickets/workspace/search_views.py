@@ -37,7 +37,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_GET
 def search_suggest(request: HttpRequest) -> HttpResponse:
     q = _query(request)
-    context = {"q": q, "hits": ticket_suggestions(text=q)}
+    context = {"q": q, "hits": ticket_suggestions(text=q, user=request.user)}
     return render(request, "agent/_search_results.html", context)
 
 

@@ -303,12 +303,15 @@ def macro_get_for(*, user: Any, macro_id: int) -> Macro | None:
     )
 
 
-def ticket_merge_candidates(*, ticket: Ticket, query: str, limit: int = 10) -> list[Ticket]:
-    """Tickets this one could merge into: by number or subject words; never itself."""
+def ticket_merge_candidates(
+    *, ticket: Ticket, query: str, user: Any, limit: int = 10
+) -> list[Ticket]:
+    """Tickets this one could merge into that the user may see: by number or subject
+    words; never itself."""
     term = query.strip().lstrip("#")
     if not term:
         return []
-    qs = Ticket.objects.exclude(pk=ticket.pk).filter(merged_into__isnull=True)
+    qs = tickets_visible_to(user).exclude(pk=ticket.pk).filter(merged_into__isnull=True)
     qs = qs.exclude(status=Status.CLOSED).select_related("customer")
     if term.isdigit():
         qs = qs.filter(Q(number=int(term)) | Q(subject__icontains=term))
@@ -317,9 +320,10 @@ def ticket_merge_candidates(*, ticket: Ticket, query: str, limit: int = 10) -> l
     return list(qs.order_by("-updated_at", "-id")[:limit])
 
 
-def ticket_merge_preview(*, number: int) -> tuple[Ticket, int] | None:
+def ticket_merge_preview(*, number: int, user: Any) -> tuple[Ticket, int] | None:
     target = (
-        Ticket.objects.select_related("customer")
+        tickets_visible_to(user)
+        .select_related("customer")
         .annotate(message_count=Count("messages"))
         .filter(number=number)
         .first()

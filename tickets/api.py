@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -133,6 +134,10 @@ class TicketReplyApi(APIView):
         ticket = ticket_get_for_agent(user=request.user, number=number)
         params = self.InputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
+        if not params.validated_data["is_internal"] and not request.user.has_perm(
+            "tickets.reply_public"
+        ):
+            raise PermissionDenied("Your role adds internal notes only: send is_internal=true.")
         message = message_reply(
             ticket=ticket,
             author=request.user,

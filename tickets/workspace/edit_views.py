@@ -49,7 +49,9 @@ def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
     ticket = ticket_get_for_agent(user=request.user, number=number)
     form = TicketFieldForm(request.POST)
     error = ""
-    if not form.is_valid():
+    if not request.user.has_perm("tickets.edit_ticket_fields"):
+        error = "Your role adds internal notes only: it cannot change the ticket's fields."
+    elif not form.is_valid():
         error = "That change was not understood. Reload the page and try again."
     else:
         try:

@@ -139,6 +139,9 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Select at least one ticket and an action, then try again.")
         return redirect(back)
+    if not request.user.has_perm("tickets.edit_ticket_fields"):
+        messages.error(request, "Your role cannot change tickets in bulk.")
+        return redirect(back)
     d = form.cleaned_data
     tickets = list(tickets_visible_to(request.user).filter(pk__in=d["ids"]).order_by("pk"))
     agent = None
@@ -315,6 +318,9 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
         messages.error(request, "The reply form was incomplete. Check it and send again.")
         return redirect(reverse("tickets:ticket", args=[number]) + _from_query(_came_from(request)))
     d = form.cleaned_data
+    if d["kind"] != "note" and not request.user.has_perm("tickets.reply_public"):
+        error = "Your role adds internal notes only: send this as a note."
+        return _composer_error(request, ticket, d, error)
     files = request.FILES.getlist("attachments")
     if sum(f.size or 0 for f in files) > MAX_UPLOAD_BYTES:
         return _composer_error(request, ticket, d, "Attachments exceed 20 MB. Send fewer.")

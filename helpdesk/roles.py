@@ -11,6 +11,10 @@ from rest_framework.permissions import BasePermission
 
 AGENTS_GROUP = "Agents"
 ADMINS_GROUP = "Admins"
+# Agents too, with other permissions (helpdesk.setup, docs/access.md).
+LEADS_GROUP = "Leads"
+LIGHT_AGENTS_GROUP = "Light agents"
+AGENT_GROUPS = frozenset({AGENTS_GROUP, LEADS_GROUP, LIGHT_AGENTS_GROUP})
 
 
 def _group_names(user: Any) -> set[str]:
@@ -35,7 +39,7 @@ def is_agent(user: AbstractBaseUser | AnonymousUser | None) -> bool:
         return False
     if is_admin(user):
         return True
-    return AGENTS_GROUP in _group_names(user)
+    return not AGENT_GROUPS.isdisjoint(_group_names(user))
 
 
 class IsAgent(BasePermission):

@@ -10,12 +10,26 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 
-from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
+from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP, LEADS_GROUP, LIGHT_AGENTS_GROUP
 
 OUR_APPS = ("tickets", "channels_app", "knowledge_base", "integrations")
 AGENT_MODELS = {
     "tickets": {"ticket", "message", "customer", "contactidentity", "tag", "attachment"},
 }
+
+AGENT_DESK_PERMISSIONS = ("view_all_tickets", "reply_public", "edit_ticket_fields")
+LEAD_DESK_PERMISSIONS = (
+    *AGENT_DESK_PERMISSIONS,
+    "assign_others",
+    "manage_macros",
+    "view_sla_report",
+)
+# Reads their teams' tickets and adds internal notes; no public replies, no field changes.
+LIGHT_AGENT_DESK_PERMISSIONS = ("view_team_tickets",)
+# Granted by role only, never with the models' add/change/view (tickets.models.Ticket.Meta).
+DESK_PERMISSIONS = frozenset(
+    {*LEAD_DESK_PERMISSIONS, *LIGHT_AGENT_DESK_PERMISSIONS, "view_sla_report"}
+)
 
 # name -> (task, every seconds); one beat runs these (see README, "Running in production").
 PERIODIC_TASKS: dict[str, tuple[str, int]] = {
@@ -38,8 +52,20 @@ def roles_ensure() -> None:
         ).select_related("content_type")
         if perm.content_type.model in AGENT_MODELS.get(perm.content_type.app_label, set())
         and not perm.codename.startswith("delete_")
+        and perm.codename not in DESK_PERMISSIONS
     ]
     agents.permissions.add(*agent_perms)
+    # The desk's own permissions an agent holds by default (docs/access.md): every ticket
+    # visible. A group without view_all_tickets restricts its members (tickets.visibility).
+    desk = Permission.objects.filter(content_type__app_label="tickets")
+    agents.permissions.add(*desk.filter(codename__in=AGENT_DESK_PERMISSIONS))
+    leads, _ = Group.objects.get_or_create(name=LEADS_GROUP)
+    leads.permissions.add(*agent_perms, *desk.filter(codename__in=LEAD_DESK_PERMISSIONS))
+    light, _ = Group.objects.get_or_create(name=LIGHT_AGENTS_GROUP)
+    light.permissions.add(
+        *[p for p in agent_perms if p.codename.startswith("view_")],
+        *desk.filter(codename__in=LIGHT_AGENT_DESK_PERMISSIONS),
+    )
     admins.permissions.add(
         *Permission.objects.filter(
             content_type__app_label__in=[

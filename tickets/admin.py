@@ -233,8 +233,8 @@ class MacroAdmin(admin.ModelAdmin):
 class AgentPreferenceAdmin(admin.ModelAdmin):
     """Agents change their own under the send buttons; admins can set anyone's here."""
 
-    list_display = ("user", "after_send", "updated_at")
-    list_filter = ("after_send",)
+    list_display = ("user", "after_send", "ticket_scope", "updated_at")
+    list_filter = ("after_send", "ticket_scope")
     search_fields = ("user__username", "user__first_name", "user__last_name")
     list_select_related = ("user",)
     raw_id_fields = ("user",)

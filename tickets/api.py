@@ -8,6 +8,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -37,6 +38,7 @@ from tickets.services import (
     ticket_set_team,
     ticket_tags_change,
 )
+from tickets.visibility import visibility_q
 
 logger = logging.getLogger(__name__)
 
@@ -220,6 +222,7 @@ class TicketListApi(APIView):
             team_id=v.get("team"),
             assignee_id=v.get("assignee"),
             tag=v.get("tag"),
+            visible=visibility_q(request.user),
         )
         try:
             page = ticket_list(filters=filters, cursor=v.get("cursor"), limit=v["limit"])
@@ -352,6 +355,10 @@ class TicketReplyApi(APIView):
         ticket = ticket_get_for_agent(user=request.user, number=number)
         params = self.InputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
+        if not params.validated_data["is_internal"] and not request.user.has_perm(
+            "tickets.reply_public"
+        ):
+            raise PermissionDenied("Your role adds internal notes only: send is_internal=true.")
         message = message_reply(
             ticket=ticket,
             author=request.user,

@@ -237,6 +237,15 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["-updated_at", "-id"]
+        # The desk's own permissions (docs/access.md): roles are groups that hold them.
+        permissions = [
+            ("view_all_tickets", "Can see every ticket"),
+            ("view_team_tickets", "Can see the tickets of their teams"),
+            ("reply_public", "Can send public replies"),
+            ("edit_ticket_fields", "Can change status, priority, team, tags"),
+            ("assign_others", "Can assign tickets to other agents"),
+            ("manage_macros", "Can manage shared macros"),
+        ]
         indexes = [
             # Queue pages: filter on status/assignee/team, keyset on (updated_at, id). The
             # included columns are the queue's other filters and sort keys: the query that
@@ -828,6 +837,13 @@ class AfterSend(models.TextChoices):
     VIEW = "view", "Back to the view"
 
 
+class TicketScope(models.TextChoices):
+    ROLE = "", "The role's default"
+    ALL = "all", "All tickets"
+    TEAMS = "teams", "My teams' tickets"
+    ASSIGNED = "assigned", "Assigned to me"
+
+
 class AgentPreference(models.Model):
     """An agent's workspace settings; agents without a row get the defaults."""
 
@@ -839,6 +855,13 @@ class AgentPreference(models.Model):
         choices=AfterSend.choices,
         default=AfterSend.NEXT,
         help_text="Where the ticket page goes after a reply is sent.",
+    )
+    ticket_scope = models.CharField(
+        max_length=8,
+        choices=TicketScope.choices,
+        default=TicketScope.ROLE,
+        blank=True,
+        help_text="Which tickets this agent sees (docs/access.md); empty: the role's default.",
     )
     updated_at = models.DateTimeField(default=timezone.now)
 

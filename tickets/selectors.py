@@ -33,6 +33,7 @@ from tickets.models import (
     priority_rank,
 )
 from tickets.search import is_word_search, search_plan, search_q
+from tickets.visibility import tickets_visible_to
 
 MAX_PAGE = 100
 
@@ -56,6 +57,8 @@ class TicketFilters:
     sla_at_risk: bool = False
     # Any of these customers (the queue's customer filter by name or email).
     customer_ids: Sequence[int] = ()
+    # Only the tickets the viewer may see (tickets.visibility.visibility_q); None: all.
+    visible: Q | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ def _filtered(filters: TicketFilters, search: Q | None = None) -> QuerySet[Ticke
     """The tickets the filters select; `search`, when given, is filters.search's exact
     condition (SearchPlan.exact), read already."""
     qs = Ticket.objects.all()
+    if filters.visible is not None:
+        qs = qs.filter(filters.visible)
     if filters.status:
         qs = qs.filter(status__in=list(filters.status))
     if filters.priority:
@@ -364,8 +369,10 @@ def ticket_get_for_agent(*, user: Any, number: int) -> Ticket:
     if not is_agent(user):
         raise Http404("No such ticket.")
     try:
-        return Ticket.objects.select_related("customer__organization", "assignee", "team").get(
-            number=number
+        return (
+            tickets_visible_to(user)
+            .select_related("customer__organization", "assignee", "team")
+            .get(number=number)
         )
     except Ticket.DoesNotExist as exc:
         raise Http404(f"There is no ticket #{number}.") from exc

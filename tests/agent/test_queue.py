@@ -476,13 +476,12 @@ def test_a_sorted_open_queue_reads_its_page_from_an_index(
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE tickets_ticket")
+    # The filters first: they read the agent's ticket scope (tickets.visibility).
+    filters = queue_view_filters(
+        view="open", user=agent, team_ids=[], base=TicketFilters(), now=now
+    )
     with CaptureQueriesContext(connection) as ctx:
-        page = ticket_list(
-            filters=queue_view_filters(
-                view="open", user=agent, team_ids=[], base=TicketFilters(), now=now
-            ),
-            sort=sort,
-        )
+        page = ticket_list(filters=filters, sort=sort)
     assert len(page.items) == 50
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + ctx.captured_queries[0]["sql"])

@@ -8,11 +8,13 @@ by `message_timeline`.
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from tickets.models import Channel, Direction, Message, Status, Ticket
+from tickets.visibility import tickets_visible_to
 
 WAITING_STATUSES = (Status.NEW, Status.OPEN)
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -30,13 +32,14 @@ class ChatsWaiting:
         return max(0, int((now - self.oldest_since).total_seconds()))
 
 
-def chats_waiting_queryset() -> QuerySet[Ticket]:
+def chats_waiting_queryset(user: Any = None) -> QuerySet[Ticket]:
     """Active chat tickets whose last public message is the visitor's, annotated with
-    `waiting_since`."""
+    `waiting_since`; only those `user` may see when given (tickets.visibility)."""
     public = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False)
     newest = public.order_by("-created_at", "-id")
     return (
-        Ticket.objects.filter(channel=Channel.CHAT, status__in=list(WAITING_STATUSES))
+        (Ticket.objects.all() if user is None else tickets_visible_to(user))
+        .filter(channel=Channel.CHAT, status__in=list(WAITING_STATUSES))
         .annotate(
             last_direction=Subquery(newest.values("direction")[:1]),
             last_reply_at=Subquery(
@@ -59,9 +62,10 @@ def chats_waiting_queryset() -> QuerySet[Ticket]:
     )
 
 
-def chats_waiting() -> ChatsWaiting:
-    """How many chats wait for a reply, and the one waiting longest."""
-    waiting = chats_waiting_queryset()
+def chats_waiting(user: Any = None) -> ChatsWaiting:
+    """How many chats wait for a reply, and the one waiting longest (of those `user` may
+    see, when given)."""
+    waiting = chats_waiting_queryset(user)
     count = waiting.count()
     if not count:
         return ChatsWaiting(count=0, oldest_since=None, oldest_number=None)

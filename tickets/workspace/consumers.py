@@ -22,7 +22,8 @@ from tickets.events import (
     team_queue_group,
     ticket_group,
 )
-from tickets.models import Team, Ticket
+from tickets.models import Team
+from tickets.visibility import ticket_id_visible
 from tickets.workspace import presence
 
 MAX_GROUPS = 64
@@ -139,7 +140,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
     async def _group_for(self, content: dict) -> str | None:
         ticket_id, queue = content.get("ticket"), content.get("queue")
         if isinstance(ticket_id, int):
-            exists = await database_sync_to_async(Ticket.objects.filter(pk=ticket_id).exists)()
+            exists = await database_sync_to_async(ticket_id_visible)(self.user, ticket_id)
             return ticket_group(ticket_id) if exists else None
         if queue == "mine":
             return agent_queue_group(self.user.pk)

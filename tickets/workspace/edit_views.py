@@ -49,7 +49,9 @@ def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
     ticket = ticket_get_for_agent(user=request.user, number=number)
     form = TicketFieldForm(request.POST)
     error = ""
-    if not form.is_valid():
+    if not request.user.has_perm("tickets.edit_ticket_fields"):
+        error = "Your role adds internal notes only: it cannot change the ticket's fields."
+    elif not form.is_valid():
         error = "That change was not understood. Reload the page and try again."
     else:
         try:
@@ -71,7 +73,9 @@ def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
 def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
     ticket = ticket_get_for_agent(user=request.user, number=number)
     into = request.POST.get("into") or request.GET.get("into") or ""
-    preview = sel.ticket_merge_preview(number=int(into)) if into.isdigit() else None
+    preview = (
+        sel.ticket_merge_preview(number=int(into), user=request.user) if into.isdigit() else None
+    )
     if request.method == "POST":
         if preview is None:
             messages.error(request, f"There is no ticket #{into}. Search again.")
@@ -87,7 +91,7 @@ def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
     context = {
         "t": ticket,
         "q": query,
-        "candidates": sel.ticket_merge_candidates(ticket=ticket, query=query),
+        "candidates": sel.ticket_merge_candidates(ticket=ticket, query=query, user=request.user),
         "preview": preview,
         "source_count": ticket.messages.count(),
     }

@@ -3,6 +3,7 @@ the queue's customer filter. Both are bounded and query-count constant."""
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Prefetch, Q
 from django.utils.safestring import SafeString
@@ -12,6 +13,7 @@ from tickets.identity import normalize_email
 from tickets.models import ContactIdentity, Customer, IdentityKind
 from tickets.search import highlight
 from tickets.selectors import TicketFilters, ticket_list
+from tickets.visibility import visibility_q
 
 SUGGESTIONS = 8
 CUSTOMER_MATCHES = 50
@@ -28,12 +30,13 @@ class TicketHit:
     status_label: str
 
 
-def ticket_suggestions(*, text: str, limit: int = SUGGESTIONS) -> list[TicketHit]:
+def ticket_suggestions(*, text: str, user: Any, limit: int = SUGGESTIONS) -> list[TicketHit]:
     """The newest tickets of any status that the search finds (the number's ticket, an
     email's or phone's customer's, words, typos), highlighted. ticket_list's queries."""
     if not text.strip():
         return []
-    page = ticket_list(filters=TicketFilters(search=text), limit=limit)
+    filters = TicketFilters(search=text, visible=visibility_q(user))
+    page = ticket_list(filters=filters, limit=limit)
     return [
         TicketHit(
             number=int(ticket.number or 0),

@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from tickets.models import Ticket
 from tickets.search import ticket_number
+from tickets.visibility import ticket_visible_or_none
 from tickets.workspace.search_selectors import customer_options, ticket_suggestions
 from tickets.workspace.views import agent_required
 
@@ -27,7 +27,7 @@ def search(request: HttpRequest) -> HttpResponse:
     status (the queue's "All tickets")."""
     q = _query(request)
     number = ticket_number(q)
-    if number is not None and Ticket.objects.filter(number=number).exists():
+    if number is not None and ticket_visible_or_none(request.user, number) is not None:
         return redirect("tickets:ticket", number=number)
     query = urlencode({"view": "all", "q": q}) if q else "view=all"
     return redirect(f"{reverse('tickets:queue')}?{query}")
@@ -37,7 +37,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_GET
 def search_suggest(request: HttpRequest) -> HttpResponse:
     q = _query(request)
-    context = {"q": q, "hits": ticket_suggestions(text=q)}
+    context = {"q": q, "hits": ticket_suggestions(text=q, user=request.user)}
     return render(request, "agent/_search_results.html", context)
 
 

@@ -32,6 +32,7 @@ from tickets.models import (
 )
 from tickets.selectors import TicketFilters, _encode_sorted_cursor, ticket_list
 from tickets.sla.selectors import sla_at_risk_parts, sla_at_risk_q
+from tickets.visibility import tickets_visible_to, visibility_q
 
 RECENTLY_SOLVED = timedelta(days=7)
 # A message committed a little after a later one must still reach a page that resyncs
@@ -96,10 +97,18 @@ def _view_q(view: str, *, user: Any, team_ids: Sequence[int], now: datetime) -> 
 def queue_view_filters(
     *, view: str, user: Any, team_ids: Sequence[int], base: TicketFilters, now: datetime
 ) -> TicketFilters:
-    """The view's own conditions on top of the filters the agent chose.
+    """The view's own conditions on top of the filters the agent chose, within the
+    tickets the agent may see (tickets.visibility).
 
     An explicit status filter from the agent narrows within the view's statuses.
     """
+    filters = _view_filters(view=view, user=user, team_ids=team_ids, base=base, now=now)
+    return replace(filters, visible=visibility_q(user))
+
+
+def _view_filters(
+    *, view: str, user: Any, team_ids: Sequence[int], base: TicketFilters, now: datetime
+) -> TicketFilters:
     if view == "unassigned":
         own = TicketFilters(status=_WORKING, unassigned=True)
     elif view == "mine":
@@ -150,12 +159,13 @@ def queue_counts(*, user: Any, team_ids: Sequence[int], now: datetime | None = N
     now = now or timezone.now()
     columns: list[str] = []
     params: list[Any] = []
+    visible = tickets_visible_to(user)
     for view in VIEW_KEYS:
         counts: list[tuple[str, list[Any]]] = []
         for i, condition in enumerate(_count_parts(view, user=user, team_ids=team_ids, now=now)):
             # No ORDER BY: any index may serve the first COUNT_CAP matches; a constant
             # column lets an index that holds the conditions' columns answer alone.
-            capped = Ticket.objects.filter(condition).order_by().values(one=Value(1))
+            capped = visible.filter(condition).order_by().values(one=Value(1))
             try:
                 sql, part_params = capped[:COUNT_CAP].query.sql_with_params()
             except EmptyResultSet:  # a view that cannot match (no teams): nothing to ask
@@ -231,7 +241,8 @@ def ticket_page_get(*, ticket: Ticket, user: Any) -> TicketPage:
     ticket = ticket_header_get(ticket=ticket)
     timeline = ticket_timeline(ticket=ticket)
     others = list(
-        Ticket.objects.filter(customer_id=ticket.customer_id)
+        tickets_visible_to(user)
+        .filter(customer_id=ticket.customer_id)
         .exclude(pk=ticket.pk)
         .order_by("-updated_at", "-id")[:10]
     )
@@ -292,12 +303,15 @@ def macro_get_for(*, user: Any, macro_id: int) -> Macro | None:
     )
 
 
-def ticket_merge_candidates(*, ticket: Ticket, query: str, limit: int = 10) -> list[Ticket]:
-    """Tickets this one could merge into: by number or subject words; never itself."""
+def ticket_merge_candidates(
+    *, ticket: Ticket, query: str, user: Any, limit: int = 10
+) -> list[Ticket]:
+    """Tickets this one could merge into that the user may see: by number or subject
+    words; never itself."""
     term = query.strip().lstrip("#")
     if not term:
         return []
-    qs = Ticket.objects.exclude(pk=ticket.pk).filter(merged_into__isnull=True)
+    qs = tickets_visible_to(user).exclude(pk=ticket.pk).filter(merged_into__isnull=True)
     qs = qs.exclude(status=Status.CLOSED).select_related("customer")
     if term.isdigit():
         qs = qs.filter(Q(number=int(term)) | Q(subject__icontains=term))
@@ -306,9 +320,10 @@ def ticket_merge_candidates(*, ticket: Ticket, query: str, limit: int = 10) -> l
     return list(qs.order_by("-updated_at", "-id")[:limit])
 
 
-def ticket_merge_preview(*, number: int) -> tuple[Ticket, int] | None:
+def ticket_merge_preview(*, number: int, user: Any) -> tuple[Ticket, int] | None:
     target = (
-        Ticket.objects.select_related("customer")
+        tickets_visible_to(user)
+        .select_related("customer")
         .annotate(message_count=Count("messages"))
         .filter(number=number)
         .first()

@@ -32,6 +32,7 @@ from tickets.services import (
     ticket_set_team,
     ticket_tags_change,
 )
+from tickets.visibility import tickets_visible_to
 
 
 def ticket_read_mark(*, ticket: Ticket, user: Any) -> TicketRead:
@@ -154,7 +155,8 @@ def ticket_bulk_update(
 
 def _bulk_merge(*, tickets: Sequence[Ticket], actor: Any, into: str) -> BulkResult:
     number = into.strip().lstrip("#")
-    target = Ticket.objects.filter(number=int(number)).first() if number.isdigit() else None
+    visible = tickets_visible_to(actor)
+    target = visible.filter(number=int(number)).first() if number.isdigit() else None
     if target is None:
         if len(tickets) < 2:
             raise TicketError(

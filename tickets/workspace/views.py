@@ -26,6 +26,7 @@ from tickets.models import AfterSend, Channel, Status, Team, Ticket
 from tickets.selectors import InvalidCursor, Page, TicketFilters, ticket_get_for_agent, ticket_list
 from tickets.services import NewFile, reply_channel_default
 from tickets.sla.selectors import sla_state
+from tickets.visibility import tickets_visible_to
 from tickets.workspace import kb
 from tickets.workspace import selectors as sel
 from tickets.workspace.forms import BulkForm, QueueForm, ReplyForm
@@ -138,8 +139,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Select at least one ticket and an action, then try again.")
         return redirect(back)
+    if not request.user.has_perm("tickets.edit_ticket_fields"):
+        messages.error(request, "Your role cannot change tickets in bulk.")
+        return redirect(back)
     d = form.cleaned_data
-    tickets = list(Ticket.objects.filter(pk__in=d["ids"]).order_by("pk"))
+    tickets = list(tickets_visible_to(request.user).filter(pk__in=d["ids"]).order_by("pk"))
     agent = None
     if d["action"] == "assign" and d["assignee"].isdigit():
         agent = sel.agent_choices().filter(pk=int(d["assignee"])).first()
@@ -313,6 +317,9 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
         messages.error(request, "The reply form was incomplete. Check it and send again.")
         return redirect(reverse("tickets:ticket", args=[number]) + _from_query(_came_from(request)))
     d = form.cleaned_data
+    if d["kind"] != "note" and not request.user.has_perm("tickets.reply_public"):
+        error = "Your role adds internal notes only: send this as a note."
+        return _composer_error(request, ticket, d, error)
     files = request.FILES.getlist("attachments")
     if sum(f.size or 0 for f in files) > MAX_UPLOAD_BYTES:
         return _composer_error(request, ticket, d, "Attachments exceed 20 MB. Send fewer.")

@@ -19,7 +19,7 @@ def chats_waiting_now(context: template.Context) -> ChatsWaiting | None:
     user: Any = getattr(request, "user", None)
     if not is_agent(user):
         return None
-    return chats_waiting()
+    return chats_waiting(user)
 
 
 def wait_text(seconds: int) -> str:

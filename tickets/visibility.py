@@ -1,0 +1,96 @@
+"""Which tickets an agent may see: one selector every surface reads (docs/access.md).
+
+An agent's scope is their own setting (AgentPreference.ticket_scope) or, when that is
+empty, their role's: the permission tickets.view_all_tickets gives every ticket,
+tickets.view_team_tickets the tickets of their teams (and those assigned to them),
+neither only the tickets assigned to them. Admins and superusers see every ticket.
+"""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+
+from helpdesk.roles import is_admin, is_agent
+from tickets.models import AgentPreference, Team, Ticket, TicketScope
+
+_CACHE = "_helpdesk_ticket_scope"
+
+
+def _has_perm_q(codename: str) -> Exists:
+    perms = Permission.objects.filter(content_type__app_label="tickets", codename=codename)
+    return Exists(perms.filter(Q(user=OuterRef("pk")) | Q(group__user=OuterRef("pk"))))
+
+
+def ticket_scope(user: Any) -> str:
+    """The user's scope (a TicketScope value, never ROLE); one query, then cached on the
+    user object for the request."""
+    cached = getattr(user, _CACHE, None)
+    if cached is not None:
+        return cached
+    if not is_agent(user):
+        scope = TicketScope.ASSIGNED.value
+    elif is_admin(user):
+        scope = TicketScope.ALL.value
+    else:
+        row = (
+            get_user_model()
+            .objects.filter(pk=user.pk)
+            .annotate(
+                own=Subquery(
+                    AgentPreference.objects.filter(user=OuterRef("pk")).values("ticket_scope")[:1]
+                ),
+                all_perm=_has_perm_q("view_all_tickets"),
+                team_perm=_has_perm_q("view_team_tickets"),
+            )
+            .values("own", "all_perm", "team_perm")
+            .first()
+        ) or {}
+        if row.get("own"):
+            scope = row["own"]
+        elif row.get("all_perm"):
+            scope = TicketScope.ALL.value
+        elif row.get("team_perm"):
+            scope = TicketScope.TEAMS.value
+        else:
+            scope = TicketScope.ASSIGNED.value
+    setattr(user, _CACHE, scope)
+    return scope
+
+
+def visibility_q(user: Any) -> Q | None:
+    """The condition on Ticket rows the user may see; None when they see every ticket.
+    Team membership is a subquery, so applying it adds no query."""
+    scope = ticket_scope(user)
+    if scope == TicketScope.ALL:
+        return None
+    mine = Q(assignee_id=user.pk) if user.pk is not None else Q(pk__in=[])
+    if scope == TicketScope.TEAMS:
+        teams = Team.members.through.objects.filter(user_id=user.pk).values("team_id")
+        return Q(team_id__in=Subquery(teams)) | mine
+    return mine
+
+
+def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
+    """Every ticket the user may see (none for a user who is not an agent)."""
+    if not is_agent(user):
+        return Ticket.objects.none()
+    condition = visibility_q(user)
+    return Ticket.objects.all() if condition is None else Ticket.objects.filter(condition)
+
+
+def ticket_visible_or_none(user: Any, number: int) -> Ticket | None:
+    return tickets_visible_to(user).filter(number=number).first()
+
+
+def ticket_visible_or_404(user: Any, number: int) -> Ticket:
+    ticket = ticket_visible_or_none(user, number)
+    if ticket is None:
+        raise Http404(f"There is no ticket #{number}.")
+    return ticket
+
+
+def ticket_id_visible(user: Any, ticket_id: int) -> bool:
+    return tickets_visible_to(user).filter(pk=ticket_id).exists()

@@ -69,7 +69,7 @@ INSTALLED_APPS = [
     "knowledge_base",
     "tickets.portal",
     "tickets.workspace",
-    "integrations",
+    "tickets.integrations",
     "helpdesk.audit",
     "helpdesk",  # last: its post_migrate setup needs the others' permissions
 ]
@@ -329,11 +329,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First: its `WWW-Authenticate` makes a refused caller's answer 401, not 403.
-        "integrations.auth.BearerTokenAuthentication",
+        "tickets.integrations.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "helpdesk.auth.RememberingBasicAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["helpdesk.roles.IsAgent", "integrations.auth.TokenScopes"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "helpdesk.roles.IsAgent",
+        "tickets.integrations.auth.TokenScopes",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "helpdesk.api.exception_handler",
 }

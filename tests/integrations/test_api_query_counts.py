@@ -3,8 +3,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from integrations.tokens import api_token_create
 from tests.factories import TeamFactory, TicketFactory
+from tickets.integrations.tokens import api_token_create
 from tickets.models import Tag
 
 pytestmark = pytest.mark.django_db

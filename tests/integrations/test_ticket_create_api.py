@@ -2,8 +2,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from channels_app.models import Delivery
-from integrations.tokens import api_token_create
 from tests.factories import TeamFactory
+from tickets.integrations.tokens import api_token_create
 from tickets.models import ContactIdentity, Customer, Direction, Message, Ticket
 
 pytestmark = pytest.mark.django_db

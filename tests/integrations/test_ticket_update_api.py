@@ -1,8 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from integrations.tokens import api_token_create
 from tests.factories import TeamFactory, TicketFactory
+from tickets.integrations.tokens import api_token_create
 from tickets.models import EventKind, Priority, Status, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db

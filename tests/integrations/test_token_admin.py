@@ -3,8 +3,8 @@ import re
 import pytest
 from rest_framework.test import APIClient
 
-from integrations.models import ApiToken
-from integrations.tokens import api_token_create
+from tickets.integrations.models import ApiToken
+from tickets.integrations.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
 

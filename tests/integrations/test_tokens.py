@@ -11,9 +11,9 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
-from integrations.models import ApiToken
-from integrations.tokens import TokenError, api_token_create
 from tests.factories import TicketFactory, UserFactory
+from tickets.integrations.models import ApiToken
+from tickets.integrations.tokens import TokenError, api_token_create
 from tickets.models import EventKind, Status, TicketEvent
 
 pytestmark = pytest.mark.django_db

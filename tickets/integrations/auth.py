@@ -8,8 +8,8 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 
 from helpdesk.lib.net import client_ip
-from integrations.models import ApiToken
-from integrations.tokens import TokenError, api_token_check
+from tickets.integrations.models import ApiToken
+from tickets.integrations.tokens import TokenError, api_token_check
 
 # The attribute a token-authenticated user carries: the services record such writes with
 # the `api` actor (tickets.services.actor_of).
@@ -40,7 +40,7 @@ class BearerTokenAuthentication(BaseAuthentication):
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "integrations.auth.BearerTokenAuthentication"
+    target_class = "tickets.integrations.auth.BearerTokenAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

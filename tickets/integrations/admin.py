@@ -6,8 +6,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from helpdesk.roles import is_agent
-from integrations.models import ApiScope, ApiToken
-from integrations.tokens import api_token_create, api_token_revoke
+from tickets.integrations.models import ApiScope, ApiToken
+from tickets.integrations.tokens import api_token_create, api_token_revoke
 
 
 class ApiTokenAddForm(forms.ModelForm):

@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from integrations.models import ApiScope
-from integrations.tokens import TokenError, api_token_create
+from tickets.integrations.models import ApiScope
+from tickets.integrations.tokens import TokenError, api_token_create
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from django.utils.crypto import constant_time_compare
 
 from helpdesk.errors import DomainError
 from helpdesk.roles import is_agent
-from integrations.models import ApiScope, ApiToken
+from tickets.integrations.models import ApiScope, ApiToken
 
 PREFIX = "hd_live_"
 # A token's last use is written at most this often: one write per token a minute, not

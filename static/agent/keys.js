@@ -144,7 +144,8 @@
       case "Enter": var row = selectedRow(); if (kind === "queue" && row) location.href = row.dataset.href; else handled = false; break;
       case "r": case "n":
         if (kind !== "ticket") { handled = false; break; }
-        document.getElementById(e.key === "r" ? "kind-reply" : "kind-note").checked = true;
+        var choice = document.getElementById(e.key === "r" ? "kind-reply" : "kind-note");
+        if (choice) choice.checked = true;  // a light agent's composer has notes only
         document.getElementById("composer-body").focus();
         break;
       case "m":

@@ -33,6 +33,26 @@ def test_a_light_agent_sees_only_its_teams_tickets(light: tuple) -> None:
     assert client.get(f"/agent/tickets/{other.number}/").status_code == 404
 
 
+def test_a_light_agent_is_offered_the_internal_note_only(light: tuple) -> None:
+    user, ticket = light
+    client = Client()
+    client.force_login(user)
+    page = client.get(f"/agent/tickets/{ticket.number}/").content.decode()
+    assert 'value="note"' in page and "your role adds notes" in page
+    assert 'id="kind-reply"' not in page and 'id="composer-channel"' not in page
+
+
+def test_an_agent_is_offered_a_reply_on_every_channel_that_sends(light: tuple) -> None:
+    ticket = light[1]
+    client = Client()
+    client.force_login(AgentFactory(username="ana"))
+    page = client.get(f"/agent/tickets/{ticket.number}/").content.decode()
+    assert 'id="kind-reply"' in page
+    for value in ("email", "sms", "chat"):
+        assert f'<option value="{value}"' in page
+    assert '<option value="web"' not in page  # inbound only
+
+
 def test_a_light_agent_adds_notes_but_no_public_replies_on_the_api(light: tuple) -> None:
     user, ticket = light
     api = APIClient()

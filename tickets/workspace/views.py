@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from channels_app.registry import reply_channel_choices
 from helpdesk.lib.dates import datetime_parse
 from helpdesk.roles import is_agent
 from tickets.errors import TicketError
@@ -199,6 +200,8 @@ def ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[s
         "teams": Team.objects.order_by("name"),
         "statuses": Status.choices,
         "reply_channel": reply_channel_default(ticket=page.ticket),
+        "reply_channels": reply_channel_choices(),
+        "can_reply_public": request.user.has_perm("tickets.reply_public"),
         "presence": presence_list(ticket_id=page.ticket.pk),
         "synced_at": timezone.now().isoformat(),
         "came_from": came_from,

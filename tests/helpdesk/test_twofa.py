@@ -190,13 +190,12 @@ def test_http_basic_is_refused_for_a_user_with_a_device(client):
     assert client.get("/api/v1/tickets/", **auth).status_code == 200
     enrol(AgentFactory._meta.model.objects.get(username="alex"))
     refused = client.get("/api/v1/tickets/", **auth)
-    # Refused as a wrong password is (403: session authentication comes first, so DRF
-    # sends no Basic challenge), in the API's error shape.
+    # Refused as a wrong password is: 401 in the API's error shape.
     wrong = client.get(
         "/api/v1/tickets/",
         HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"alex:nope").decode(),
     )
-    assert refused.status_code == wrong.status_code == 403
+    assert refused.status_code == wrong.status_code == 401
     assert refused.json()["error"]["code"] == wrong.json()["error"]["code"]
     assert "two-factor" in refused.json()["error"]["message"]
 

@@ -24,7 +24,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
             threaded=True,
             copies_followers=True,
         ),
-        adapters={"email": email_adapter.parse},
+        adapters={email_adapter.NAME: email_adapter.parse},
         sender=send_email,
         notification_sender=send_notification,
         ingested=email_ingested,
@@ -34,7 +34,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec(
         kind=Channel.SMS,
         reply=ReplyRule(recipient_kind=IdentityKind.PHONE, reply_on=Channel.SMS),
-        adapters={"twilio_sms": sms_adapter.parse},
+        adapters={sms_adapter.NAME: sms_adapter.parse},
         sender=send_sms,
         recipient_check=sms_recipient_check,
         hooks=(("hooks/twilio/", "channels_app.sms.urls"),),
@@ -43,7 +43,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec(
         kind=Channel.CHAT,
         reply=ReplyRule(recipient_kind=IdentityKind.CHAT, reply_on=Channel.CHAT),
-        adapters={"chat": chat_adapter.parse},
+        adapters={chat_adapter.NAME: chat_adapter.parse},
         sender=send_chat,
         reply_queued=chat_reply_queued,
         notifies_assignee=False,
@@ -53,12 +53,12 @@ CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec(
         kind=Channel.WEB,
         reply=ReplyRule(recipient_kind=None, reply_on=Channel.EMAIL),
-        adapters={"web": web_adapter.parse},
+        adapters={web_adapter.NAME: web_adapter.parse},
     ),
     ChannelSpec(
         kind=Channel.API,
         reply=ReplyRule(recipient_kind=None, reply_on=Channel.EMAIL),
-        adapters={"api": api_adapter.parse},
+        adapters={api_adapter.NAME: api_adapter.parse},
     ),
     # Logged by agents (a call taken); answered by email.
     ChannelSpec(kind=Channel.PHONE, reply=ReplyRule(recipient_kind=None, reply_on=Channel.EMAIL)),

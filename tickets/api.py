@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from channels_app.api import adapter as api_adapter
 from channels_app.ingest import raw_inbound_process, raw_inbound_store
 from channels_app.models import RawInbound
 from tickets.models import (
@@ -410,7 +411,7 @@ class InboundMessageApi(APIView):
             return self._too_large()
         raw = raw_inbound_store(
             channel=Channel.API,
-            adapter="api",
+            adapter=api_adapter.NAME,
             source=f"api:{request.user.get_username()}",
             payload=body,
             content_type=request.content_type or "application/json",

@@ -24,6 +24,10 @@ def _field(data: dict[str, object], name: str, *, required: bool = True) -> str:
     return value
 
 
+# The RawInbound.adapter of this provider's payloads (the channel registry's key).
+NAME = "api"
+
+
 def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
     """Fields: external_id, from (email | phone | external_id), name, subject, text,
     ticket (number, optional), priority (optional), received_at (ISO 8601, optional)."""

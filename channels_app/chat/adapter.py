@@ -11,6 +11,10 @@ from tickets.models import Channel, IdentityKind
 MAX_TEXT = 5000
 
 
+# The RawInbound.adapter of this provider's payloads (the channel registry's key).
+NAME = "chat"
+
+
 def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
     """Fields: visitor (id), id (the client's message uuid), text, name, team_id; and for
     the offline form: offline (true) and email."""

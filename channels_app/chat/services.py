@@ -26,6 +26,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from channels_app.chat import adapter as chat_adapter
 from channels_app.chat.presence import agent_online
 from channels_app.chat.sender import chat_message_payload, chat_visitor_group
 from channels_app.ingest import raw_inbound_process, raw_inbound_store
@@ -302,7 +303,7 @@ def chat_visitor_identify(*, visitor_id: str, name: str, email: str) -> ContactI
 def _ingest_frame(*, channel: ChatChannel, frame: dict[str, object]) -> ChatReceipt:
     raw = raw_inbound_store(
         channel=Channel.CHAT,
-        adapter="chat",
+        adapter=chat_adapter.NAME,
         source=f"chat:{channel.key}",
         payload=json.dumps(frame).encode(),
         content_type="application/json",

@@ -88,6 +88,10 @@ class _Body:
     parts: int = 0
 
 
+# The RawInbound.adapter of this provider's payloads (the channel registry's key).
+NAME = "email"
+
+
 def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
     try:
         return _parse(payload, meta)

@@ -17,6 +17,7 @@ from email.utils import getaddresses
 from django.conf import settings
 from django.utils import timezone
 
+from channels_app.email import adapter as email_adapter
 from channels_app.email.adapter import lane_keys, plus_base
 from channels_app.email.mailboxes import mailboxes_all, own_addresses
 from channels_app.ingest import (
@@ -30,8 +31,6 @@ from helpdesk.lib.config_cache import config_snapshot, config_snapshot_current
 from tickets.models import Channel
 
 logger = logging.getLogger(__name__)
-
-ADAPTER = "email"
 
 
 def mailbox_addresses() -> list[str]:
@@ -83,7 +82,7 @@ def email_receive(
         mailbox = mailbox_for_payload(payload=payload, recipient=recipient)
     return raw_inbound_store(
         channel=Channel.EMAIL,
-        adapter=ADAPTER,
+        adapter=email_adapter.NAME,
         source=source,
         payload=payload,
         content_type="message/rfc822",
@@ -103,7 +102,7 @@ def email_receive_and_process(
             mailbox = mailbox_for_payload(payload=payload, recipient=recipient)
         return raw_inbound_receive(
             channel=Channel.EMAIL,
-            adapter=ADAPTER,
+            adapter=email_adapter.NAME,
             source=source,
             payload=payload,
             content_type="message/rfc822",

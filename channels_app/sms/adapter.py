@@ -50,6 +50,10 @@ def media_links(fields: dict[str, str]) -> list[tuple[str, str]]:
     return links
 
 
+# The RawInbound.adapter of this provider's payloads (the channel registry's key).
+NAME = "twilio_sms"
+
+
 def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
     fields = form_fields(payload)
     sid = fields.get("MessageSid", "").strip() or fields.get("SmsSid", "").strip()

@@ -24,6 +24,7 @@ from channels_app.ingest import (
     raw_inbound_store,
 )
 from channels_app.models import Delivery, DeliveryStatus, SmsNumber
+from channels_app.sms import adapter as sms_adapter
 from channels_app.sms.adapter import form_fields, media_links, opt_keyword
 from helpdesk.lib.ssrf import UnsafeUrl, url_vet
 from helpdesk.lib.urls import absolute_url
@@ -149,7 +150,7 @@ def sms_inbound_receive(
     payloads runs it again), any other error when nothing was stored."""
     raw = raw_inbound_store(
         channel=Channel.SMS,
-        adapter="twilio_sms",
+        adapter=sms_adapter.NAME,
         source=f"hook:twilio:{number.phone}",
         payload=payload,
         content_type="application/x-www-form-urlencoded",

@@ -50,6 +50,10 @@ def _file(entry: object) -> IncomingFile:
     )
 
 
+# The RawInbound.adapter of this provider's payloads (the channel registry's key).
+NAME = "web"
+
+
 def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
     """Fields: submission_id, email, name, subject, description, ticket_reference
     (a reply token, for portal replies), team_id, priority, received_at, attachments."""

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from channels_app.ingest import raw_inbound_process, raw_inbound_store
+from channels_app.web import adapter as web_adapter
 from channels_app.web.adapter import STAGING_PREFIX
 from knowledge_base.models import SupportCategory
 from tickets.domain_events import Actor, ActorKind, SatisfactionRated, publish
@@ -88,7 +89,7 @@ def _store_and_ingest(
     payload = {**payload, "attachments": staged, "received_at": timezone.now().isoformat()}
     raw = raw_inbound_store(
         channel="web",
-        adapter="web",
+        adapter=web_adapter.NAME,
         source=source,
         payload=json.dumps(payload).encode(),
         content_type="application/json",

@@ -211,9 +211,12 @@ def _record_answer(delivery: WebhookDelivery, answer: PostAnswer, *, started: fl
     snippet = answer.body.decode("utf-8", "replace")[:ANSWER_KEEP_CHARS]
     if status >= 500 or status in RETRIED_STATUSES:
         return _record_retry(
-            delivery, f"The receiver answered {status}.", started=started, answer=answer,
+            delivery,
+            f"The receiver answered {status}.",
+            started=started,
+            answer=answer,
             snippet=snippet,
-        )  # fmt: skip
+        )
     if 300 <= status < 400:
         error = (
             f"The receiver answered {status} (a redirect to {answer.location[:300] or '?'}); "
@@ -261,9 +264,12 @@ def _record_retry(
     next_at = now + timedelta(seconds=wait)
     if next_at > delivery.give_up_at:
         return _record_final(
-            delivery, f"Gave up after {delivery.attempts} attempts: {error}",
-            started=started, answer=answer, snippet=snippet,
-        )  # fmt: skip
+            delivery,
+            f"Gave up after {delivery.attempts} attempts: {error}",
+            started=started,
+            answer=answer,
+            snippet=snippet,
+        )
     WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(
         status=Status.PENDING,
         next_attempt_at=next_at,

@@ -53,8 +53,12 @@ def _plain(value: Any) -> Any:
 
 
 def ticket_ref(ticket: Ticket) -> dict[str, Any]:
-    return {"id": ticket.pk, "number": ticket.number, "subject": ticket.subject,
-            "status": ticket.status}  # fmt: skip
+    return {
+        "id": ticket.pk,
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": ticket.status,
+    }
 
 
 def ticket_object(ticket_id: int) -> dict[str, Any]:
@@ -87,9 +91,10 @@ def _ticket_changed(event: TicketChanged) -> dict[str, Any]:
     return {
         "ticket": ticket,
         # People and teams by id, tags as sorted names (tickets.domain_events).
-        "changes": {c.field: {"before": _plain(c.before), "after": _plain(c.after)}
-                    for c in event.changes},
-    }  # fmt: skip
+        "changes": {
+            c.field: {"before": _plain(c.before), "after": _plain(c.after)} for c in event.changes
+        },
+    }
 
 
 def _field_after(name: str, after: Any) -> dict[str, Any]:
@@ -135,8 +140,10 @@ def _ticket_merged(event: TicketMerged) -> dict[str, Any]:
 
 def _customer_merged(event: CustomerMerged) -> dict[str, Any]:
     target = Customer.objects.get(pk=event.target_customer_id)
-    return {"source": {"id": event.source_customer_id},
-            "target": {"id": target.pk, "name": target.name}}  # fmt: skip
+    return {
+        "source": {"id": event.source_customer_id},
+        "target": {"id": target.pk, "name": target.name},
+    }
 
 
 def _sla(event: SlaWarning | SlaBreached) -> dict[str, Any]:

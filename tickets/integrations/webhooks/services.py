@@ -137,10 +137,14 @@ def webhook_enable(*, webhook: Webhook) -> Webhook:
         webhook.disabled_reason = ""
         webhook.save(
             update_fields=[
-                "is_active", "failure_count", "failing_since", "disabled_at",
-                "disabled_reason", "updated_at",
+                "is_active",
+                "failure_count",
+                "failing_since",
+                "disabled_at",
+                "disabled_reason",
+                "updated_at",
             ]
-        )  # fmt: skip
+        )
         now = timezone.now()
         waiting = WebhookDelivery.objects.filter(
             webhook=webhook, status=WebhookDeliveryStatus.PENDING
@@ -168,8 +172,9 @@ def webhook_send_test(*, webhook: Webhook, actor: Any | None = None) -> WebhookD
         },
     }
     with transaction.atomic():
-        deliveries_write(payload=Payload(id=event_id, type=TEST_EVENT, body=body),
-                         webhook_ids=[webhook.pk])  # fmt: skip
+        deliveries_write(
+            payload=Payload(id=event_id, type=TEST_EVENT, body=body), webhook_ids=[webhook.pk]
+        )
     return WebhookDelivery.objects.get(event_id=event_id, webhook=webhook)
 
 
@@ -186,8 +191,11 @@ def webhook_deliveries_replay(*, deliveries: Iterable[WebhookDelivery]) -> int:
             .values_list("pk", flat=True)
         )
         WebhookDelivery.objects.filter(pk__in=replayed).update(
-            status=WebhookDeliveryStatus.PENDING, attempts=0, next_attempt_at=now,
-            give_up_at=give_up_at, updated_at=now,
-        )  # fmt: skip
+            status=WebhookDeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            give_up_at=give_up_at,
+            updated_at=now,
+        )
         transaction.on_commit(lambda: deliveries_enqueue(replayed))
     return len(replayed)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from tickets import api
 
@@ -7,4 +7,5 @@ urlpatterns = [
     path("tickets/<int:number>/", api.TicketDetailApi.as_view(), name="api-ticket-detail"),
     path("tickets/<int:number>/replies/", api.TicketReplyApi.as_view(), name="api-ticket-reply"),
     path("messages/", api.InboundMessageApi.as_view(), name="api-inbound-message"),
+    path("webhooks/", include("tickets.integrations.webhooks.urls")),
 ]

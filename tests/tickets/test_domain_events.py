@@ -99,6 +99,8 @@ def test_it_logs_a_failing_after_commit_subscriber_and_runs_the_next(calls, capl
     assert "handler_webhook failed on TicketCreated" in caplog.text
 
 
+# The installed subscribers hear it too: the webhook outbox reads which webhooks want it.
+@pytest.mark.django_db
 def test_it_registers_a_handler_once_however_often_ready_runs(calls):
     seen, register = calls
     register(TicketCreated, "once", Phase.IN_TRANSACTION)
@@ -109,6 +111,8 @@ def test_it_registers_a_handler_once_however_often_ready_runs(calls):
     assert [name for name, _ in seen] == ["once"]
 
 
+# The installed subscribers hear it too: the webhook outbox reads which webhooks want it.
+@pytest.mark.django_db
 def test_it_delivers_an_event_to_subscribers_of_its_base_class_only(calls):
     seen, register = calls
     register(de.DomainEvent, "everything", Phase.IN_TRANSACTION)
@@ -141,6 +145,8 @@ def test_it_names_what_changed():
         event.ticket_id = 2  # frozen
 
 
+# The installed subscribers hear it too: the webhook outbox reads which webhooks want it.
+@pytest.mark.django_db
 def test_it_captures_what_was_published_for_tests():
     with events_captured() as captured:
         publish(created(7))

@@ -94,7 +94,7 @@ def _with_secret(webhook: Webhook, secret: str) -> dict[str, Any]:
     return {**WebhookOutput(webhook).data, "secret": secret}
 
 
-class PageInput(serializers.Serializer):
+class WebhookPageInput(serializers.Serializer):
     cursor = serializers.IntegerField(required=False, min_value=1)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50)
 
@@ -109,17 +109,18 @@ def _page(rows: Any, params: dict[str, Any]) -> tuple[list[Any], str | None]:
     return items, str(items[-1].pk) if more else None
 
 
-class WebhookListApi(_Base):
-    class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100, required=False, default="")
-        url = serializers.CharField(max_length=2000)
-        events = serializers.ListField(
-            child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False
-        )
+class WebhookCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False, default="")
+    url = serializers.CharField(max_length=2000)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False
+    )
 
-    @extend_schema(parameters=[PageInput], responses=WebhookOutput(many=True))
+
+class WebhookListApi(_Base):
+    @extend_schema(parameters=[WebhookPageInput], responses=WebhookOutput(many=True))
     def get(self, request: Request) -> Response:
-        params = PageInput(data=request.query_params)
+        params = WebhookPageInput(data=request.query_params)
         params.is_valid(raise_exception=True)
         items, next_cursor = _page(Webhook.objects.all(), params.validated_data)
         return Response(
@@ -127,7 +128,7 @@ class WebhookListApi(_Base):
         )
 
     @extend_schema(
-        request=InputSerializer,
+        request=WebhookCreateInput,
         responses={201: WebhookWithSecretOutput},
         examples=[
             OpenApiExample(
@@ -143,7 +144,7 @@ class WebhookListApi(_Base):
         description="Subscribe a URL; the answer carries the signing secret, once.",
     )
     def post(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.data)
+        params = WebhookCreateInput(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         new = webhook_create(
@@ -155,26 +156,27 @@ class WebhookListApi(_Base):
         return Response(_with_secret(new.webhook, new.secret), status=status.HTTP_201_CREATED)
 
 
-class WebhookDetailApi(_Base):
-    class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100, required=False)
-        url = serializers.CharField(max_length=2000, required=False)
-        events = serializers.ListField(
-            child=serializers.ChoiceField(choices=WebhookEvent.choices),
-            allow_empty=False,
-            required=False,
-        )
-        active = serializers.BooleanField(
-            required=False, help_text="true enables a disabled webhook; what waited goes out."
-        )
+class WebhookUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    url = serializers.CharField(max_length=2000, required=False)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices),
+        allow_empty=False,
+        required=False,
+    )
+    active = serializers.BooleanField(
+        required=False, help_text="true enables a disabled webhook; what waited goes out."
+    )
 
+
+class WebhookDetailApi(_Base):
     @extend_schema(responses=WebhookOutput)
     def get(self, request: Request, webhook_id: int) -> Response:
         return Response(WebhookOutput(self.webhook(webhook_id)).data)
 
-    @extend_schema(request=InputSerializer, responses=WebhookOutput)
+    @extend_schema(request=WebhookUpdateInput, responses=WebhookOutput)
     def patch(self, request: Request, webhook_id: int) -> Response:
-        params = self.InputSerializer(data=request.data)
+        params = WebhookUpdateInput(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         webhook = webhook_update(
@@ -210,17 +212,18 @@ class WebhookTestApi(_Base):
         return Response(DeliveryOutput(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
-class WebhookDeliveryListApi(_Base):
-    class FilterInput(PageInput):
-        status = serializers.ChoiceField(choices=WebhookDeliveryStatus.choices, required=False)
+class WebhookDeliveryFilterInput(WebhookPageInput):
+    status = serializers.ChoiceField(choices=WebhookDeliveryStatus.choices, required=False)
 
+
+class WebhookDeliveryListApi(_Base):
     @extend_schema(
-        parameters=[FilterInput],
+        parameters=[WebhookDeliveryFilterInput],
         responses=DeliveryOutput(many=True),
         description="The webhook's deliveries, newest first; follow `next_cursor`.",
     )
     def get(self, request: Request, webhook_id: int) -> Response:
-        params = self.FilterInput(data=request.query_params)
+        params = WebhookDeliveryFilterInput(data=request.query_params)
         params.is_valid(raise_exception=True)
         rows = WebhookDelivery.objects.filter(webhook=self.webhook(webhook_id))
         if "status" in params.validated_data:

@@ -42,3 +42,25 @@ def test_after_a_rotation_both_secrets_verify_until_the_grace_ends(hook, receive
     Verifier(new).verify(request.body, request.headers)
     with pytest.raises(WebhookVerificationError):
         Verifier(old).verify(request.body, request.headers)
+
+
+def test_the_verification_snippet_in_the_docs_verifies_a_real_delivery(hook, receiver):
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[4] / "docs" / "api.md"
+    blocks = docs.read_text().split("```python\n")
+    snippet = next(b.split("```")[0] for b in blocks if b.startswith("import base64"))
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102 (our own documentation)
+    verify = namespace["verify"]
+
+    webhook_delivery_send(delivery_id=webhook_send_test(webhook=hook.webhook).pk)
+    request = receiver.received[-1]
+
+    assert verify(hook.secret, request.headers, request.body)
+    assert not verify(hook.secret, request.headers, request.body + b" ")
+    stale = {
+        **request.headers,
+        "webhook-timestamp": str(int(request.headers["webhook-timestamp"]) - 600),
+    }
+    assert not verify(hook.secret, stale, request.body)

@@ -153,8 +153,12 @@ def webhook_delivery_send(*, delivery_id: int) -> SendOutcome:
     """Claim and attempt one delivery. Safe to call any number of times: only a pending,
     due delivery of an active webhook is claimed, by one caller."""
     now = timezone.now()
+    # The webhook's state as a subquery, not a join: an UPDATE with a join becomes
+    # "id IN (select ...)", and a second worker waiting on the row lock would then not
+    # see the first one's change of status, and claim the row too.
+    active = Webhook.objects.filter(is_active=True).values("pk")
     claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=now, webhook__is_active=True
+        pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=now, webhook_id__in=active
     ).update(status=Status.SENDING, attempts=F("attempts") + 1, updated_at=now)
     if claimed != 1:
         # Delivered, being sent, failed for good, not due, or its webhook is disabled:

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from helpdesk.audit.services import audit_record
 from helpdesk.roles import IsAgent, is_admin
 from tickets.integrations.auth import TokenScopes
 from tickets.integrations.models import (
@@ -90,6 +91,19 @@ class _Base(APIView):
         return webhook
 
 
+def _audit(request: Request, action: str, webhook: Webhook, **data: Any) -> None:
+    """Where the desk sends its data is configuration worth a trail, as admin edits are."""
+    token = request.auth if isinstance(request.auth, ApiToken) else None
+    audit_record(
+        action=action,
+        actor=request.user,
+        target=webhook,
+        request=request._request,
+        summary=f"webhook: {webhook.name} ({webhook.url})"[:500],
+        data={**data, **({"via": "api", "api_token": token.pk} if token else {})},
+    )
+
+
 def _with_secret(webhook: Webhook, secret: str) -> dict[str, Any]:
     return {**WebhookOutput(webhook).data, "secret": secret}
 
@@ -153,6 +167,7 @@ class WebhookListApi(_Base):
             events=data["events"],
             created_by=request.user,
         )
+        _audit(request, "webhook.add", new.webhook, events=new.webhook.events)
         return Response(_with_secret(new.webhook, new.secret), status=status.HTTP_201_CREATED)
 
 
@@ -186,11 +201,14 @@ class WebhookDetailApi(_Base):
             events=data.get("events"),
             is_active=data.get("active"),
         )
+        _audit(request, "webhook.change", webhook, fields=sorted(data))
         return Response(WebhookOutput(webhook).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, webhook_id: int) -> Response:
-        self.webhook(webhook_id).delete()
+        webhook = self.webhook(webhook_id)
+        _audit(request, "webhook.delete", webhook)
+        webhook.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -198,6 +216,7 @@ class WebhookRotateSecretApi(_Base):
     @extend_schema(request=None, responses=WebhookWithSecretOutput)
     def post(self, request: Request, webhook_id: int) -> Response:
         new = webhook_secret_rotate(webhook=self.webhook(webhook_id))
+        _audit(request, "webhook.secret_rotate", new.webhook)
         return Response(_with_secret(new.webhook, new.secret))
 
 

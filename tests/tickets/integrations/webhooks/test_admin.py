@@ -10,7 +10,7 @@ from tickets.integrations.models import Webhook, WebhookDelivery, WebhookDeliver
 from tickets.integrations.webhooks.outbox import webhook_delivery_send, webhook_disable
 from tickets.integrations.webhooks.services import webhook_send_test
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 LIST = "/admin/integrations/webhook/"
 ADD = "/admin/integrations/webhook/add/"

@@ -102,6 +102,11 @@ def test_update_enable_and_delete(manager, hook, receiver):
     assert manager.get(f"{URL}999999/").status_code == 404
     assert manager.delete(detail).status_code == 204
     assert not Webhook.objects.exists()
+    from helpdesk.audit.models import AuditEntry
+
+    trail = AuditEntry.objects.filter(action__startswith="webhook.").order_by("id")
+    assert [e.action for e in trail] == ["webhook.change", "webhook.delete"]
+    assert trail[0].data["via"] == "api" and trail[0].actor_name == "alex"
 
 
 def test_rotate_and_test(manager, hook, receiver, django_capture_on_commit_callbacks):

@@ -12,7 +12,7 @@ from tickets.integrations.webhooks.outbox import webhook_delivery_send
 from tickets.models import Channel
 from tickets.services import ticket_create, ticket_set_priority
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def _due_now(delivery: WebhookDelivery) -> None:

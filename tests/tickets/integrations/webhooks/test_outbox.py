@@ -20,7 +20,7 @@ from tickets.integrations.webhooks.services import webhook_create, webhook_send_
 from tickets.models import Channel
 from tickets.services import ticket_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 Status = WebhookDeliveryStatus
 

@@ -140,3 +140,19 @@ def test_nothing_is_lost_while_the_receiver_is_down(
     assert {d.status for d in waiting} == {Status.DELIVERED}
     subjects = sorted(r.json["data"]["ticket"]["subject"] for r in back.received)
     assert subjects == ["Lamp 0", "Lamp 1", "Lamp 2"]
+
+
+def test_a_worker_retries_a_short_wait_itself_and_leaves_a_long_one_to_the_relay(hook, receiver):
+    from celery.exceptions import Retry
+
+    receiver.script = [503, 503]
+    short = webhook_send_test(webhook=hook.webhook)
+    with pytest.raises(Retry):
+        webhook_send_task.run(short.pk)  # as a worker runs it: not eagerly
+
+    long = webhook_send_test(webhook=hook.webhook)
+    WebhookDelivery.objects.filter(pk=long.pk).update(attempts=8)  # the next wait is hours
+    assert webhook_send_task.run(long.pk) == Status.PENDING
+    assert WebhookDelivery.objects.get(pk=long.pk).next_attempt_at > timezone.now() + timedelta(
+        minutes=30
+    )

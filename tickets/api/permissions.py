@@ -28,17 +28,14 @@ class ScopedAutoSchema(AutoSchema):
         scopes = getattr(self.view, "required_scopes", None) or {}
         return scopes.get(self.method) or (scopes.get("GET") if self.method == "HEAD" else None)
 
-    def get_description(self) -> str:  # type: ignore[override]  # spectacular: no arguments
-        description = super().get_description() or ""
-        scope = self._scope()
-        if scope is None:
-            return description
-        return f"{description}\n\n**Token scope:** `{scope}`".strip()
-
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        # After extend_schema's description has been applied, so it names the scope too.
         operation = super().get_operation(*args, **kwargs)
-        if operation is not None and self._scope():
-            operation["x-required-scope"] = self._scope()
+        scope = self._scope()
+        if operation is not None and scope is not None:
+            text = f"{operation.get('description', '')}\n\n**Token scope:** `{scope}`"
+            operation["description"] = text.strip()
+            operation["x-required-scope"] = scope
         return operation
 
     def _get_response_bodies(

@@ -38,7 +38,7 @@ _ARTICLE_EXAMPLE = {
     "body": "Refunds reach your card in **3-5 working days**.",
     "body_html": "<p>Refunds reach your card in <strong>3-5 working days</strong>.</p>",
     "status": "published",
-    "url": "https://desk.example.com/kb/articles/how-refunds-work/",
+    "url": "https://desk.example.com/kb/article/how-refunds-work/",
     "published_at": "2026-03-01T10:00:00Z",
     "updated_at": "2026-03-01T10:00:00Z",
 }

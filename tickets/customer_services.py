@@ -5,13 +5,13 @@ identities as a whole set."""
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from helpdesk.roles import is_agent
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.identity import normalize_identity
 from tickets.models import ContactIdentity, Customer, IdentityKind, Message, Organization
-from tickets.services import identity_add, identity_resolve
+from tickets.services import identity_add
 
 
 def _require_agent(user: Any, *, what: str) -> None:
@@ -42,24 +42,33 @@ def customer_create(
     organization: Organization | None = None,
 ) -> Customer:
     """A customer with these contact details. Precondition: at least one email or phone.
-    Refused, with nothing written, when one of them already belongs to a customer."""
+    Refused, with nothing written, when one of them already belongs to a customer (also
+    when another request takes it at the same moment: the unique constraint decides)."""
     _require_agent(actor, what="add customers")
     contacts = [(IdentityKind.EMAIL, v) for v in emails] + [(IdentityKind.PHONE, v) for v in phones]
     if not contacts:
         raise TicketError(
             TicketErrorCode.INVALID_IDENTITY, "Give the customer an email address or a phone."
         )
-    normalized = [(kind, normalize_identity(kind, value)) for kind, value in contacts]
+    normalized = list(dict.fromkeys((kind, normalize_identity(kind, v)) for kind, v in contacts))
     for kind in (IdentityKind.EMAIL, IdentityKind.PHONE):
         _taken(kind, [v for k, v in normalized if k == kind], None)
-    first_kind, first_value = normalized[0]
-    customer = identity_resolve(kind=first_kind, value=first_value, display_name=name).customer
-    for kind, value in normalized[1:]:
-        identity_add(customer=customer, kind=kind, value=value, actor=actor)
-    if name.strip():
-        customer.name = name.strip()[:200]
-    customer.organization = organization
-    customer.save(update_fields=["name", "organization", "updated_at"])
+    first_value = normalized[0][1]
+    customer = Customer.objects.create(
+        name=name.strip()[:200] or first_value.split("@", 1)[0][:200], organization=organization
+    )
+    try:
+        with transaction.atomic():
+            ContactIdentity.objects.bulk_create(
+                ContactIdentity(customer=customer, kind=kind, value=value)
+                for kind, value in normalized
+            )
+    except IntegrityError as exc:
+        raise TicketError(
+            TicketErrorCode.IDENTITY_TAKEN,
+            "One of these addresses was just given to another customer. Look that customer "
+            "up instead.",
+        ) from exc
     return customer
 
 

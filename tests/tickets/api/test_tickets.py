@@ -206,3 +206,12 @@ def test_listing_needs_the_read_scope(agent, token_client):
         "code": "missing_scope",
         "message": "The API token lacks the scope `tickets:read`.",
     }
+
+
+def test_q_searches_subjects_and_messages(reader):
+    lamp = _ticket(subject="Broken lamp shade")
+    _ticket(subject="Invoice copy")
+
+    found = reader.get("/api/v1/tickets/", {"q": "lamp"}).json()["results"]
+
+    assert [t["number"] for t in found] == [lamp.number]

@@ -29,6 +29,14 @@ from tickets.api.filters import PageInput
 from tickets.api.permissions import ApiView, require_perm
 from tickets.integrations.models import ApiToken
 
+_CATEGORY_EXAMPLE = {
+    "id": 2,
+    "name": "Billing",
+    "slug": "billing",
+    "description": "Invoices and refunds",
+    "position": 0,
+    "published_count": 12,
+}
 _ARTICLE_EXAMPLE = {
     "id": 7,
     "title": "How refunds work",
@@ -127,6 +135,11 @@ class CategoryListApi(ApiView):
         description="Every category, in the help centre's order, with its number of "
         "published articles.",
         responses=inline_serializer("CategoryList", {"results": CategoryOutput(many=True)}),
+        examples=[
+            OpenApiExample(
+                "The categories", value={"results": [_CATEGORY_EXAMPLE]}, response_only=True
+            )
+        ],
     )
     def get(self, request: Request) -> Response:
         return Response({"results": CategoryOutput(category_list(), many=True).data})
@@ -154,7 +167,11 @@ class CategoryListApi(ApiView):
 class CategoryDetailApi(ApiView):
     required_scopes = {"GET": "kb:read", "PATCH": "kb:write"}
 
-    @extend_schema(summary="Read a category", responses=CategoryOutput)
+    @extend_schema(
+        summary="Read a category",
+        responses=CategoryOutput,
+        examples=[OpenApiExample("The category", value=_CATEGORY_EXAMPLE, response_only=True)],
+    )
     def get(self, request: Request, category_id: int) -> Response:
         return Response(CategoryOutput(_category_or_404(category_id)).data)
 
@@ -169,6 +186,12 @@ class CategoryDetailApi(ApiView):
             },
         ),
         responses=CategoryOutput,
+        examples=[
+            OpenApiExample("A new position", value={"position": 1}, request_only=True),
+            OpenApiExample(
+                "The category", value={**_CATEGORY_EXAMPLE, "position": 1}, response_only=True
+            ),
+        ],
     )
     def patch(self, request: Request, category_id: int) -> Response:
         category = _category_or_404(category_id)
@@ -323,6 +346,7 @@ class _ArticleStatusApi(ApiView):
     description="It appears in the help centre and its search.",
     request=None,
     responses=ArticleOutput,
+    examples=[OpenApiExample("The published article", value=_ARTICLE_EXAMPLE, response_only=True)],
 )
 class ArticlePublishApi(_ArticleStatusApi):
     target_status = ArticleStatus.PUBLISHED
@@ -333,6 +357,13 @@ class ArticlePublishApi(_ArticleStatusApi):
     description="Back to a draft: gone from the help centre, kept for editors.",
     request=None,
     responses=ArticleOutput,
+    examples=[
+        OpenApiExample(
+            "The draft",
+            value={**_ARTICLE_EXAMPLE, "status": "draft"},
+            response_only=True,
+        )
+    ],
 )
 class ArticleUnpublishApi(_ArticleStatusApi):
     target_status = ArticleStatus.DRAFT
@@ -359,6 +390,23 @@ class KbSearchApi(ApiView):
         summary="Search articles",
         parameters=[InputSerializer, OpenApiParameter("q", required=True)],
         responses=inline_serializer("ArticleHits", {"results": ArticleHitOutput(many=True)}),
+        examples=[
+            OpenApiExample(
+                "One hit",
+                value={
+                    "results": [
+                        {
+                            "title": "How refunds work",
+                            "url": "https://desk.example.com/kb/article/how-refunds-work/",
+                            "category": "Billing",
+                            "excerpt": "Refunds reach your card in 3-5 working days.",
+                            "snippet": "<mark>Refunds</mark> reach your card in 3-5 working days",
+                        }
+                    ]
+                },
+                response_only=True,
+            )
+        ],
     )
     def get(self, request: Request) -> Response:
         params = self.InputSerializer(data=request.query_params)

@@ -115,7 +115,13 @@ class InboundMessageApi(ApiView):
                     "text": "It has been a week.",
                 },
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "Stored on a new ticket",
+                value={"ticket": 1042, "message": 5120, "created_ticket": True, "duplicate": False},
+                response_only=True,
+                status_codes=["201"],
+            ),
         ],
     )
     def post(self, request: Request) -> Response:

@@ -31,6 +31,25 @@ from tickets.selectors import InvalidCursor, TicketFilters, ticket_get_for_agent
 from tickets.services import message_reply
 from tickets.visibility import customers_visible_to, visibility_q
 
+_MESSAGE_EXAMPLE = {
+    "id": 5121,
+    "channel": "email",
+    "direction": "outbound",
+    "is_internal": False,
+    "body_text": "Your refund is on its way.",
+    "body_html": "",
+    "attachments": [
+        {
+            "id": 88,
+            "filename": "label.pdf",
+            "content_type": "application/pdf",
+            "size": 48213,
+            "sha256": "5cea5d14d26b61ee13dd8cc4264928297574f98e53f79ac645eb7d736393462a",
+            "url": "https://desk.example.com/api/v1/attachments/88/",
+        }
+    ],
+    "created_at": "2026-03-02T09:20:00Z",
+}
 _TICKET_EXAMPLE = {
     "number": 1042,
     "subject": "Your order 77",
@@ -239,6 +258,13 @@ class TicketDetailApi(ApiView):
     @extend_schema(
         summary="Read a ticket with its messages",
         responses=TicketDetailOutput,
+        examples=[
+            OpenApiExample(
+                "The ticket",
+                value={**_TICKET_EXAMPLE, "messages": [_MESSAGE_EXAMPLE]},
+                response_only=True,
+            )
+        ],
     )
     def get(self, request: Request, number: int) -> Response:
         ticket = ticket_get_for_agent(user=request.user, number=number)
@@ -294,6 +320,7 @@ class TicketReplyApi(ApiView):
                 value={"body_text": "Your refund is on its way.", "set_status": "solved"},
                 request_only=True,
             ),
+            OpenApiExample("The message", value=_MESSAGE_EXAMPLE, response_only=True),
         ],
     )
     def post(self, request: Request, number: int) -> Response:

@@ -196,3 +196,22 @@ def test_an_agent_without_the_help_centre_permissions_cannot_write(agent, token_
 
     assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
     assert not Article.objects.exists()
+
+
+def test_a_missing_category_or_article_is_404_in_the_error_shape(reader, editor):
+    for client, url in (
+        (reader, "/api/v1/kb/categories/999999/"),
+        (reader, "/api/v1/kb/articles/999999/"),
+        (editor, "/api/v1/kb/articles/999999/publish/"),
+    ):
+        response = client.post(url) if url.endswith("publish/") else client.get(url)
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_search_finds_published_articles_only(reader, articles):
+    hits = reader.get("/api/v1/kb/search/", {"q": "refunds"}).json()["results"]
+    drafts = reader.get("/api/v1/kb/search/", {"q": "pricing"}).json()["results"]
+    missing = reader.get("/api/v1/kb/search/")
+
+    assert [h["title"] for h in hits] == ["How refunds work"] and drafts == []
+    assert missing.status_code == 400 and "q" in missing.json()["error"]["fields"]

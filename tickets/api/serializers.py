@@ -105,12 +105,10 @@ class CustomerOutput(serializers.Serializer):
 
 
 class CustomerDetailOutput(CustomerOutput):
-    open_tickets = serializers.SerializerMethodField(
-        help_text="The numbers of the customer's open tickets you may see."
+    open_tickets = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The numbers of the customer's open tickets you may see.",
     )
-
-    def get_open_tickets(self, customer: Customer) -> list[int]:
-        return list(getattr(customer, "visible_open_tickets", []))
 
 
 class CustomerRefInput(serializers.Serializer):

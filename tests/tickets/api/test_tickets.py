@@ -215,3 +215,18 @@ def test_q_searches_subjects_and_messages(reader):
     found = reader.get("/api/v1/tickets/", {"q": "lamp"}).json()["results"]
 
     assert [t["number"] for t in found] == [lamp.number]
+
+
+def test_the_recorded_message_shows_on_the_agent_page_as_the_customers(writer, agent, client):
+    number = writer.post(
+        "/api/v1/tickets/",
+        {"customer": {"phone": "+14155550100", "name": "Kim"}, "subject": "Lamp",
+         "text": "The shade arrived cracked.", "channel": "phone"},
+        format="json",
+    ).json()["number"]  # fmt: skip
+    client.force_login(agent)
+
+    page = client.get(f"/agent/tickets/{number}/")
+
+    assert page.status_code == 200
+    assert "The shade arrived cracked." in page.content.decode()

@@ -342,13 +342,16 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Help desk API",
-    "DESCRIPTION": "Tickets, customers and inbound messages.",
+    "DESCRIPTION": "Tickets, customers, attachments, inbound messages and the knowledge "
+    "base. Authenticate with `Authorization: Bearer hd_live_…`; each operation names the "
+    'token scope it needs. Every error is `{"error": {"code", "message", "fields"}}`.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.Status",
         "TicketPriorityEnum": "tickets.models.Priority",
+        "ArticleStatusEnum": "knowledge_base.models.ArticleStatus",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }

@@ -7,6 +7,7 @@ class TicketErrorCode(Enum):
     NOT_AN_AGENT = "not_an_agent"
     INVALID_IDENTITY = "invalid_identity"
     IDENTITY_TAKEN = "identity_taken"
+    IDENTITY_IN_USE = "identity_in_use"
     INVALID_STATUS = "invalid_status"
     INVALID_PRIORITY = "invalid_priority"
     MERGE_SELF = "merge_self"

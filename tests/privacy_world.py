@@ -220,3 +220,25 @@ def raw_of(ticket: Ticket) -> list[RawInbound]:
 
 def rating_of(ticket: Ticket) -> SatisfactionRating:
     return SatisfactionRating.objects.get(ticket=ticket)
+
+
+def pg_dump_traces(needles: list[str]) -> list[str]:
+    """Lines of `pg_dump --data-only` of the database under test that hold a needle, as
+    text or (bytea columns are dumped as hex) as hex. Sees committed data only."""
+    import subprocess
+
+    db = connection.settings_dict
+    command = ["pg_dump", "--data-only", "--no-owner", "-d", db["NAME"]]
+    for flag, key in (("-h", "HOST"), ("-p", "PORT"), ("-U", "USER")):
+        if db.get(key):
+            command += [flag, str(db[key])]
+    env = {"PGPASSWORD": str(db.get("PASSWORD") or ""), "PATH": "/usr/bin:/bin"}
+    dump = subprocess.run(command, capture_output=True, check=True, env=env).stdout.lower()
+    found = []
+    for needle in needles:
+        # Without its first letter, so a capitalized name matches too.
+        for form in (needle.lower().encode(), needle.lower()[1:].encode().hex().encode()):
+            found += [
+                f"{line[:80]!r} holds {needle!r}" for line in dump.splitlines() if form in line
+            ]
+    return found

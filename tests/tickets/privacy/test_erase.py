@@ -8,7 +8,14 @@ from django.contrib.sessions.models import Session
 from channels_app.models import Delivery, DeliveryStatus, RawInbound
 from helpdesk.audit.models import AuditEntry
 from tests.factories import AgentFactory, CustomerFactory, IdentityFactory
-from tests.privacy_world import Person, database_traces, file_traces, rating_of, raw_of
+from tests.privacy_world import (
+    Person,
+    database_traces,
+    file_traces,
+    pg_dump_traces,
+    rating_of,
+    raw_of,
+)
 from tickets.domain_events import CustomerErased, events_captured
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.models import Attachment, Customer, Message, Status, Ticket
@@ -32,6 +39,17 @@ def test_it_leaves_no_trace_of_the_person_in_any_table_or_file(
     # Then no table, no session and no stored file holds their name, address, phone,
     # chat visitor id or anything they wrote
     assert database_traces(person.needles) == []
+    assert file_traces(person.needles) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dump_of_the_committed_database_holds_no_trace_either(
+    person: Person, admin_user: Any
+) -> None:
+    # Committed for real: the on-commit work (file deletion, the outbox) runs as it would.
+    assert pg_dump_traces([person.marker])
+    customer_erase(person.customer, actor=admin_user)
+    assert pg_dump_traces(person.needles) == []
     assert file_traces(person.needles) == []
 
 

@@ -26,7 +26,7 @@ from typing import IO, Any
 from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from tickets.domain_events import CustomerErased, CustomerExported, publish
@@ -208,7 +208,7 @@ def customer_export(customer: Customer, *, include_internal: bool = True) -> dic
     tickets = (
         Ticket.objects.filter(pk__in=scope.ticket_ids)
         .select_related("team")
-        .prefetch_related("tags", "followers", "messages", "events")
+        .prefetch_related("tags", "followers", "events", Prefetch("messages", queryset=messages))
         .order_by("created_at", "pk")
     )
     ticket_rows = []
@@ -227,7 +227,7 @@ def customer_export(customer: Customer, *, include_internal: bool = True) -> dic
                 "updated_at": _time(ticket.updated_at),
                 "solved_at": _time(ticket.solved_at),
                 "closed_at": _time(ticket.closed_at),
-                "messages": [_message(m) for m in messages.filter(ticket=ticket)],
+                "messages": [_message(m) for m in ticket.messages.all()],
                 "history": [
                     {"kind": e.kind, "at": _time(e.created_at)} for e in ticket.events.all()
                 ],

@@ -118,3 +118,27 @@ def test_a_bad_setting_fails_loudly(value: str, monkeypatch: Any) -> None:
     monkeypatch.setenv("HELPDESK_RETENTION_RAW_DAYS", value)
     with pytest.raises(environ.ImproperlyConfigured, match="HELPDESK_RETENTION_RAW_DAYS"):
         _retention("HELPDESK_RETENTION_RAW_DAYS")
+
+
+def test_a_deleted_closed_tickets_payloads_go_too_whatever_their_age(
+    settings: Any, customer: Any
+) -> None:
+    from tickets.models import Message
+
+    settings.HELPDESK_RETENTION_RAW_DAYS = None
+    settings.HELPDESK_RETENTION_CLOSED_MONTHS = 1
+    raw = _raw(days_ago=0)
+    kept = _raw(days_ago=0)
+    ticket = TicketFactory(customer=customer, status=Status.CLOSED)
+    ticket.closed_at = timezone.now() - timedelta(days=45)
+    ticket.save(update_fields=["closed_at"])
+    Message.objects.create(ticket=ticket, channel="email", direction="inbound", raw=raw)
+    open_ticket = TicketFactory(customer=customer)
+    Message.objects.create(ticket=open_ticket, channel="email", direction="inbound", raw=kept)
+    assert retention_due().raw_payloads == 1
+    report = retention_purge()
+    assert (report.raw_payloads, report.tickets) == (1, 1)
+    raw.refresh_from_db()
+    kept.refresh_from_db()
+    assert bytes(raw.payload) == b"" and raw.purged_at is not None
+    assert bytes(kept.payload) and kept.purged_at is None

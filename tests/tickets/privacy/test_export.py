@@ -78,3 +78,21 @@ def test_the_export_is_recorded_in_the_audit_trail(person: Person) -> None:
     # The next export lists this one among the entries about them.
     data = json.loads(_archive(person).read("customer.json"))
     assert [e["action"] for e in data["audit_entries"]] == ["customer.export"]
+
+
+def test_its_query_count_does_not_grow_with_the_history(customer: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import TicketFactory
+    from tickets.models import Message
+
+    def grow() -> int:
+        ticket = TicketFactory(customer=customer)
+        for _ in range(3):
+            Message.objects.create(ticket=ticket, channel="email", direction="inbound")
+        with CaptureQueriesContext(connection) as queries:
+            customer_export(customer)
+        return len(queries)
+
+    assert grow() == grow() == grow()

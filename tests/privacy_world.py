@@ -168,14 +168,24 @@ def database_traces(needles: list[str]) -> list[str]:
     """Every table.column whose value holds one of `needles` (case-insensitive), read in
     the test's own connection: text, JSON and arrays as text, bytea as its bytes, and the
     sessions decoded (their data is signed base64, which a plain search cannot see)."""
+    from django.contrib.sessions.models import Session
+
+    walk = _postgres_traces if connection.vendor == "postgresql" else _sqlite_traces
+    found = walk(needles)
+    for session in Session.objects.all():
+        text = json.dumps(session.get_decoded()).lower()
+        found += [f"django_session holds {n!r}" for n in needles if n.lower() in text]
+    return found
+
+
+def _postgres_traces(needles: list[str]) -> list[str]:
     found: list[str] = []
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT table_name, column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
         )
-        columns = cursor.fetchall()
-        for table, column, data_type in columns:
+        for table, column, data_type in cursor.fetchall():
             if data_type == "bytea":
                 expression = f"lower(encode(\"{column}\", 'escape'))"
             elif data_type in _TEXT_TYPES:
@@ -189,11 +199,26 @@ def database_traces(needles: list[str]) -> list[str]:
                 )
                 if cursor.fetchone()[0]:
                     found.append(f"{table}.{column} holds {needle!r}")
-    from django.contrib.sessions.models import Session
+    return found
 
-    for session in Session.objects.all():
-        text = json.dumps(session.get_decoded()).lower()
-        found += [f"django_session holds {n!r}" for n in needles if n.lower() in text]
+
+def _sqlite_traces(needles: list[str]) -> list[str]:
+    """The same walk on SQLite: every column of every table (FTS5 shadow tables too), each
+    value read as text (a BLOB's bytes as they are)."""
+    found: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        for (table,) in cursor.fetchall():
+            cursor.execute(f'PRAGMA table_info("{table}")')
+            for column in [row[1] for row in cursor.fetchall()]:
+                for needle in needles:
+                    cursor.execute(
+                        f'SELECT count(*) FROM "{table}" '  # noqa: S608
+                        f'WHERE instr(lower(CAST("{column}" AS TEXT)), %s) > 0',
+                        [needle.lower()],
+                    )
+                    if cursor.fetchone()[0]:
+                        found.append(f"{table}.{column} holds {needle!r}")
     return found
 
 
@@ -205,7 +230,8 @@ def file_traces(needles: list[str]) -> list[str]:
         if not root.is_dir():
             continue
         for path in root.rglob("*"):
-            if not path.is_file() or path.suffix in (".sqlite3", ".pid"):
+            # The SQLite database (and its WAL) is searched through SQL instead.
+            if not path.is_file() or ".sqlite3" in path.name or path.suffix == ".pid":
                 continue
             data = path.read_bytes().lower()
             for needle in needles:

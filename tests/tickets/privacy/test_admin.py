@@ -12,7 +12,7 @@ from tests.factories import AgentFactory
 from tests.privacy_world import Person
 from tickets.models import Customer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 CHANGELIST = reverse("admin:tickets_customer_changelist")
 

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from tests.privacy_world import Person
 from tickets.models import Customer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def test_export_writes_a_private_zip_and_says_what_is_in_it(person: Person, tmp_path: Path) -> None:

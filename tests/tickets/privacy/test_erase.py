@@ -27,6 +27,7 @@ from tickets.services import customer_merge
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.embedded
 def test_it_leaves_no_trace_of_the_person_in_any_table_or_file(
     person: Person, admin_user: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -421,6 +421,14 @@ def customer_erase(customer: Customer, *, actor: Any | None) -> ErasureSummary:
                 "which holds their history: erase that one.",
             )
         scope = customer_scope(locked)
+        # Hold every row a new message would reference (FOR UPDATE blocks the key-share
+        # lock a foreign key takes), then read the scope again: a message that committed
+        # meanwhile is in it, and one still being written waits, then fails on the
+        # deleted identity and arrives again as a new contact.
+        list(Customer.objects.select_for_update().filter(pk__in=scope.customer_ids))
+        list(ContactIdentity.objects.select_for_update().filter(customer_id__in=scope.customer_ids))
+        list(Ticket.objects.select_for_update().filter(customer_id__in=scope.customer_ids))
+        scope = customer_scope(locked)
         now = timezone.now()
         values = set(scope.values())
 

@@ -172,3 +172,21 @@ def test_an_erased_ticket_stays_closed_to_the_rating_link(
     path = url.split("desk.example.com", 1)[1]
     assert client.get(path).status_code == 404
     assert Ticket.objects.get(pk=person.tickets["web"].pk).status == Status.SOLVED
+
+
+def test_an_erased_customers_ticket_takes_no_new_reply_or_note(
+    person: Person, admin_user: Any, agent: Any
+) -> None:
+    from tickets.services import message_reply, note_add
+
+    ticket = person.tickets["email"]
+    customer_erase(person.customer, actor=admin_user)
+    count = Message.objects.filter(ticket=ticket).count()
+    for write in (
+        lambda: message_reply(ticket=ticket, author=agent, body_text="Hello again"),
+        lambda: note_add(ticket=ticket, author=agent, body_text="they called"),
+    ):
+        with pytest.raises(TicketError) as exc:
+            write()
+        assert exc.value.code == TicketErrorCode.ALREADY_ERASED
+    assert Message.objects.filter(ticket=ticket).count() == count

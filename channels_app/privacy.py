@@ -48,11 +48,11 @@ def _needles(scope: CustomerScope) -> list[bytes]:
 
 def _matching_raw_ids(scope: CustomerScope) -> set[int]:
     """Unpurged payloads that name one of the person's addresses (a copy, a duplicate, a
-    quarantined message that never became one of theirs)."""
+    quarantined message that never became one of theirs, someone else's mail copying
+    them). Names are not searched: they are not unique enough to erase by."""
     needles = _needles(scope)
     if not needles:
         return set()
-    candidates = RawInbound.objects.filter(purged_at__isnull=True)
     if connection.vendor == "postgresql":
         # One pass in the server; encode(..., 'escape') keeps ASCII bytes as they are,
         # which is what addresses and phone numbers are made of.
@@ -65,7 +65,7 @@ def _matching_raw_ids(scope: CustomerScope) -> set[int]:
             )
             return {row[0] for row in cursor.fetchall()}
     found: set[int] = set()
-    ids = list(candidates.values_list("pk", flat=True))
+    ids = list(RawInbound.objects.filter(purged_at__isnull=True).values_list("pk", flat=True))
     for start in range(0, len(ids), _SCAN_CHUNK):
         for pk, payload in RawInbound.objects.filter(
             pk__in=ids[start : start + _SCAN_CHUNK]

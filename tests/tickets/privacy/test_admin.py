@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from helpdesk.audit.models import AuditEntry
 from tests.factories import AgentFactory
 from tests.privacy_world import Person
 from tickets.models import Customer
@@ -36,6 +37,8 @@ def test_it_downloads_one_customers_export(admin_client: Any, person: Person) ->
     assert f"customer-{person.customer.pk}-export.zip" in response["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert json.loads(archive.read("customer.json"))["customer"]["id"] == person.customer.pk
+    entry = AuditEntry.objects.get(action="customer.export")
+    assert (entry.actor_name, entry.target_id) == ("root", str(person.customer.pk))
 
 
 def test_it_asks_for_one_customer_to_export(

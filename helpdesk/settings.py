@@ -278,6 +278,25 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 HELPDESK_AUDIT_RETENTION_DAYS = env.int("HELPDESK_AUDIT_RETENTION_DAYS", default=365)
+
+
+def _retention(name: str) -> int | None:
+    """A retention period from the environment: unset or empty keeps everything (None)."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise environ.ImproperlyConfigured(
+            f"{name} is {raw!r}; use a whole number of at least 1, or leave it unset to keep "
+            "everything."
+        )
+    return int(raw)
+
+
+# Daily purge (docs/trust.md, "Retention"): processed raw payloads lose their content after
+# this many days; closed tickets are deleted this many months (of 30 days) after closing.
+HELPDESK_RETENTION_RAW_DAYS = _retention("HELPDESK_RETENTION_RAW_DAYS")
+HELPDESK_RETENTION_CLOSED_MONTHS = _retention("HELPDESK_RETENTION_CLOSED_MONTHS")
 HELPDESK_LOGIN_MAX_FAILURES = env.int("HELPDESK_LOGIN_MAX_FAILURES", default=5)
 HELPDESK_LOGIN_LOCKOUT_MINUTES = env.int("HELPDESK_LOGIN_LOCKOUT_MINUTES", default=15)
 AXES_FAILURE_LIMIT = HELPDESK_LOGIN_MAX_FAILURES

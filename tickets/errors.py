@@ -20,6 +20,8 @@ class TicketErrorCode(Enum):
     INVALID_MACRO = "invalid_macro"
     NOT_FOUND = "not_found"
     INVALID_PREFERENCE = "invalid_preference"
+    NOT_ALLOWED = "not_allowed"
+    ALREADY_ERASED = "already_erased"
 
 
 class TicketError(DomainError):

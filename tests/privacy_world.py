@@ -22,9 +22,9 @@ from tests.factories import TeamFactory
 from tickets.models import Channel, Customer, SatisfactionRating, Status, Ticket
 from tickets.portal.models import PortalSignIn
 from tickets.portal.services import WebRequest, satisfaction_rating_submit, web_request_submit
-from tickets.portal.uploads import CheckedFile
 from tickets.portal.views import DONE_KEY, SESSION_KEY
 from tickets.services import message_reply, note_add, ticket_set_status
+from tickets.uploads import CheckedFile
 
 OUR_NUMBER = "+14155550100"
 

@@ -4,15 +4,21 @@ for API tokens with the `webhooks:manage` scope."""
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from helpdesk.audit.services import audit_record
 from helpdesk.roles import IsAgent, is_admin
+from tickets.api.permissions import ApiView
+from tickets.api.serializers import ErrorOutput
 from tickets.integrations.auth import TokenScopes
 from tickets.integrations.models import (
     ApiScope,
@@ -80,7 +86,7 @@ class DeliveryOutput(serializers.Serializer):
     delivered_at = serializers.DateTimeField(allow_null=True)
 
 
-class _Base(APIView):
+class _Base(ApiView):
     permission_classes = [IsAgent, TokenScopes, AdminOrToken]
     required_scopes = MANAGE
 
@@ -104,13 +110,71 @@ def _audit(request: Request, action: str, webhook: Webhook, **data: Any) -> None
     )
 
 
+_WEBHOOK = {
+    "id": 3,
+    "name": "CRM",
+    "url": "https://crm.example.com/hooks/desk",
+    "events": ["message.created", "ticket.created"],
+    "active": True,
+    "disabled_reason": "",
+    "failure_count": 0,
+    "last_success_at": "2026-12-02T15:20:01Z",
+    "created_at": "2026-11-30T09:00:00Z",
+    "updated_at": "2026-11-30T09:00:00Z",
+}
+_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 (the specification's example)
+_DELIVERY = {
+    "id": 812,
+    "event_id": "evt_4f0c2d0e9b3c4e0e8f0a1b2c3d4e5f60",
+    "event_type": "ticket.created",
+    "status": "pending",
+    "attempts": 2,
+    "next_attempt_at": "2026-12-02T15:22:10Z",
+    "last_status_code": 503,
+    "last_error": "The receiver answered 503.",
+    "last_response": "upstream unavailable",
+    "last_duration_ms": 41,
+    "payload": {"id": "evt_4f0c2d0e9b3c4e0e8f0a1b2c3d4e5f60", "type": "ticket.created",
+                "timestamp": "2026-12-02T15:20:00Z", "data": {"ticket": {"id": 17}}},
+    "created_at": "2026-12-02T15:20:00Z",
+    "updated_at": "2026-12-02T15:21:05Z",
+    "delivered_at": None,
+}  # fmt: skip
+
+
+def _example(name: str, value: Any, status_code: str = "200") -> OpenApiExample:
+    return OpenApiExample(name, value=value, response_only=True, status_codes=[status_code])
+
+
+def _page_of(name: str, item: Any) -> Any:
+    return inline_serializer(
+        name, {"results": item, "next_cursor": serializers.CharField(allow_null=True)}
+    )
+
+
 def _with_secret(webhook: Webhook, secret: str) -> dict[str, Any]:
     return {**WebhookOutput(webhook).data, "secret": secret}
 
 
 class WebhookPageInput(serializers.Serializer):
-    cursor = serializers.IntegerField(required=False, min_value=1)
+    cursor = serializers.IntegerField(
+        required=False, min_value=1, help_text="`next_cursor` of the last page."
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50)
+
+
+def _params(serializer: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """The query's cleaned values, or a 400 naming a bad or unknown parameter."""
+    known = set(serializer().fields)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise serializers.ValidationError(
+            {n: [f"No such parameter. Parameters here: {', '.join(sorted(known))}."]
+             for n in unknown}
+        )  # fmt: skip
+    params = serializer(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return dict(params.validated_data)
 
 
 def _page(rows: Any, params: dict[str, Any]) -> tuple[list[Any], str | None]:
@@ -132,19 +196,28 @@ class WebhookCreateInput(serializers.Serializer):
 
 
 class WebhookListApi(_Base):
-    @extend_schema(parameters=[WebhookPageInput], responses=WebhookOutput(many=True))
+    """Webhooks: where the desk tells other systems what happened."""
+
+    @extend_schema(
+        summary="List webhooks",
+        operation_id="v1_webhooks_list",
+        parameters=[WebhookPageInput],
+        responses=_page_of("WebhookPage", WebhookOutput(many=True)),
+        examples=[_example("A page", {"results": [_WEBHOOK], "next_cursor": None})],
+        description="Webhooks, newest first; pass `next_cursor` as `cursor` for the next page.",
+    )
     def get(self, request: Request) -> Response:
-        params = WebhookPageInput(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        items, next_cursor = _page(Webhook.objects.all(), params.validated_data)
+        items, next_cursor = _page(Webhook.objects.all(), _params(WebhookPageInput, request))
         return Response(
             {"results": WebhookOutput(items, many=True).data, "next_cursor": next_cursor}
         )
 
     @extend_schema(
+        summary="Subscribe a URL to events",
         request=WebhookCreateInput,
         responses={201: WebhookWithSecretOutput},
         examples=[
+            _example("The webhook, with its secret", {**_WEBHOOK, "secret": _SECRET}, "201"),
             OpenApiExample(
                 "Tickets into a CRM",
                 value={
@@ -153,7 +226,7 @@ class WebhookListApi(_Base):
                     "events": ["ticket.created", "ticket.updated", "message.created"],
                 },
                 request_only=True,
-            )
+            ),
         ],
         description="Subscribe a URL; the answer carries the signing secret, once.",
     )
@@ -185,11 +258,25 @@ class WebhookUpdateInput(serializers.Serializer):
 
 
 class WebhookDetailApi(_Base):
-    @extend_schema(responses=WebhookOutput)
+    """One webhook."""
+
+    @extend_schema(
+        summary="Read a webhook",
+        responses=WebhookOutput,
+        examples=[_example("A webhook", _WEBHOOK)],
+    )
     def get(self, request: Request, webhook_id: int) -> Response:
         return Response(WebhookOutput(self.webhook(webhook_id)).data)
 
-    @extend_schema(request=WebhookUpdateInput, responses=WebhookOutput)
+    @extend_schema(
+        summary="Change or enable a webhook",
+        request=WebhookUpdateInput,
+        responses=WebhookOutput,
+        examples=[
+            OpenApiExample("Enable it again", value={"active": True}, request_only=True),
+            _example("The webhook", _WEBHOOK),
+        ],
+    )
     def patch(self, request: Request, webhook_id: int) -> Response:
         params = WebhookUpdateInput(data=request.data)
         params.is_valid(raise_exception=True)
@@ -204,7 +291,23 @@ class WebhookDetailApi(_Base):
         _audit(request, "webhook.change", webhook, fields=sorted(data))
         return Response(WebhookOutput(webhook).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        summary="Delete a webhook and its deliveries",
+        responses={
+            204: OpenApiResponse(description="Deleted."),
+            404: OpenApiResponse(
+                ErrorOutput,
+                description="No such webhook.",
+                examples=[
+                    _example(
+                        "No such webhook",
+                        {"error": {"code": "not_found", "message": "No such webhook."}},
+                        "404",
+                    )
+                ],
+            ),
+        },
+    )
     def delete(self, request: Request, webhook_id: int) -> Response:
         webhook = self.webhook(webhook_id)
         _audit(request, "webhook.delete", webhook)
@@ -213,7 +316,15 @@ class WebhookDetailApi(_Base):
 
 
 class WebhookRotateSecretApi(_Base):
-    @extend_schema(request=None, responses=WebhookWithSecretOutput)
+    """A new signing secret for a webhook."""
+
+    @extend_schema(
+        summary="Rotate the signing secret",
+        description="A new secret, in this answer only; the old one also signs for 24 hours.",
+        request=None,
+        responses=WebhookWithSecretOutput,
+        examples=[_example("The new secret", {**_WEBHOOK, "secret": _SECRET})],
+    )
     def post(self, request: Request, webhook_id: int) -> Response:
         new = webhook_secret_rotate(webhook=self.webhook(webhook_id))
         _audit(request, "webhook.secret_rotate", new.webhook)
@@ -221,10 +332,14 @@ class WebhookRotateSecretApi(_Base):
 
 
 class WebhookTestApi(_Base):
+    """A test event for a webhook."""
+
     @extend_schema(
+        summary="Send a test event",
         request=None,
         responses={202: DeliveryOutput},
         description="Send a `webhook.test` event to this webhook; follow it in its deliveries.",
+        examples=[_example("The delivery", {**_DELIVERY, "event_type": "webhook.test"}, "202")],
     )
     def post(self, request: Request, webhook_id: int) -> Response:
         delivery = webhook_send_test(webhook=self.webhook(webhook_id), actor=request.user)
@@ -236,28 +351,36 @@ class WebhookDeliveryFilterInput(WebhookPageInput):
 
 
 class WebhookDeliveryListApi(_Base):
+    """A webhook's delivery log."""
+
     @extend_schema(
+        summary="A webhook's deliveries",
+        operation_id="v1_webhooks_deliveries_list",
         parameters=[WebhookDeliveryFilterInput],
-        responses=DeliveryOutput(many=True),
-        description="The webhook's deliveries, newest first; follow `next_cursor`.",
+        responses=_page_of("WebhookDeliveryPage", DeliveryOutput(many=True)),
+        description="The webhook's deliveries, newest first; pass `next_cursor` as `cursor`.",
+        examples=[_example("A page", {"results": [_DELIVERY], "next_cursor": "811"})],
     )
     def get(self, request: Request, webhook_id: int) -> Response:
-        params = WebhookDeliveryFilterInput(data=request.query_params)
-        params.is_valid(raise_exception=True)
+        params = _params(WebhookDeliveryFilterInput, request)
         rows = WebhookDelivery.objects.filter(webhook=self.webhook(webhook_id))
-        if "status" in params.validated_data:
-            rows = rows.filter(status=params.validated_data["status"])
-        items, next_cursor = _page(rows, params.validated_data)
+        if "status" in params:
+            rows = rows.filter(status=params["status"])
+        items, next_cursor = _page(rows, params)
         return Response(
             {"results": DeliveryOutput(items, many=True).data, "next_cursor": next_cursor}
         )
 
 
 class WebhookDeliveryReplayApi(_Base):
+    """Send a failed delivery again."""
+
     @extend_schema(
+        summary="Replay a failed delivery",
         request=None,
         responses={202: DeliveryOutput},
         description="Send a failed delivery again (same `webhook-id`, a new retry window).",
+        examples=[_example("The delivery, pending again", {**_DELIVERY, "attempts": 0}, "202")],
     )
     def post(self, request: Request, webhook_id: int, delivery_id: int) -> Response:
         delivery = WebhookDelivery.objects.filter(

@@ -29,7 +29,8 @@ class Receiver:
     def __init__(self, port: int = 0) -> None:
         self.received: list[Received] = []
         # Answers to give, in order; then 200. An int is a status; ("slow", seconds)
-        # waits before answering; ("redirect", url) answers 302.
+        # waits before answering; ("redirect", url) answers 302; ("echo", None) answers
+        # 200 with the request's body.
         self.script: list[Any] = []
         self._lock = threading.Lock()
         receiver = self
@@ -45,6 +46,9 @@ class Receiver:
                 if isinstance(step, tuple) and step[0] == "slow":
                     time.sleep(step[1])
                     step = 200
+                echo = isinstance(step, tuple) and step[0] == "echo"
+                if echo:
+                    step = 200
                 location = ""
                 if isinstance(step, tuple) and step[0] == "redirect":
                     step, location = 302, step[1]
@@ -53,6 +57,8 @@ class Receiver:
                     if location:
                         self.send_header("Location", location)
                     answer = b'{"ok": true}' if step < 300 else b"receiver says no"
+                    if echo:
+                        answer = body
                     self.send_header("Content-Length", str(len(answer)))
                     self.end_headers()
                     self.wfile.write(answer)

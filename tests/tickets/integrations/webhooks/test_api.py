@@ -162,3 +162,5 @@ def test_deliveries_by_status_and_replay(
     assert WebhookDelivery.objects.get(pk=failed.pk).status == WebhookDeliveryStatus.DELIVERED
     assert again.status_code == 400 and "status" in _error(again)["fields"]
     assert manager.get(deliveries, {"cursor": "x"}).status_code == 400
+    typo = manager.get(deliveries, {"stauts": "failed"})
+    assert typo.status_code == 400 and "stauts" in _error(typo)["fields"]

@@ -406,6 +406,9 @@ HELPDESK_WEBHOOK_DISABLE_MIN_FAILING = env.int("HELPDESK_WEBHOOK_DISABLE_MIN_FAI
 # Like the delivery relay's: a delivery still pending this long after it was due is
 # re-enqueued; one stuck in `sending` this long was cut off (worker killed) and is sent
 # again. The second stays far above the two timeouts.
+# Days a delivered or failed webhook delivery stays in the log (the payload holds the
+# customer's data); the daily purge deletes older ones.
+HELPDESK_WEBHOOK_LOG_DAYS = env.int("HELPDESK_WEBHOOK_LOG_DAYS", default=30)
 HELPDESK_WEBHOOK_RELAY_AFTER = env.int("HELPDESK_WEBHOOK_RELAY_AFTER", default=60)
 HELPDESK_WEBHOOK_STALE_AFTER = env.int("HELPDESK_WEBHOOK_STALE_AFTER", default=120)
 

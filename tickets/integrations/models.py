@@ -161,6 +161,12 @@ class WebhookDelivery(models.Model):
             ),
             # A webhook's delivery log, newest first, by keyset.
             models.Index(fields=["webhook", "-id"], name="webhook_delivery_log"),
+            # The daily purge reads finished deliveries by age.
+            models.Index(
+                fields=["created_at"],
+                name="webhook_delivery_done",
+                condition=Q(status__in=["delivered", "failed"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -29,3 +29,14 @@ def webhook_relay_task() -> int:
         if not acquired:
             return 0
         return webhook_relay()
+
+
+@shared_task(acks_late=True)
+def webhook_log_purge_task() -> int:
+    """Beat, daily: finished webhook deliveries past HELPDESK_WEBHOOK_LOG_DAYS."""
+    from tickets.integrations.webhooks.outbox import webhook_log_purge
+
+    with single_run("webhook-log-purge", ttl=3600) as acquired:
+        if not acquired:
+            return 0
+        return webhook_log_purge()

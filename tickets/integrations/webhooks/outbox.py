@@ -379,3 +379,21 @@ def webhook_relay() -> int:
     for delivery_id in due:
         _enqueue(delivery_id)
     return len(resent) + len(due)
+
+
+def webhook_log_purge(*, batch_size: int = 1000) -> int:
+    """Delete delivered and failed deliveries older than HELPDESK_WEBHOOK_LOG_DAYS, a
+    batch per statement (partial index webhook_delivery_done); waiting ones are kept
+    whatever their age. Returns how many were deleted."""
+    before = timezone.now() - timedelta(days=settings.HELPDESK_WEBHOOK_LOG_DAYS)
+    done = [Status.DELIVERED, Status.FAILED]
+    deleted = 0
+    while True:
+        batch = list(
+            WebhookDelivery.objects.filter(status__in=done, created_at__lt=before)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not batch:
+            return deleted
+        deleted += WebhookDelivery.objects.filter(pk__in=batch).delete()[0]

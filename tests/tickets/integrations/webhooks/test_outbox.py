@@ -156,3 +156,20 @@ def test_a_worker_retries_a_short_wait_itself_and_leaves_a_long_one_to_the_relay
     assert WebhookDelivery.objects.get(pk=long.pk).next_attempt_at > timezone.now() + timedelta(
         minutes=30
     )
+
+
+def test_the_daily_purge_deletes_finished_deliveries_past_the_log_days_only(settings, hook):
+    from tickets.integrations.webhooks.outbox import webhook_log_purge
+
+    settings.HELPDESK_WEBHOOK_LOG_DAYS = 30
+    old = timezone.now() - timedelta(days=31)
+    rows = {status: webhook_send_test(webhook=hook.webhook) for status in Status.values}
+    for status, row in rows.items():
+        WebhookDelivery.objects.filter(pk=row.pk).update(status=status, created_at=old)
+    recent = webhook_send_test(webhook=hook.webhook)
+    WebhookDelivery.objects.filter(pk=recent.pk).update(status=Status.DELIVERED)
+
+    assert webhook_log_purge(batch_size=1) == 2
+
+    left = set(WebhookDelivery.objects.values_list("pk", flat=True))
+    assert left == {rows[Status.PENDING].pk, rows[Status.SENDING].pk, recent.pk}

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from helpdesk.audit.receivers import AuditedAdminMixin
+from helpdesk.audit.receivers import AuditedAdminMixin, snapshot
 from helpdesk.audit.services import audit_record
 from tickets.integrations.models import (
     Webhook,
@@ -156,6 +156,8 @@ class WebhookAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         data = form.cleaned_data
         if change:
+            # The audit trail's before values (AuditedAdminMixin.save_related records).
+            request._audit_before = snapshot(Webhook.objects.get(pk=obj.pk))  # type: ignore[attr-defined]
             webhook_update(webhook=obj, name=data["name"], url=data["url"], events=data["events"])
             return
         new = webhook_create(

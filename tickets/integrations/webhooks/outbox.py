@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -82,8 +83,16 @@ def deliveries_for_event(event: DomainEvent) -> None:
     if kind is None:
         return
     hook_ids = [hook.id for hook in active_webhooks.get() if kind.value in hook.events]
-    if hook_ids:
-        deliveries_write(payload=payload_for(event), webhook_ids=hook_ids)
+    if not hook_ids:
+        return
+    try:
+        payload = payload_for(event)
+    except ObjectDoesNotExist:
+        # What the event names is gone already: nothing to tell, and a webhook must
+        # never make the change itself fail (a customer's mail not stored).
+        logger.exception("no webhook payload for %s", type(event).__name__)
+        return
+    deliveries_write(payload=payload, webhook_ids=hook_ids)
 
 
 def deliveries_write(*, payload: Payload, webhook_ids: list[int]) -> None:

@@ -103,3 +103,19 @@ def test_replay_failed_deliveries(admin_client, hook, receiver, django_capture_o
     delivery.refresh_from_db()
     assert delivery.status == WebhookDeliveryStatus.DELIVERED and delivery.attempts == 1
     assert [r.headers["webhook-id"] for r in receiver.received] == [delivery.event_id] * 2
+
+
+def test_a_change_is_audited_with_before_and_after_and_no_secret(admin_client, hook, receiver):
+    from helpdesk.audit.models import AuditEntry
+
+    new_url = receiver.url + "/v2"
+    response = admin_client.post(
+        f"{LIST}{hook.webhook.pk}/change/",
+        {"name": "CRM", "url": new_url, "events": ["ticket.created"],
+         "deliveries-TOTAL_FORMS": "0", "deliveries-INITIAL_FORMS": "0"},
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = AuditEntry.objects.get(action="admin.change")
+    assert entry.before["url"] == receiver.url and entry.after["url"] == new_url
+    assert hook.secret not in str(entry.before) + str(entry.after)

@@ -173,3 +173,15 @@ def test_the_daily_purge_deletes_finished_deliveries_past_the_log_days_only(sett
 
     left = set(WebhookDelivery.objects.values_list("pk", flat=True))
     assert left == {rows[Status.PENDING].pk, rows[Status.SENDING].pk, recent.pk}
+
+
+def test_an_event_about_something_gone_writes_nothing_and_fails_nothing(hook):
+    from django.db import transaction
+
+    from tickets.domain_events import publish
+
+    with transaction.atomic():
+        publish(TicketCreated(actor=Actor.system(), ticket_id=987654, customer_id=1,
+                              channel="email"))  # fmt: skip
+
+    assert not WebhookDelivery.objects.exists()

@@ -1,7 +1,7 @@
 """Every write to the interaction history: one function per use case, transactional.
 
 Services take keyword-only arguments, raise TicketError for broken rules and publish
-change events after commit.
+domain events (tickets.domain_events) for what changed; whatever reacts subscribes.
 """
 
 import hashlib
@@ -33,7 +33,6 @@ from tickets.domain_events import (
     publish,
 )
 from tickets.errors import TicketError, TicketErrorCode
-from tickets.events import publish_ticket_changed
 from tickets.files import content_magic
 from tickets.html import html_to_text, sanitize_html
 from tickets.identity import normalize_identity
@@ -117,20 +116,31 @@ def event_record(
                 ticket_id=ticket.pk,
                 customer_id=ticket.customer_id,
                 channel=ticket.channel,
+                team_id=ticket.team_id,
+                assignee_id=ticket.assignee_id,
             )
         )
     elif kind in _FIELD_OF_KIND:
         change = FieldChange(_FIELD_OF_KIND[EventKind(kind)], data.get("from"), data.get("to"))
-        publish(TicketChanged(actor=who, ticket_id=ticket.pk, changes=(change,)))
+        publish(ticket_changed(ticket=ticket, actor=who, change=change))
     return event
 
 
-def _touch(ticket: Ticket, fields: Iterable[str], *, kind: str) -> None:
+def ticket_changed(*, ticket: Ticket, actor: Actor, change: FieldChange) -> TicketChanged:
+    """The event for one field change; the audit row is written before the field, so the
+    ticket's team and assignee after it are read from the change where it is theirs."""
+    return TicketChanged(
+        actor=actor,
+        ticket_id=ticket.pk,
+        changes=(change,),
+        team_id=change.after if change.field == "team" else ticket.team_id,
+        assignee_id=change.after if change.field == "assignee" else ticket.assignee_id,
+    )
+
+
+def _touch(ticket: Ticket, fields: Iterable[str]) -> None:
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=[*fields, "updated_at"])
-    publish_ticket_changed(
-        ticket_id=ticket.pk, team_id=ticket.team_id, assignee_id=ticket.assignee_id, kind=kind
-    )
 
 
 def _require_agent(user: Any, *, what: str) -> None:
@@ -255,13 +265,12 @@ def customer_merge(*, source: Customer, target: Customer, actor: Any) -> Custome
     target.save(update_fields=["organization", "name", "updated_at"])
     publish(
         CustomerMerged(
-            actor=actor_of(actor), source_customer_id=source.pk, target_customer_id=target.pk
+            actor=actor_of(actor),
+            source_customer_id=source.pk,
+            target_customer_id=target.pk,
+            ticket_ids=tuple(ticket_ids),
         )
     )
-    for ticket_id in ticket_ids:
-        publish_ticket_changed(
-            ticket_id=ticket_id, team_id=None, assignee_id=None, kind="customer_merged"
-        )
     return target
 
 
@@ -362,9 +371,6 @@ def _ticket_insert(
     )
     if not defer_sla:
         sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
-    publish_ticket_changed(
-        ticket_id=ticket.pk, team_id=ticket.team_id, assignee_id=ticket.assignee_id, kind="created"
-    )
     return ticket
 
 
@@ -422,7 +428,7 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Any | None) -> Tick
     event_record(
         ticket=ticket, actor=actor, kind=EventKind.STATUS, data={"from": old, "to": status}
     )
-    _touch(ticket, fields, kind="status")
+    _touch(ticket, fields)
     sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
     return ticket
 
@@ -443,7 +449,7 @@ def ticket_set_priority(*, ticket: Ticket, priority: str, actor: Any | None) -> 
         data={"from": ticket.priority, "to": priority},
     )
     ticket.priority = priority
-    _touch(ticket, ["priority"], kind="priority")
+    _touch(ticket, ["priority"])
     sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
     return ticket
 
@@ -462,14 +468,8 @@ def ticket_assign(*, ticket: Ticket, agent: Any | None, actor: Any | None) -> Ti
         kind=EventKind.ASSIGNED,
         data={"from": ticket.assignee_id, "to": new_id},
     )
-    previous = ticket.assignee_id
     ticket.assignee = agent
-    _touch(ticket, ["assignee"], kind="assigned")
-    if previous:
-        # The previous assignee's "Mine" queue changes too.
-        publish_ticket_changed(
-            ticket_id=ticket.pk, team_id=None, assignee_id=previous, kind="assigned"
-        )
+    _touch(ticket, ["assignee"])
     return ticket
 
 
@@ -481,10 +481,8 @@ def ticket_set_team(*, ticket: Ticket, team: Team | None, actor: Any | None) -> 
     event_record(
         ticket=ticket, actor=actor, kind=EventKind.TEAM, data={"from": ticket.team_id, "to": new_id}
     )
-    previous = ticket.team_id
     ticket.team = team
-    _touch(ticket, ["team"], kind="team")
-    publish_ticket_changed(ticket_id=ticket.pk, team_id=previous, assignee_id=None, kind="team")
+    _touch(ticket, ["team"])
     sla_recompute(ticket=ticket)  # SLA engine: due times follow the change
     return ticket
 
@@ -505,7 +503,7 @@ def ticket_set_subject(*, ticket: Ticket, subject: str, actor: Any) -> Ticket:
         data={"from": ticket.subject, "to": subject},
     )
     ticket.subject = subject
-    _touch(ticket, ["subject"], kind="subject")
+    _touch(ticket, ["subject"])
     return ticket
 
 
@@ -541,11 +539,11 @@ def ticket_tags_change(
         ticket.tags.remove(*Tag.objects.filter(name__in=removed))
     after = tuple(sorted((current | set(added)) - set(removed)))
     change = FieldChange("tags", tuple(sorted(current)), after)
-    publish(TicketChanged(actor=actor_of(actor), ticket_id=ticket.pk, changes=(change,)))
+    publish(ticket_changed(ticket=ticket, actor=actor_of(actor), change=change))
     event_record(
         ticket=ticket, actor=actor, kind=EventKind.TAGS, data={"added": added, "removed": removed}
     )
-    _touch(ticket, [], kind="tags")
+    _touch(ticket, [])
     sla_recompute(ticket=ticket)  # SLA engine: due times follow the change (tag conditions)
     return ticket
 
@@ -565,7 +563,10 @@ def ticket_followers_add(
         kind=EventKind.FOLLOWERS,
         data={"added": [i.value for i in new]},
     )
-    _touch(ticket, [], kind="followers")
+    after = tuple(sorted(current | {i.pk for i in new}))
+    change = FieldChange("followers", tuple(sorted(current)), after)
+    publish(ticket_changed(ticket=ticket, actor=actor_of(actor), change=change))
+    _touch(ticket, [])
     return ticket
 
 
@@ -574,7 +575,9 @@ def ticket_followers_remove(
     *, ticket: Ticket, identity_ids: Sequence[int], actor: Any | None
 ) -> Ticket:
     """Stop copying these contacts on replies. Unknown or non-following ids are ignored."""
-    removed = list(ticket.followers.filter(pk__in=list(identity_ids)))
+    followers = list(ticket.followers.all())
+    wanted = set(identity_ids)
+    removed = [i for i in followers if i.pk in wanted]
     if not removed:
         return ticket
     ticket.followers.remove(*removed)
@@ -584,7 +587,10 @@ def ticket_followers_remove(
         kind=EventKind.FOLLOWERS,
         data={"removed": [i.value for i in removed]},
     )
-    _touch(ticket, [], kind="followers")
+    before = tuple(sorted(i.pk for i in followers))
+    change = FieldChange("followers", before, tuple(pk for pk in before if pk not in wanted))
+    publish(ticket_changed(ticket=ticket, actor=actor_of(actor), change=change))
+    _touch(ticket, [])
     return ticket
 
 
@@ -640,15 +646,12 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Any) -> Ticket:
     event_record(
         ticket=source, actor=actor, kind=EventKind.MERGED, data={"into_ticket": target.number}
     )
-    _touch(target, [], kind="merged")
+    _touch(target, [])
     publish(
         TicketMerged(actor=actor_of(actor), source_ticket_id=source.pk, target_ticket_id=target.pk)
     )
     sla_recompute(ticket=source)  # SLA engine: the merged ticket's clocks are cancelled
     sla_recompute(ticket=target)  # SLA engine: moved customer messages may need an answer
-    publish_ticket_changed(
-        ticket_id=source.pk, team_id=source.team_id, assignee_id=source.assignee_id, kind="merged"
-    )
     return target
 
 
@@ -809,7 +812,7 @@ def message_reply(
         if ticket.status == Status.NEW and set_status is None:
             # Answered: the ticket is now being worked.
             set_status = Status.OPEN
-    _touch(ticket, fields, kind="message")
+    _touch(ticket, fields)
     publish(
         MessageAdded(
             actor=actor_of(author),
@@ -819,6 +822,8 @@ def message_reply(
             direction=Direction.OUTBOUND,
             is_internal=is_internal,
             recipients=addresses,
+            team_id=ticket.team_id,
+            assignee_id=ticket.assignee_id,
         )
     )
     if not is_internal and ticket.assignee_id is None and settings.HELPDESK_ASSIGN_ON_REPLY:

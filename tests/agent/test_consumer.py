@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
 from tests.factories import TeamFactory, TicketFactory
-from tickets.events import _send
+from tickets.events import hint_send
 from tickets.workspace.consumers import AgentConsumer
 from tickets.workspace.presence import presence_list
 
@@ -60,7 +60,9 @@ async def test_it_delivers_ticket_events_to_subscribers_only(agent: Any, other_a
         "type": "subscribed",
         "group": f"ticket.{ticket.pk}",
     }
-    await sync_to_async(_send)([f"ticket.{ticket.pk}"], {"kind": "message", "ticket_id": ticket.pk})
+    await sync_to_async(hint_send)(
+        [f"ticket.{ticket.pk}"], {"kind": "message", "ticket_id": ticket.pk}
+    )
     event = await subscribed.receive_json_from()
     assert event == {"type": "event", "payload": {"kind": "message", "ticket_id": ticket.pk}}
     assert await bystander.receive_nothing()
@@ -78,11 +80,13 @@ async def test_it_subscribes_to_queues_and_only_to_its_own_agent_queue(agent: An
     ]:
         await ws.send_json_to({"action": "subscribe", "queue": queue})
         assert await ws.receive_json_from() == {"type": "subscribed", "group": group}
-    await sync_to_async(_send)([f"queue.agent.{agent.pk}"], {"kind": "assigned", "ticket_id": 1})
+    await sync_to_async(hint_send)(
+        [f"queue.agent.{agent.pk}"], {"kind": "assigned", "ticket_id": 1}
+    )
     assert (await ws.receive_json_from())["payload"]["kind"] == "assigned"
     await ws.send_json_to({"action": "unsubscribe", "queue": "noteam"})
     assert await ws.receive_json_from() == {"type": "unsubscribed", "group": "queue.noteam"}
-    await sync_to_async(_send)(["queue.noteam"], {"kind": "created", "ticket_id": 2})
+    await sync_to_async(hint_send)(["queue.noteam"], {"kind": "created", "ticket_id": 2})
     assert await ws.receive_nothing()
     await ws.disconnect()
 

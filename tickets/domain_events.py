@@ -152,9 +152,17 @@ class SlaWarning(DomainEvent):
 
 @dataclass(frozen=True)
 class SlaBreached(DomainEvent):
+    """A clock passed its due time: published in the timer's transaction, after the
+    record's breach mark (`breached_at` = `at`) and the ticket's next check are saved.
+    `raise_priority` and `escalate_to_team_id` are what the clock's policy asks for on a
+    breach (the tick has the policy in hand; its subscriber then needs no read)."""
+
     ticket_id: int
     target: str
     due_at: datetime
+    record_id: int | None = None
+    raise_priority: bool = False
+    escalate_to_team_id: int | None = None
 
 
 @dataclass(frozen=True)

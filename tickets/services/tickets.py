@@ -113,7 +113,7 @@ def _ticket_insert(
     ticket.pk = _next_ticket_id()
     if ticket.pk is not None:
         ticket.number = settings.HELPDESK_TICKET_NUMBER_START + ticket.pk
-        fastsql.insert(ticket)
+        fastsql.insert(ticket)  # ingest creates most tickets: built once (fastsql)
     else:
         ticket.save(force_insert=True)
         ticket.number = settings.HELPDESK_TICKET_NUMBER_START + ticket.pk

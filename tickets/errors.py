@@ -7,6 +7,7 @@ class TicketErrorCode(Enum):
     NOT_AN_AGENT = "not_an_agent"
     INVALID_IDENTITY = "invalid_identity"
     IDENTITY_TAKEN = "identity_taken"
+    IDENTITY_IN_USE = "identity_in_use"
     INVALID_STATUS = "invalid_status"
     INVALID_PRIORITY = "invalid_priority"
     MERGE_SELF = "merge_self"
@@ -19,6 +20,8 @@ class TicketErrorCode(Enum):
     INVALID_MACRO = "invalid_macro"
     NOT_FOUND = "not_found"
     INVALID_PREFERENCE = "invalid_preference"
+    NOT_ALLOWED = "not_allowed"
+    ALREADY_ERASED = "already_erased"
 
 
 class TicketError(DomainError):

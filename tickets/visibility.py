@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from helpdesk.roles import is_admin, is_agent
-from tickets.models import AgentPreference, Team, Ticket, TicketScope
+from tickets.models import AgentPreference, Customer, Team, Ticket, TicketScope
 
 _CACHE = "_helpdesk_ticket_scope"
 
@@ -94,3 +94,16 @@ def ticket_visible_or_404(user: Any, number: int) -> Ticket:
 
 def ticket_id_visible(user: Any, ticket_id: int) -> bool:
     return tickets_visible_to(user).filter(pk=ticket_id).exists()
+
+
+def customers_visible_to(user: Any) -> QuerySet[Customer]:
+    """The customers the user may see: those with a ticket the user may see, and those
+    with no ticket at all (nobody's yet, so every agent may look them up). None for a user
+    who is not an agent. One query when applied: the conditions are subqueries."""
+    if not is_agent(user):
+        return Customer.objects.none()
+    condition = visibility_q(user)
+    if condition is None:
+        return Customer.objects.all()
+    tickets = Ticket.objects.filter(customer_id=OuterRef("pk"))
+    return Customer.objects.filter(Exists(tickets.filter(condition)) | ~Exists(tickets))

@@ -31,6 +31,9 @@ class Customer(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
+    # Set by tickets.privacy.customer_erase: the record is an anonymous skeleton that keeps
+    # its tickets countable; nothing may sign in as it or write to it any more.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -170,6 +170,12 @@ class Ticket(models.Model):
                 name="ticket_sla_check",
                 condition=Q(sla_next_check_at__isnull=False),
             ),
+            # The retention purge (tickets.retention): closed tickets by when they closed.
+            models.Index(
+                fields=["closed_at", "id"],
+                name="ticket_closed_retention",
+                condition=Q(status="closed"),
+            ),
             # The satisfaction tick: `WHERE csat_due_at <= now`; only waiting requests.
             models.Index(
                 fields=["csat_due_at"],

@@ -11,6 +11,7 @@ dispatcher logs any other failure here without touching the write or the next su
 from collections.abc import Iterable
 
 from tickets.domain_events import (
+    CustomerErased,
     CustomerMerged,
     MessageAdded,
     Phase,
@@ -70,7 +71,7 @@ def message_added_broadcast(event: MessageAdded) -> None:
 
 
 def _hint_read(kind: str, ticket_ids: Iterable[int]) -> None:
-    # Merges are rare: the tickets' queues are read after the commit rather than carried.
+    # Merges and erasures are rare: the tickets' queues are read after the commit.
     for pk, team_id, assignee_id in Ticket.objects.filter(pk__in=list(ticket_ids)).values_list(
         "pk", "team_id", "assignee_id"
     ):
@@ -85,9 +86,14 @@ def customer_merged_broadcast(event: CustomerMerged) -> None:
     _hint_read("customer_merged", event.ticket_ids)
 
 
+def customer_erased_broadcast(event: CustomerErased) -> None:
+    _hint_read("customer_erased", event.ticket_ids)
+
+
 def live_subscribe() -> None:
     subscribe(TicketCreated, ticket_created_broadcast, phase=Phase.ON_COMMIT)
     subscribe(TicketChanged, ticket_changed_broadcast, phase=Phase.ON_COMMIT)
     subscribe(MessageAdded, message_added_broadcast, phase=Phase.ON_COMMIT)
     subscribe(TicketMerged, ticket_merged_broadcast, phase=Phase.ON_COMMIT)
     subscribe(CustomerMerged, customer_merged_broadcast, phase=Phase.ON_COMMIT)
+    subscribe(CustomerErased, customer_erased_broadcast, phase=Phase.ON_COMMIT)

@@ -182,3 +182,21 @@ def test_an_agent_page_receives_the_hint_through_the_channel_layer(
         "type": "helpdesk.event",
         "payload": {"kind": "status", "ticket_id": ticket.pk},
     }
+
+
+def test_it_tells_the_pages_of_an_erased_customers_tickets(
+    ingest, agent, admin_user, hints, django_capture_on_commit_callbacks
+):
+    from tickets.privacy import customer_erase
+
+    kept = ingest(external_id="m-1", sender="gone@example.com").ticket
+    ticket_assign(ticket=kept, agent=agent, actor=agent)
+    hints.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_erase(kept.customer, actor=admin_user)
+
+    assert hints == [
+        ("customer_erased", kept.pk,
+         [f"ticket.{kept.pk}", "queue.noteam", f"queue.agent.{agent.pk}"]),
+    ]  # fmt: skip

@@ -20,7 +20,7 @@ import pytest
 import requests
 from django.db import connection
 
-from tests.agent.live_server import SmtpSink
+from tests.live_server import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW_SECRET = "fault-suite-secret"
@@ -91,15 +91,6 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink().start()
-    try:
-        yield sink
-    finally:
-        sink.stop()
 
 
 def database_url() -> str:

@@ -12,6 +12,13 @@ import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope
 
 
+def free_port() -> int:
+    """A loopback port free right now (for a server that must be told its port)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def asgi_app() -> Any:
     # Built here, after the test's settings overrides, so the middleware reads them.
     from channels.auth import AuthMiddlewareStack

@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from channels_app.email.inbound import email_receive_and_process
 from channels_app.ingest import IngestResult
 from channels_app.models import ImapSecurity, Mailbox, RawInbound
+from tests.live_server import free_port
 
 PAYLOADS = Path(__file__).resolve().parents[2] / "payloads" / "email"
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -72,12 +73,6 @@ def receive(payload: bytes, mailbox: Mailbox | None = None) -> tuple[IngestResul
 def deliver() -> Any:
     """Store and process one message as every way in does; returns (result, raw)."""
     return receive
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- Dovecot ----------------------------------------------------------------------------

@@ -137,7 +137,7 @@ def test_it_records_a_tls_mismatch_on_the_mailbox(dovecot, imap_mailbox):
 
 
 def test_it_records_an_unreachable_server_on_the_mailbox(imap_mailbox):
-    from tests.channels_app.email.conftest import free_port
+    from tests.live_server import free_port
 
     Mailbox.objects.filter(pk=imap_mailbox.pk).update(imap_port=free_port())
 

@@ -120,7 +120,7 @@ def test_it_sends_acknowledgements_marked_auto_replied(
 def test_it_retries_later_when_the_smtp_server_is_down(
     deliver, mailbox, agent, settings, django_capture_on_commit_callbacks
 ):
-    from tests.channels_app.email.conftest import free_port
+    from tests.live_server import free_port
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()

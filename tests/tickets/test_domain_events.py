@@ -24,7 +24,11 @@ from tickets.models import Tag
 
 
 @pytest.fixture
-def calls() -> Any:
+def calls(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The dispatcher on its own: the apps' subscribers (live updates, the outbox) are set
+    aside, so these tests need no database or channel layer."""
+    monkeypatch.setattr(de, "_subscriptions", {})
+    monkeypatch.setattr(de, "_by_type", {})
     seen: list[tuple[str, Any]] = []
     handlers: list[tuple[type, Any]] = []
 
@@ -99,8 +103,6 @@ def test_it_logs_a_failing_after_commit_subscriber_and_runs_the_next(calls, capl
     assert "handler_webhook failed on TicketCreated" in caplog.text
 
 
-# The installed subscribers hear it too: the webhook outbox reads which webhooks want it.
-@pytest.mark.django_db
 def test_it_registers_a_handler_once_however_often_ready_runs(calls):
     seen, register = calls
     register(TicketCreated, "once", Phase.IN_TRANSACTION)
@@ -111,8 +113,6 @@ def test_it_registers_a_handler_once_however_often_ready_runs(calls):
     assert [name for name, _ in seen] == ["once"]
 
 
-# The installed subscribers hear it too: the webhook outbox reads which webhooks want it.
-@pytest.mark.django_db
 def test_it_delivers_an_event_to_subscribers_of_its_base_class_only(calls):
     seen, register = calls
     register(de.DomainEvent, "everything", Phase.IN_TRANSACTION)
@@ -145,9 +145,7 @@ def test_it_names_what_changed():
         event.ticket_id = 2  # frozen
 
 
-# The installed subscribers hear it too: the webhook outbox reads which webhooks want it.
-@pytest.mark.django_db
-def test_it_captures_what_was_published_for_tests():
+def test_it_captures_what_was_published_for_tests(calls):
     with events_captured() as captured:
         publish(created(7))
 

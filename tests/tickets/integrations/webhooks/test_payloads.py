@@ -94,3 +94,16 @@ def test_satisfaction_rated_carries_the_score_and_comment(hook, customer, agent)
     [rated] = _payloads("satisfaction.rated")
     assert rated["data"]["rating"]["score"] == 5 and rated["data"]["rating"]["comment"] == "Fast!"
     assert rated["data"]["ticket"]["id"] == ticket.pk
+
+
+def test_a_follower_added_is_a_ticket_update_naming_the_contact(hook, customer, agent):
+    from tests.factories import IdentityFactory
+    from tickets.services import ticket_followers_add
+
+    ticket = _ticket(customer, agent)
+    colleague = IdentityFactory(customer=CustomerFactory(name="Lee"), value="lee@example.com")
+
+    ticket_followers_add(ticket=ticket, identities=[colleague], actor=agent)
+
+    update = _payloads("ticket.updated")[-1]
+    assert update["data"]["changes"]["followers"]["after"] == [colleague.pk]

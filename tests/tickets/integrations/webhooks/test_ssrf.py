@@ -54,3 +54,16 @@ def test_the_connection_goes_to_the_checked_address_not_a_new_lookup(receiver):
     [request] = receiver.received
     assert request.path == "/pinned?x=1"
     assert request.headers["host"].startswith("hooks.example.invalid")
+
+
+def test_https_goes_to_the_pinned_address_and_verifies_the_certificate(receiver):
+    import ssl
+
+    # The receiver speaks plain HTTP: the TLS handshake to the pinned address fails, and
+    # nothing is sent in the clear.
+    target = VettedUrl("https", "hooks.example.invalid", receiver.port, "/", ("127.0.0.1",))
+
+    with pytest.raises(ssl.SSLError):
+        post_pinned(target, body=b"{}", headers={}, connect_timeout=2, read_timeout=2,
+                    max_answer_bytes=64)  # fmt: skip
+    assert receiver.received == []

@@ -80,6 +80,15 @@ class Webhook(models.Model):
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=2000)
     events = models.JSONField(default=list, help_text="Event types this webhook receives.")
+    # Optional filters on the event's ticket (none: every ticket). Ids, not a relation:
+    # the subscriber matches them from a per-process copy, and a deleted team simply
+    # matches nothing.
+    channels = models.JSONField(
+        default=list, blank=True, help_text="Only tickets on these channels (none: all)."
+    )
+    team_ids = models.JSONField(
+        default=list, blank=True, help_text="Only tickets of these teams (none: all)."
+    )
     is_active = models.BooleanField(default=True)
     # `whsec_<base64>`: shown once, when made or rotated. Kept as is, not hashed: signing
     # needs it.

@@ -29,6 +29,7 @@ from tickets.integrations.webhooks.services import (
     webhook_send_test,
     webhook_update,
 )
+from tickets.models import Channel, Team
 
 DELIVERIES_SHOWN = 25
 
@@ -42,10 +43,27 @@ class WebhookForm(forms.ModelForm):
     events = forms.MultipleChoiceField(
         choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
     )
+    channels = forms.MultipleChoiceField(
+        choices=Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Only tickets on these channels (none: all).",
+    )
+    teams = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.order_by("name"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Only tickets of these teams (none: all).",
+    )
 
     class Meta:
         model = Webhook
-        fields = ["name", "url", "events"]
+        fields = ["name", "url", "events", "channels", "teams"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["teams"] = list(self.instance.team_ids)
 
     def clean_url(self) -> str:
         try:
@@ -158,11 +176,16 @@ class WebhookAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if change:
             # The audit trail's before values (AuditedAdminMixin.save_related records).
             request._audit_before = snapshot(Webhook.objects.get(pk=obj.pk))  # type: ignore[attr-defined]
-            webhook_update(webhook=obj, name=data["name"], url=data["url"], events=data["events"])
+            webhook_update(
+                webhook=obj, name=data["name"], url=data["url"], events=data["events"],
+                channels=data["channels"], team_ids=[t.pk for t in data["teams"]],
+            )  # fmt: skip
             return
         new = webhook_create(
-            name=data["name"], url=data["url"], events=data["events"], created_by=request.user
-        )
+            name=data["name"], url=data["url"], events=data["events"],
+            channels=data["channels"], team_ids=[t.pk for t in data["teams"]],
+            created_by=request.user,
+        )  # fmt: skip
         obj.pk = new.webhook.pk
         obj.__dict__.update(new.webhook.__dict__)
         messages.warning(

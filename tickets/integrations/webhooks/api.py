@@ -35,6 +35,7 @@ from tickets.integrations.webhooks.services import (
     webhook_send_test,
     webhook_update,
 )
+from tickets.models import Channel
 
 MANAGE = dict.fromkeys(("GET", "POST", "PATCH", "DELETE"), ApiScope.WEBHOOKS_MANAGE.value)
 
@@ -57,6 +58,8 @@ class WebhookOutput(serializers.Serializer):
     name = serializers.CharField()
     url = serializers.CharField()
     events = serializers.ListField(child=serializers.CharField())
+    channels = serializers.ListField(child=serializers.CharField())
+    teams = serializers.ListField(child=serializers.IntegerField(), source="team_ids")
     active = serializers.BooleanField(source="is_active")
     disabled_reason = serializers.CharField()
     failure_count = serializers.IntegerField()
@@ -115,6 +118,8 @@ _WEBHOOK = {
     "name": "CRM",
     "url": "https://crm.example.com/hooks/desk",
     "events": ["message.created", "ticket.created"],
+    "channels": [],
+    "teams": [2],
     "active": True,
     "disabled_reason": "",
     "failure_count": 0,
@@ -193,6 +198,16 @@ class WebhookCreateInput(serializers.Serializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False
     )
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=Channel.choices),
+        required=False,
+        help_text="Only tickets on these channels (empty: all).",
+    )
+    teams = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Only tickets of these teams, by id (empty: all).",
+    )
 
 
 class WebhookListApi(_Base):
@@ -238,6 +253,8 @@ class WebhookListApi(_Base):
             name=data["name"] or "Webhook",
             url=data["url"],
             events=data["events"],
+            channels=data.get("channels", ()),
+            team_ids=data.get("teams", ()),
             created_by=request.user,
         )
         _audit(request, "webhook.add", new.webhook, events=new.webhook.events)
@@ -251,6 +268,16 @@ class WebhookUpdateInput(serializers.Serializer):
         child=serializers.ChoiceField(choices=WebhookEvent.choices),
         allow_empty=False,
         required=False,
+    )
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=Channel.choices),
+        required=False,
+        help_text="Only tickets on these channels (empty: all).",
+    )
+    teams = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Only tickets of these teams, by id (empty: all).",
     )
     active = serializers.BooleanField(
         required=False, help_text="true enables a disabled webhook; what waited goes out."
@@ -286,6 +313,8 @@ class WebhookDetailApi(_Base):
             name=data.get("name"),
             url=data.get("url"),
             events=data.get("events"),
+            channels=data.get("channels"),
+            team_ids=data.get("teams"),
             is_active=data.get("active"),
         )
         _audit(request, "webhook.change", webhook, fields=sorted(data))

@@ -35,6 +35,7 @@ from tickets.integrations.models import (
 )
 from tickets.integrations.webhooks.payloads import Payload, event_type_of, payload_for
 from tickets.integrations.webhooks.signing import signed_headers
+from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +65,57 @@ class SendOutcome:
 class ActiveWebhook:
     id: int
     events: frozenset[str]
+    channels: frozenset[str] = frozenset()
+    team_ids: frozenset[int] = frozenset()
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.channels or self.team_ids)
+
+    def wants(self, facts: "TicketFacts | None") -> bool:
+        if not self.filtered:
+            return True
+        if facts is None:  # not about one ticket (a customer merge)
+            return False
+        return (not self.channels or facts.channel in self.channels) and (
+            not self.team_ids or facts.team_id in self.team_ids
+        )
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    channel: str
+    team_id: int | None
 
 
 def _active_load() -> tuple[ActiveWebhook, ...]:
-    rows = Webhook.objects.filter(is_active=True).values_list("pk", "events")
-    return tuple(ActiveWebhook(id=pk, events=frozenset(events or ())) for pk, events in rows)
+    rows = Webhook.objects.filter(is_active=True).values_list(
+        "pk", "events", "channels", "team_ids"
+    )
+    return tuple(
+        ActiveWebhook(
+            id=pk,
+            events=frozenset(events or ()),
+            channels=frozenset(channels or ()),
+            team_ids=frozenset(team_ids or ()),
+        )
+        for pk, events, channels, team_ids in rows
+    )
+
+
+def ticket_facts(event: DomainEvent) -> TicketFacts | None:
+    """The channel and team a webhook's filters look at: the event's own where it carries
+    them (a message's channel; the team after a change, which the row does not hold yet
+    while the change is being made), else its ticket's."""
+    ticket_id = getattr(event, "ticket_id", None) or getattr(event, "target_ticket_id", None)
+    if ticket_id is None:
+        return None
+    row = Ticket.objects.filter(pk=ticket_id).values_list("channel", "team_id").first()
+    if row is None:
+        return None
+    channel = getattr(event, "channel", None) or row[0]
+    team_id = event.team_id if hasattr(event, "team_id") else row[1]
+    return TicketFacts(channel=channel, team_id=team_id)
 
 
 # Every ingested message asks which webhooks want it: one cache GET, not a query
@@ -82,7 +129,11 @@ def deliveries_for_event(event: DomainEvent) -> None:
     kind = event_type_of(event)
     if kind is None:
         return
-    hook_ids = [hook.id for hook in active_webhooks.get() if kind.value in hook.events]
+    hooks = [hook for hook in active_webhooks.get() if kind.value in hook.events]
+    if any(hook.filtered for hook in hooks):
+        facts = ticket_facts(event)  # one query, only when some webhook filters
+        hooks = [hook for hook in hooks if hook.wants(facts)]
+    hook_ids = [hook.id for hook in hooks]
     if not hook_ids:
         return
     try:

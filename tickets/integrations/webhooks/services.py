@@ -24,6 +24,7 @@ from tickets.integrations.models import (
 from tickets.integrations.webhooks.outbox import deliveries_enqueue, deliveries_write
 from tickets.integrations.webhooks.payloads import Payload
 from tickets.integrations.webhooks.signing import secret_new
+from tickets.models import Channel, Team
 
 # After a rotation the old secret still signs (a second signature) for this long, so a
 # receiver can switch over without refusing a delivery.
@@ -33,6 +34,7 @@ ROTATION_GRACE = timedelta(hours=24)
 class WebhookErrorCode(Enum):
     BAD_URL = "webhook_bad_url"
     BAD_EVENTS = "webhook_bad_events"
+    BAD_FILTER = "webhook_bad_filter"
     NOT_ACTIVE = "webhook_not_active"
 
 
@@ -79,14 +81,47 @@ def events_clean(events: Iterable[str]) -> list[str]:
     return wanted
 
 
+def channels_clean(channels: Iterable[str]) -> list[str]:
+    wanted = sorted({c.strip() for c in channels if c.strip()})
+    unknown = [c for c in wanted if c not in Channel.values]
+    if unknown:
+        raise WebhookError(
+            WebhookErrorCode.BAD_FILTER,
+            f"Unknown channel {', '.join(unknown)}. Channels are: {', '.join(Channel.values)}.",
+        )
+    return wanted
+
+
+def team_ids_clean(team_ids: Iterable[int]) -> list[int]:
+    wanted = sorted(set(team_ids))
+    missing = sorted(
+        set(wanted) - set(Team.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    )
+    if missing:
+        raise WebhookError(
+            WebhookErrorCode.BAD_FILTER, f"No team has the id {', '.join(map(str, missing))}."
+        )
+    return wanted
+
+
 def webhook_create(
-    *, name: str, url: str, events: Iterable[str], created_by: Any | None = None
+    *,
+    name: str,
+    url: str,
+    events: Iterable[str],
+    channels: Iterable[str] = (),
+    team_ids: Iterable[int] = (),
+    created_by: Any | None = None,
 ) -> WebhookWithSecret:
+    """Subscribe `url` to `events`; `channels` and `team_ids` (empty: all) narrow it to
+    the events of such tickets (events about no ticket, a customer merge, then skip it)."""
     secret = secret_new()
     webhook = Webhook.objects.create(
         name=name.strip()[:100] or "Webhook",
         url=url_clean(url),
         events=events_clean(events),
+        channels=channels_clean(channels),
+        team_ids=team_ids_clean(team_ids),
         secret=secret,
         created_by=created_by,
     )
@@ -99,6 +134,8 @@ def webhook_update(
     name: str | None = None,
     url: str | None = None,
     events: Iterable[str] | None = None,
+    channels: Iterable[str] | None = None,
+    team_ids: Iterable[int] | None = None,
     is_active: bool | None = None,
 ) -> Webhook:
     if name is not None:
@@ -107,7 +144,11 @@ def webhook_update(
         webhook.url = url_clean(url)
     if events is not None:
         webhook.events = events_clean(events)
-    webhook.save(update_fields=["name", "url", "events", "updated_at"])
+    if channels is not None:
+        webhook.channels = channels_clean(channels)
+    if team_ids is not None:
+        webhook.team_ids = team_ids_clean(team_ids)
+    webhook.save(update_fields=["name", "url", "events", "channels", "team_ids", "updated_at"])
     if is_active is True and not webhook.is_active:
         webhook_enable(webhook=webhook)
     elif is_active is False and webhook.is_active:

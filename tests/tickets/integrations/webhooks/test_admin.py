@@ -22,13 +22,18 @@ def _act(client, action, webhook):
 
 
 def test_adding_one_shows_its_secret_once(admin_client, receiver):
+    from tests.factories import TeamFactory
+
+    team = TeamFactory(name="Billing")
     response = admin_client.post(
-        ADD, {"name": "CRM", "url": receiver.url, "events": ["ticket.created", "sla.breached"]},
+        ADD, {"name": "CRM", "url": receiver.url, "events": ["ticket.created", "sla.breached"],
+              "channels": ["sms"], "teams": [team.pk]},
         follow=True,
     )  # fmt: skip
 
     webhook = Webhook.objects.get()
     assert SECRET.search(response.content.decode()).group(0) == webhook.secret
+    assert (webhook.channels, webhook.team_ids) == (["sms"], [team.pk])
     assert webhook.events == ["sla.breached", "ticket.created"]
     assert webhook.created_by.username == "root"
     later = admin_client.get(f"{LIST}{webhook.pk}/change/").content.decode()

@@ -89,6 +89,22 @@ def test_create_refuses_an_internal_url_and_unknown_events(manager):
     assert not Webhook.objects.exists()
 
 
+def test_filters_by_channel_and_team(manager, receiver):
+    from tests.factories import TeamFactory
+
+    team = TeamFactory(name="Billing")
+    made = manager.post(URL, {"url": receiver.url, "events": ["ticket.created"],
+                              "channels": ["sms", "email"], "teams": [team.pk]},
+                        format="json")  # fmt: skip
+    assert made.status_code == 201, made.json()
+    assert (made.json()["channels"], made.json()["teams"]) == (["email", "sms"], [team.pk])
+
+    bad = manager.patch(f"{URL}{made.json()['id']}/", {"teams": [999999]}, format="json")
+    assert bad.status_code == 400 and _error(bad)["code"] == "webhook_bad_filter"
+    cleared = manager.patch(f"{URL}{made.json()['id']}/", {"channels": []}, format="json")
+    assert cleared.json()["channels"] == [] and cleared.json()["teams"] == [team.pk]
+
+
 def test_update_enable_and_delete(manager, hook, receiver):
     from tickets.integrations.webhooks.outbox import webhook_disable
 

@@ -9,11 +9,10 @@ from tickets import services
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.models import Customer, IdentityKind, Team, Ticket
 from tickets.portal.sign_in import portal_sign_out_everywhere
-from tickets.selectors import ticket_get_for_agent
 from tickets.workspace import selectors as sel
 from tickets.workspace.forms import CustomerForm, IdentityForm, MacroForm, TicketFieldForm
 from tickets.workspace.services import macro_create, macro_delete
-from tickets.workspace.views import agent_required, header_context
+from tickets.workspace.views import agent_required, header_context, ticket_or_404
 
 
 def _apply_field(ticket: Ticket, field: str, value: str, actor: object) -> None:
@@ -46,7 +45,7 @@ def _apply_field(ticket: Ticket, field: str, value: str, actor: object) -> None:
 @agent_required
 @require_POST
 def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket = ticket_or_404(request, number)
     form = TicketFieldForm(request.POST)
     error = ""
     if not request.user.has_perm("tickets.edit_ticket_fields"):
@@ -71,7 +70,7 @@ def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
 @agent_required
 @require_http_methods(["GET", "POST"])
 def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket = ticket_or_404(request, number)
     into = request.POST.get("into") or request.GET.get("into") or ""
     preview = (
         sel.ticket_merge_preview(number=int(into), user=request.user) if into.isdigit() else None

@@ -172,7 +172,7 @@ def _sort_key(ticket: Ticket, sort: str) -> list[str]:
 
 def _encode_sorted_cursor(ticket: Ticket, sort: str) -> str:
     if sort == "updated":
-        return encode_cursor(ticket)  # the original format, still understood by old links
+        return encode_cursor(ticket)  # the plain format, shared with the portal's list
     raw = "|".join([sort, *_sort_key(ticket, sort), str(ticket.pk)]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

@@ -3,7 +3,7 @@ service or selector, render."""
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -182,11 +182,9 @@ class Visitor:
     email: str
 
 
-def _visitor(request: HttpRequest) -> Visitor:
-    return cast(Visitor, getattr(request, "portal_visitor"))  # noqa: B009 (set by _signed_in)
-
-
 def _signed_in(view: Any) -> Any:
+    """Views for a signed-in customer: they get the Visitor as `visitor`."""
+
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         found = _customer(request)
         if found is None:
@@ -194,8 +192,8 @@ def _signed_in(view: Any) -> Any:
                 request, "Enter your email address and we will send you a link to your requests."
             )
             return redirect("portal:home")
-        request.portal_visitor = Visitor(customer=found[0], email=found[1])  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
+        visitor = Visitor(customer=found[0], email=found[1])
+        return view(request, *args, visitor=visitor, **kwargs)
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
@@ -266,21 +264,19 @@ def portal_logout(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @_signed_in
-def portal_tickets(request: HttpRequest) -> HttpResponse:
+def portal_tickets(request: HttpRequest, *, visitor: Visitor) -> HttpResponse:
     try:
         page = selectors.portal_ticket_list(
-            customer_id=_visitor(request).customer.pk, cursor=request.GET.get("cursor")
+            customer_id=visitor.customer.pk, cursor=request.GET.get("cursor")
         )
     except InvalidCursor as exc:
         messages.error(request, str(exc))
         return redirect("portal:tickets")
-    return render(
-        request, "portal/tickets.html", {"page": page, "customer": _visitor(request).customer}
-    )
+    return render(request, "portal/tickets.html", {"page": page, "customer": visitor.customer})
 
 
-def _ticket_or_404(request: HttpRequest, number: int) -> Ticket:
-    ticket = selectors.portal_ticket_get(customer_id=_visitor(request).customer.pk, number=number)
+def _ticket_or_404(visitor: Visitor, number: int) -> Ticket:
+    ticket = selectors.portal_ticket_get(customer_id=visitor.customer.pk, number=number)
     if ticket is None:
         raise Http404("There is no such request in your account.")
     return ticket
@@ -312,24 +308,23 @@ def _ticket_page(
 
 @require_http_methods(["GET", "POST"])
 @_signed_in
-def portal_ticket(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, number)
+def portal_ticket(request: HttpRequest, number: int, *, visitor: Visitor) -> HttpResponse:
+    ticket = _ticket_or_404(visitor, number)
     if ticket.number != number:  # merged into another of their requests
         return redirect("portal:ticket", number=ticket.number)
     if request.method == "POST":
-        return _portal_reply(request, ticket)
+        return _portal_reply(request, ticket, visitor)
     form = PortalReplyForm(initial={"submission_id": uuid.uuid4().hex})
     return _ticket_page(request, ticket, form)
 
 
-def _portal_reply(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+def _portal_reply(request: HttpRequest, ticket: Ticket, visitor: Visitor) -> HttpResponse:
     refused = _too_large(request)
     if refused:
         return refused
     form = PortalReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _ticket_page(request, ticket, form, status=400)
-    visitor = _visitor(request)
     per_email = settings.HELPDESK_WEB_RATE_PER_EMAIL * 3
     blocked = _limited(request, "portal-reply", email=visitor.email, per_email=per_email)
     if blocked:
@@ -367,8 +362,8 @@ def _replied(request: HttpRequest, ticket: Ticket, result: WebSubmitResult) -> H
 
 @require_POST
 @_signed_in
-def portal_ticket_status(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, number)
+def portal_ticket_status(request: HttpRequest, number: int, *, visitor: Visitor) -> HttpResponse:
+    ticket = _ticket_or_404(visitor, number)
     try:
         portal_ticket_set_status(ticket=ticket, status=request.POST.get("status", ""))
     except DomainError as exc:
@@ -385,9 +380,11 @@ def portal_ticket_status(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_GET
 @_signed_in
-def portal_attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
+def portal_attachment(
+    request: HttpRequest, attachment_id: int, *, visitor: Visitor
+) -> HttpResponseBase:
     attachment = selectors.portal_attachment_get(
-        customer_id=_visitor(request).customer.pk, attachment_id=attachment_id
+        customer_id=visitor.customer.pk, attachment_id=attachment_id
     )
     if attachment is None:
         raise Http404("There is no such file in your requests.")

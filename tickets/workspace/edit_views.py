@@ -76,16 +76,7 @@ def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
         sel.ticket_merge_preview(number=int(into), user=request.user) if into.isdigit() else None
     )
     if request.method == "POST":
-        if preview is None:
-            messages.error(request, f"There is no ticket #{into}. Search again.")
-            return redirect("tickets:ticket-merge", number=number)
-        try:
-            target = services.ticket_merge(source=ticket, target=preview[0], actor=request.user)
-        except TicketError as exc:
-            messages.error(request, exc.message)
-            return redirect("tickets:ticket-merge", number=number)
-        messages.success(request, f"#{ticket.number} was merged into #{target.number}.")
-        return redirect("tickets:ticket", number=target.number)
+        return _merge_submit(request, ticket, preview[0] if preview else None, into=into)
     query = request.GET.get("q", "")
     context = {
         "t": ticket,
@@ -95,6 +86,21 @@ def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
         "source_count": ticket.messages.count(),
     }
     return render(request, "agent/ticket_merge.html", context)
+
+
+def _merge_submit(
+    request: HttpRequest, ticket: Ticket, target: Ticket | None, *, into: str
+) -> HttpResponse:
+    if target is None:
+        messages.error(request, f"There is no ticket #{into}. Search again.")
+        return redirect("tickets:ticket-merge", number=ticket.number)
+    try:
+        target = services.ticket_merge(source=ticket, target=target, actor=request.user)
+    except TicketError as exc:
+        messages.error(request, exc.message)
+        return redirect("tickets:ticket-merge", number=ticket.number)
+    messages.success(request, f"#{ticket.number} was merged into #{target.number}.")
+    return redirect("tickets:ticket", number=target.number)
 
 
 def _customer_back(request: HttpRequest) -> HttpResponse:

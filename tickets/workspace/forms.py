@@ -96,8 +96,15 @@ class QueueForm(forms.Form):
         )
 
 
+class _AnyIds(forms.TypedMultipleChoiceField):
+    """Ticket ids, any number: the view loads only the tickets that exist and are visible."""
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value).isdigit()
+
+
 class BulkForm(forms.Form):
-    ids = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=True)
+    ids = _AnyIds(coerce=int, choices=(), required=True)
     action = forms.ChoiceField(
         choices=[(a, a) for a in ("assign", "status", "priority", "tag", "merge")]
     )
@@ -108,10 +115,12 @@ class BulkForm(forms.Form):
     merge_into = forms.CharField(required=False, max_length=20)
     next = forms.CharField(required=False, max_length=2000)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Any id is accepted here; the view loads only tickets that exist.
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit()  # type: ignore[attr-defined]
+    def value(self) -> str:
+        """The action's argument: the status, priority or tag picked, or the ticket number
+        to merge into."""
+        d = self.cleaned_data
+        by_action = {"status": d["status"], "priority": d["priority"], "tag": d["tag"]}
+        return by_action.get(d["action"], d["merge_into"]) or ""
 
 
 class ReplyKind(models.TextChoices):

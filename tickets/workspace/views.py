@@ -162,12 +162,9 @@ def bulk(request: HttpRequest) -> HttpResponse:
     agent = None
     if d["action"] == "assign" and d["assignee"].isdigit():
         agent = sel.agent_choices().filter(pk=int(d["assignee"])).first()
-    value = {"status": d["status"], "priority": d["priority"], "tag": d["tag"]}.get(
-        d["action"], d["merge_into"]
-    )
     try:
         result = ticket_bulk_update(
-            tickets=tickets, actor=request.user, action=d["action"], value=value or "", agent=agent
+            tickets=tickets, actor=request.user, action=d["action"], value=form.value(), agent=agent
         )
     except TicketError as exc:
         messages.error(request, exc.message)

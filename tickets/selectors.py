@@ -405,7 +405,7 @@ def ticket_timeline(*, ticket: Ticket) -> list[Message | TicketEvent]:
 
 
 def ticket_satisfaction(*, ticket: Ticket) -> SatisfactionRating | None:
-    """The customer's rating of the ticket, for the agent page (None until rated)."""
+    """The customer's rating of the ticket (None until rated)."""
     return SatisfactionRating.objects.filter(ticket=ticket).first()
 
 

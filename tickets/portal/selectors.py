@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.db.models import OuterRef, Prefetch, Q, Subquery
 
-from tickets.models import Attachment, Customer, Message, SatisfactionRating, Ticket
+from tickets.models import Attachment, Customer, Message, Ticket
 from tickets.selectors import Page, decode_cursor, encode_cursor, message_preview
 
 MAX_PAGE = 50
@@ -101,7 +101,3 @@ def rating_ticket_get(*, ticket_id: int, customer_id: int) -> Ticket | None:
     return Ticket.objects.filter(
         pk=ticket_id, customer_id=customer_id, customer__erased_at__isnull=True
     ).first()
-
-
-def satisfaction_rating_get(*, ticket: Ticket) -> SatisfactionRating | None:
-    return SatisfactionRating.objects.filter(ticket=ticket).first()

@@ -44,7 +44,7 @@ from tickets.portal.tokens import (
     rating_token_make,
     rating_token_read,
 )
-from tickets.selectors import InvalidCursor
+from tickets.selectors import InvalidCursor, ticket_satisfaction
 
 SESSION_KEY = "portal_access"
 DONE_KEY = "support_done"
@@ -285,7 +285,7 @@ def _ticket_or_404(visitor: Visitor, number: int) -> Ticket:
 def _ticket_page(
     request: HttpRequest, ticket: Ticket, reply_form: PortalReplyForm, status: int = 200
 ) -> HttpResponse:
-    rating = selectors.satisfaction_rating_get(ticket=ticket)
+    rating = ticket_satisfaction(ticket=ticket)
     rate_url = None
     if ticket.status in (Status.SOLVED, Status.CLOSED) and rating_changeable(rating):
         rate_url = reverse(
@@ -403,7 +403,7 @@ def portal_rate(request: HttpRequest, token: str) -> HttpResponse:
     if ticket is None:
         error = "We cannot find the request this rating link is for."
         return render(request, "portal/rate.html", {"link_error": error}, status=404)
-    rating = selectors.satisfaction_rating_get(ticket=ticket)
+    rating = ticket_satisfaction(ticket=ticket)
     if request.method == "POST":
         return _rate_submit(request, ticket, rating, customer_id=access.customer_id)
     form = RatingForm.for_rating(rating, score=request.GET.get("score"))

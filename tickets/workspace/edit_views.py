@@ -76,7 +76,7 @@ def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
         sel.ticket_merge_preview(number=int(into), user=request.user) if into.isdigit() else None
     )
     if request.method == "POST":
-        return _merge_submit(request, ticket, preview[0] if preview else None, into=into)
+        return _merge_submit(request, ticket, preview.target if preview else None, into=into)
     query = request.GET.get("q", "")
     context = {
         "t": ticket,

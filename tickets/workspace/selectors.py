@@ -400,17 +400,25 @@ def ticket_merge_candidates(
     return list(qs.order_by("-updated_at", "-id")[:limit])
 
 
-def ticket_merge_preview(*, number: int, user: Any) -> tuple[Ticket, int] | None:
-    target = (
+@dataclass(frozen=True)
+class MergePreview:
+    target: Ticket
+    message_count: int
+
+
+def ticket_merge_preview(*, number: int, user: Any) -> MergePreview | None:
+    """The ticket a merge would go into, if the user may see it, and how many messages
+    it holds. One query."""
+    found = (
         tickets_visible_to(user)
         .select_related("customer")
         .annotate(message_count=Count("messages"))
         .filter(number=number)
         .first()
     )
-    if target is None:
+    if found is None:
         return None
-    return target, target.message_count
+    return MergePreview(target=found, message_count=found.message_count)
 
 
 def customer_find(*, query: str, exclude_id: int) -> list[Any]:

@@ -251,7 +251,8 @@ class _Seeder:
                 priority = topic.priority  # the topic's usual urgency, unless drawn otherwise
             made.append((self._ticket(status, channel, priority, customer, topic), status))
         self._merges([t for t, s in made if s in (Status.OPEN, Status.PENDING)][:2])
-        self._follow_ups([t for t, s in made if s == Status.CLOSED and t.channel == "email"][:2])
+        closed_by_email = [t for t, s in made if s == Status.CLOSED and t.channel == Channel.EMAIL]
+        self._follow_ups(closed_by_email[:2])
         # Nothing is emailed or texted when the demo loads: its replies count as sent.
         Delivery.objects.filter(status=DeliveryStatus.QUEUED).update(
             status=DeliveryStatus.SENT,

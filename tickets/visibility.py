@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
-from django.http import Http404
 
 from helpdesk.roles import is_admin, is_agent
 from tickets.models import AgentPreference, Customer, Team, Ticket, TicketScope
@@ -83,13 +82,6 @@ def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
 
 def ticket_visible_or_none(user: Any, number: int) -> Ticket | None:
     return tickets_visible_to(user).filter(number=number).first()
-
-
-def ticket_visible_or_404(user: Any, number: int) -> Ticket:
-    ticket = ticket_visible_or_none(user, number)
-    if ticket is None:
-        raise Http404(f"There is no ticket #{number}.")
-    return ticket
 
 
 def ticket_id_visible(user: Any, ticket_id: int) -> bool:

@@ -18,6 +18,7 @@ from tickets.models import (
     SlaRecord,
     SlaRecordState,
     SlaTargetKind,
+    Status,
     Ticket,
 )
 from tickets.sla.calendar import (
@@ -143,7 +144,7 @@ def sla_at_risk_parts(*, now: datetime) -> tuple[Q, Q]:
     time: the partial index sla_record_alerted holds only warned or breached running
     clocks, keyed by due time.
     """
-    active = Q(status__in=["new", "open"], sla_next_due_at__isnull=False)
+    active = Q(status__in=[Status.NEW, Status.OPEN], sla_next_due_at__isnull=False)
     alerted = SlaRecord.objects.filter(
         Q(warned_at__isnull=False) | Q(breached_at__isnull=False),
         state=SlaRecordState.RUNNING,

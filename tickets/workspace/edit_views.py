@@ -9,11 +9,10 @@ from tickets import services
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.models import Customer, IdentityKind, Team, Ticket
 from tickets.portal.sign_in import portal_sign_out_everywhere
-from tickets.selectors import ticket_get_for_agent
 from tickets.workspace import selectors as sel
 from tickets.workspace.forms import CustomerForm, IdentityForm, MacroForm, TicketFieldForm
 from tickets.workspace.services import macro_create, macro_delete
-from tickets.workspace.views import agent_required, header_context
+from tickets.workspace.views import agent_required, header_context, ticket_or_404
 
 
 def _apply_field(ticket: Ticket, field: str, value: str, actor: object) -> None:
@@ -46,7 +45,7 @@ def _apply_field(ticket: Ticket, field: str, value: str, actor: object) -> None:
 @agent_required
 @require_POST
 def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket = ticket_or_404(request, number)
     form = TicketFieldForm(request.POST)
     error = ""
     if not request.user.has_perm("tickets.edit_ticket_fields"):
@@ -71,22 +70,13 @@ def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
 @agent_required
 @require_http_methods(["GET", "POST"])
 def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket = ticket_or_404(request, number)
     into = request.POST.get("into") or request.GET.get("into") or ""
     preview = (
         sel.ticket_merge_preview(number=int(into), user=request.user) if into.isdigit() else None
     )
     if request.method == "POST":
-        if preview is None:
-            messages.error(request, f"There is no ticket #{into}. Search again.")
-            return redirect("tickets:ticket-merge", number=number)
-        try:
-            target = services.ticket_merge(source=ticket, target=preview[0], actor=request.user)
-        except TicketError as exc:
-            messages.error(request, exc.message)
-            return redirect("tickets:ticket-merge", number=number)
-        messages.success(request, f"#{ticket.number} was merged into #{target.number}.")
-        return redirect("tickets:ticket", number=target.number)
+        return _merge_submit(request, ticket, preview.target if preview else None, into=into)
     query = request.GET.get("q", "")
     context = {
         "t": ticket,
@@ -96,6 +86,21 @@ def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
         "source_count": ticket.messages.count(),
     }
     return render(request, "agent/ticket_merge.html", context)
+
+
+def _merge_submit(
+    request: HttpRequest, ticket: Ticket, target: Ticket | None, *, into: str
+) -> HttpResponse:
+    if target is None:
+        messages.error(request, f"There is no ticket #{into}. Search again.")
+        return redirect("tickets:ticket-merge", number=ticket.number)
+    try:
+        target = services.ticket_merge(source=ticket, target=target, actor=request.user)
+    except TicketError as exc:
+        messages.error(request, exc.message)
+        return redirect("tickets:ticket-merge", number=ticket.number)
+    messages.success(request, f"#{ticket.number} was merged into #{target.number}.")
+    return redirect("tickets:ticket", number=target.number)
 
 
 def _customer_back(request: HttpRequest) -> HttpResponse:

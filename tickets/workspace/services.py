@@ -90,7 +90,9 @@ def macro_create(
         raise TicketError(TicketErrorCode.INVALID_MACRO, "Give the macro a name.")
     from tickets.workspace.macros import macro_render_text
 
-    macro_render_text(body=body, context={})  # refuses tags and broken placeholders now
+    # Refuse template tags and broken placeholders when the macro is saved, not when an
+    # agent first uses it on a ticket.
+    macro_render_text(body=body, context={})
     return Macro.objects.create(
         name=name.strip()[:120], body=body, owner=None if shared else actor, **changes
     )

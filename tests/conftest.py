@@ -96,6 +96,14 @@ def other_agent(db: None) -> Any:
 
 
 @pytest.fixture
+def lead(db: None) -> Any:
+    """An agent of the Leads role: assigns others' tickets, manages shared macros."""
+    from helpdesk.roles import LEADS_GROUP
+
+    return AgentFactory(username="lou", first_name="Lou", role=LEADS_GROUP)
+
+
+@pytest.fixture
 def admin_user(db: None) -> Any:
     return AdminFactory(username="root")
 

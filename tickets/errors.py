@@ -19,6 +19,8 @@ class TicketErrorCode(Enum):
     INVALID_MACRO = "invalid_macro"
     NOT_FOUND = "not_found"
     INVALID_PREFERENCE = "invalid_preference"
+    # The actor's role does not allow it: HTTP 403 on the API (helpdesk.api).
+    PERMISSION_DENIED = "permission_denied"
 
 
 class TicketError(DomainError):

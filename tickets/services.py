@@ -53,6 +53,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.permissions import assignment_check
 from tickets.replies import reply_channel_for, reply_rule
 from tickets.safe_names import safe_filename
 from tickets.sla.services import sla_recompute
@@ -292,6 +293,7 @@ def ticket_create(
         raise TicketError(TicketErrorCode.INVALID_STATUS, f"Unknown status “{status}”.")
     if assignee is not None:
         _require_agent(assignee, what="be assigned tickets")
+        assignment_check(actor=actor, current_id=None, new_id=assignee.pk)
     # Inside a caller's transaction (ingest) its savepoint already covers these writes; a
     # savepoint of our own would only cost two round trips per ticket.
     nested = transaction.get_connection().in_atomic_block
@@ -456,6 +458,7 @@ def ticket_assign(*, ticket: Ticket, agent: Any | None, actor: Any | None) -> Ti
     new_id = agent.pk if agent is not None else None
     if ticket.assignee_id == new_id:
         return ticket
+    assignment_check(actor=actor, current_id=ticket.assignee_id, new_id=new_id)
     event_record(
         ticket=ticket,
         actor=actor,

@@ -1,9 +1,12 @@
-"""Which tickets an agent may see: one selector every surface reads (docs/access.md).
+"""Which tickets an agent may see, and so which customers: one selector every surface
+reads (docs/access.md).
 
 An agent's scope is their own setting (AgentPreference.ticket_scope) or, when that is
 empty, their role's: the permission tickets.view_all_tickets gives every ticket,
 tickets.view_team_tickets the tickets of their teams (and those assigned to them),
 neither only the tickets assigned to them. Admins and superusers see every ticket.
+An agent sees a customer when they see one of the customer's tickets: an agent who sees
+every ticket sees every customer.
 """
 
 from typing import Any
@@ -14,7 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from helpdesk.roles import is_admin, is_agent
-from tickets.models import AgentPreference, Team, Ticket, TicketScope
+from tickets.models import AgentPreference, Customer, Team, Ticket, TicketScope
 
 _CACHE = "_helpdesk_ticket_scope"
 
@@ -94,3 +97,22 @@ def ticket_visible_or_404(user: Any, number: int) -> Ticket:
 
 def ticket_id_visible(user: Any, ticket_id: int) -> bool:
     return tickets_visible_to(user).filter(pk=ticket_id).exists()
+
+
+def customers_visible_to(user: Any) -> QuerySet[Customer]:
+    """Customers with at least one ticket the user may see (every customer for an agent
+    who sees every ticket; none for a user who is not an agent)."""
+    if not is_agent(user):
+        return Customer.objects.none()
+    condition = visibility_q(user)
+    if condition is None:
+        return Customer.objects.all()
+    theirs = Ticket.objects.filter(condition, customer_id=OuterRef("pk"))
+    return Customer.objects.filter(Exists(theirs))
+
+
+def customer_visible_or_404(user: Any, customer_id: int) -> Customer:
+    customer = customers_visible_to(user).filter(pk=customer_id).first()
+    if customer is None:
+        raise Http404(f"There is no customer {customer_id}.")
+    return customer

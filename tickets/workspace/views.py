@@ -104,7 +104,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "teams": teams,
         "statuses": Status.choices,
         "bulk_actions": BULK_ACTIONS,
-        **_filter_context(form, data, view),
+        **_filter_context(form, data, view, request.user),
     }
     htmx = getattr(request, "htmx", None)  # set by django-htmx middleware
     live = htmx is not None and bool(htmx) and htmx.target == "queue-live"
@@ -120,10 +120,10 @@ _FILTER_FIELDS: tuple[str, ...] = ("q", "status", "priority", "channel", "assign
 _FILTER_FIELDS += ("tag", "customer", "customer_q", "created_after", "created_before")
 
 
-def _filter_context(form: QueueForm, data: dict[str, Any], view: str) -> dict[str, Any]:
+def _filter_context(form: QueueForm, data: dict[str, Any], view: str, user: Any) -> dict[str, Any]:
     customer_text = form["customer_q"].value() or ""
     if not customer_text and data.get("customer"):
-        customer_text = customer_label(customer_id=data["customer"])
+        customer_text = customer_label(customer_id=data["customer"], user=user)
     return {
         "customer_text": customer_text,
         "active_filters": sum(1 for name in _FILTER_FIELDS if form.data.get(name)),
@@ -195,7 +195,7 @@ def ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[s
         "p": page,
         "t": page.ticket,
         "sla": sla_state(ticket=page.ticket),
-        "ratings": sel.customer_ratings(customer_id=page.ticket.customer_id),
+        "ratings": sel.customer_ratings(customer_id=page.ticket.customer_id, user=request.user),
         "agents": sel.agent_choices(),
         "teams": Team.objects.order_by("name"),
         "statuses": Status.choices,

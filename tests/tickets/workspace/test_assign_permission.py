@@ -55,6 +55,17 @@ def test_it_keeps_a_colleagues_ticket_theirs(agent: Any, other_agent: Any) -> No
         assert _assignee_id(ticket) == other_agent.pk
 
 
+def test_the_picker_is_locked_on_a_colleagues_ticket_unless_the_role_reassigns(
+    agent: Any, other_agent: Any, lead: Any
+) -> None:
+    ticket = TicketFactory(status=Status.OPEN, assignee=other_agent)
+    url = f"/agent/tickets/{ticket.number}/"
+    picker = _client(agent).get(url).content.decode().split('id="h-assignee"', 1)[1]
+    assert "disabled" in picker.split(">", 1)[0] and "a lead can reassign it" in picker
+    picker = _client(lead).get(url).content.decode().split('id="h-assignee"', 1)[1]
+    assert "disabled" not in picker.split(">", 1)[0]
+
+
 def test_the_header_refusal_is_shown_in_the_htmx_fragment(agent: Any, other_agent: Any) -> None:
     ticket = TicketFactory(status=Status.OPEN)
     response = _client(agent).post(

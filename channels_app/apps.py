@@ -18,15 +18,22 @@ class ChannelsAppConfig(AppConfig):
         from channels_app.installed import CHANNELS
         from channels_app.models import DeliveryPurpose, Mailbox
         from channels_app.notifications import notification_register
+        from channels_app.privacy import (
+            channels_customer_erased,
+            export_deliveries,
+            export_raw_payloads,
+        )
         from channels_app.registry import registry_install
         from channels_app.sla_notices import sla_breach_render, sla_notice_enqueue
         from tickets.domain_events import (
+            CustomerErased,
             MessageAdded,
             Phase,
             SlaNoticeDue,
             TicketChanged,
             subscribe,
         )
+        from tickets.privacy import export_section_register
 
         registry_install(CHANNELS)
         inbound.connect(anymail_inbound_received, dispatch_uid="helpdesk-email-inbound")
@@ -37,3 +44,6 @@ class ChannelsAppConfig(AppConfig):
         notification_register(DeliveryPurpose.AGENT_NOTIFICATION, agent_notification_render)
         subscribe(SlaNoticeDue, sla_notice_enqueue, phase=Phase.IN_TRANSACTION)
         notification_register(DeliveryPurpose.SLA_BREACH, sla_breach_render)
+        subscribe(CustomerErased, channels_customer_erased, phase=Phase.IN_TRANSACTION)
+        export_section_register("raw_payloads", export_raw_payloads)
+        export_section_register("deliveries", export_deliveries)

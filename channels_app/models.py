@@ -108,12 +108,22 @@ class RawInbound(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     received_at = models.DateTimeField(default=timezone.now, editable=False)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When the payload (and the request metadata) was removed, by the retention purge or
+    # a customer's erasure; the row stays as a record that something arrived.
+    purged_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "raw inbound payload"
         ordering = ["-received_at", "-id"]
         indexes = [
             models.Index(fields=["status", "-received_at"], name="raw_status"),
+            # The retention purge reads processed payloads not yet purged, oldest first
+            # (channels_app.retention): the purged rows leave the index.
+            models.Index(
+                fields=["received_at", "id"],
+                name="raw_retention_due",
+                condition=Q(status="processed", purged_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

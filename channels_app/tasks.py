@@ -99,3 +99,15 @@ def agent_notify_task(ticket_id: int, kind: str, user_id: int) -> None:
 
     with transaction.atomic():
         agent_notify_on_commit(ticket_id=ticket_id, kind=kind, user_id=user_id)
+
+
+@shared_task(acks_late=True)
+def retention_purge_task() -> dict[str, int]:
+    from channels_app.retention import retention_purge
+
+    # Safe to run twice (each batch deletes what is still due); one run at a time saves
+    # the second beat's work.
+    with single_run("retention-purge", ttl=3600) as acquired:
+        if not acquired:
+            return {}
+        return retention_purge().as_dict()

@@ -280,6 +280,25 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 HELPDESK_AUDIT_RETENTION_DAYS = env.int("HELPDESK_AUDIT_RETENTION_DAYS", default=365)
+
+
+def _retention(name: str) -> int | None:
+    """A retention period from the environment: unset or empty keeps everything (None)."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise environ.ImproperlyConfigured(
+            f"{name} is {raw!r}; use a whole number of at least 1, or leave it unset to keep "
+            "everything."
+        )
+    return int(raw)
+
+
+# Daily purge (docs/trust.md, "Retention"): processed raw payloads lose their content after
+# this many days; closed tickets are deleted this many months (of 30 days) after closing.
+HELPDESK_RETENTION_RAW_DAYS = _retention("HELPDESK_RETENTION_RAW_DAYS")
+HELPDESK_RETENTION_CLOSED_MONTHS = _retention("HELPDESK_RETENTION_CLOSED_MONTHS")
 HELPDESK_LOGIN_MAX_FAILURES = env.int("HELPDESK_LOGIN_MAX_FAILURES", default=5)
 HELPDESK_LOGIN_LOCKOUT_MINUTES = env.int("HELPDESK_LOGIN_LOCKOUT_MINUTES", default=15)
 AXES_FAILURE_LIMIT = HELPDESK_LOGIN_MAX_FAILURES
@@ -346,13 +365,16 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Help desk API",
-    "DESCRIPTION": "Tickets, customers and inbound messages.",
+    "DESCRIPTION": "Tickets, customers, attachments, inbound messages and the knowledge "
+    "base. Authenticate with `Authorization: Bearer hd_live_…`; each operation names the "
+    'token scope it needs. Every error is `{"error": {"code", "message", "fields"}}`.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.Status",
         "TicketPriorityEnum": "tickets.models.Priority",
+        "ArticleStatusEnum": "knowledge_base.models.ArticleStatus",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }

@@ -16,7 +16,6 @@ urlpatterns = [
     path("agent/", include("tickets.workspace.urls")),
     path("agent/", include("tickets.sla.urls")),  # SLA report
     path("api/v1/", include("tickets.api_urls")),
-    path("api/v1/kb/", include("knowledge_base.api_urls")),
     path("kb/", include("knowledge_base.urls")),
     path("", include("tickets.portal.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

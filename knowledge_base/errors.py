@@ -8,6 +8,7 @@ class KbErrorCode(Enum):
     EMPTY_TITLE = "empty_title"
     SLUG_TAKEN = "slug_taken"
     NOT_PUBLISHED = "not_published"
+    INVALID_CURSOR = "invalid_cursor"
 
 
 class KbError(DomainError):

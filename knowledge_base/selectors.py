@@ -19,7 +19,9 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from helpdesk.lib.cursors import pk_cursor, pk_from_cursor
 from helpdesk.lib.urls import absolute_url
+from knowledge_base.errors import KbError, KbErrorCode
 from knowledge_base.models import Article, ArticleStatus, Category, SearchLog
 from knowledge_base.search_sqlite import available as search_sqlite_available
 from knowledge_base.search_sqlite import sqlite_search
@@ -325,3 +327,45 @@ def kb_search_for_composer(*, query: str, limit: int) -> list[dict[str, str]]:
         {"title": hit.title, "url": absolute_url(hit.url), "excerpt": hit.excerpt}
         for hit in kb_search(query=query, limit=limit)
     ]
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    items: list[Article]
+    next_cursor: str | None
+
+
+def articles_readable(*, drafts: bool) -> QuerySet[Article]:
+    """Published articles; with `drafts` (someone who may edit the help centre) all."""
+    return Article.objects.all() if drafts else _published()
+
+
+def article_list(
+    *,
+    drafts: bool,
+    status: str | None = None,
+    category_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> ArticlePage:
+    """Articles newest first, keyset-paginated on the primary key (a page never shifts
+    when articles are added); one query with their categories."""
+    qs = articles_readable(drafts=drafts)
+    if status is not None:
+        qs = qs.filter(status=status)
+    if category_id is not None:
+        qs = qs.filter(category_id=category_id)
+    if cursor:
+        try:
+            qs = qs.filter(pk__lt=pk_from_cursor("article", cursor))
+        except ValueError as exc:
+            raise KbError(
+                KbErrorCode.INVALID_CURSOR,
+                "That page link is no longer valid. Start from the first page.",
+            ) from exc
+    items = list(qs.select_related("category").order_by("-pk")[: limit + 1])
+    more = len(items) > limit
+    items = items[:limit]
+    return ArticlePage(
+        items=items, next_cursor=pk_cursor("article", items[-1].pk) if more and items else None
+    )

@@ -174,3 +174,28 @@ def search_log_record(*, query: str, result_count: int, source: str) -> SearchLo
     return SearchLog.objects.create(
         query=cleaned, normalized=cleaned.lower(), result_count=result_count, source=source
     )
+
+
+def category_update(
+    *,
+    category: Category,
+    name: str | None = None,
+    description: str | None = None,
+    position: int | None = None,
+) -> Category:
+    """Change what is given; the slug, part of the category's address, stays."""
+    fields = []
+    if name is not None:
+        if not name.strip():
+            raise KbError(KbErrorCode.EMPTY_TITLE, "A category needs a name.")
+        category.name = name.strip()
+        fields.append("name")
+    if description is not None:
+        category.description = description
+        fields.append("description")
+    if position is not None:
+        category.position = position
+        fields.append("position")
+    if fields:
+        category.save(update_fields=fields)
+    return category

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from helpdesk.roles import is_agent
+from tickets.admin_privacy import customer_admin_actions
 from tickets.errors import TicketError
 from tickets.identity import normalize_identity
 from tickets.models import (
@@ -66,13 +67,14 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ("name", "organization", "merged_into", "created_at")
+    list_display = ("name", "organization", "merged_into", "created_at", "erased_at")
     list_filter = ("organization",)
     search_fields = ("name", "identities__value")
     list_select_related = ("organization", "merged_into")
     # Merging moves identities and tickets (customer_merge); a hand-set pointer would not.
-    readonly_fields = ("merged_into", "created_at", "updated_at")
+    readonly_fields = ("merged_into", "created_at", "updated_at", "erased_at")
     inlines = [IdentityInline]
+    actions = customer_admin_actions()
 
 
 @admin.register(ContactIdentity)

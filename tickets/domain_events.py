@@ -129,6 +129,29 @@ class CustomerMerged(DomainEvent):
 
 
 @dataclass(frozen=True)
+class CustomerErased(DomainEvent):
+    """A customer's personal data was erased (tickets.privacy.customer_erase), published
+    inside its transaction. `customer_ids` are the erased record and every record merged
+    into it; `identities` are the (kind, value) pairs that were deleted and `ticket_ids`
+    the tickets kept as anonymous skeletons, so a subscriber can find what it holds about
+    the person (raw payloads, outbox rows, sessions) before the transaction commits."""
+
+    customer_id: int
+    customer_ids: tuple[int, ...]
+    identities: tuple[tuple[str, str], ...]
+    ticket_ids: tuple[int, ...]
+    message_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CustomerExported(DomainEvent):
+    """A customer's personal data was exported (tickets.privacy.customer_export_archive)."""
+
+    customer_id: int
+    include_internal: bool
+
+
+@dataclass(frozen=True)
 class SlaWarning(DomainEvent):
     ticket_id: int
     target: str  # first_response / next_response / resolution

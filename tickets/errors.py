@@ -7,6 +7,7 @@ class TicketErrorCode(Enum):
     NOT_AN_AGENT = "not_an_agent"
     INVALID_IDENTITY = "invalid_identity"
     IDENTITY_TAKEN = "identity_taken"
+    IDENTITY_IN_USE = "identity_in_use"
     INVALID_STATUS = "invalid_status"
     INVALID_PRIORITY = "invalid_priority"
     MERGE_SELF = "merge_self"
@@ -19,8 +20,10 @@ class TicketErrorCode(Enum):
     INVALID_MACRO = "invalid_macro"
     NOT_FOUND = "not_found"
     INVALID_PREFERENCE = "invalid_preference"
-    # The actor's role does not allow it: HTTP 403 on the API (helpdesk.api).
-    PERMISSION_DENIED = "permission_denied"
+    # The actor's role does not allow it: a 403 on the API (helpdesk.api), with the code
+    # DRF's own permission refusals carry.
+    NOT_ALLOWED = "permission_denied"
+    ALREADY_ERASED = "already_erased"
 
 
 class TicketError(DomainError):

@@ -98,6 +98,9 @@ class Customer(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
+    # Set by tickets.privacy.customer_erase: the record is an anonymous skeleton that keeps
+    # its tickets countable; nothing may sign in as it or write to it any more.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -317,6 +320,12 @@ class Ticket(models.Model):
                 fields=["sla_next_check_at"],
                 name="ticket_sla_check",
                 condition=Q(sla_next_check_at__isnull=False),
+            ),
+            # The retention purge (tickets.retention): closed tickets by when they closed.
+            models.Index(
+                fields=["closed_at", "id"],
+                name="ticket_closed_retention",
+                condition=Q(status="closed"),
             ),
             # The satisfaction tick: `WHERE csat_due_at <= now`; only waiting requests.
             models.Index(

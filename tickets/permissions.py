@@ -35,13 +35,13 @@ def assignment_check(*, actor: Any | None, current_id: int | None, new_id: int |
         return
     if new_id not in (None, actor.pk):
         raise TicketError(
-            TicketErrorCode.PERMISSION_DENIED,
+            TicketErrorCode.NOT_ALLOWED,
             "Your role cannot assign tickets to other agents. Assign it to yourself, or ask "
             "a lead.",
         )
     if current_id not in (None, actor.pk):
         raise TicketError(
-            TicketErrorCode.PERMISSION_DENIED,
+            TicketErrorCode.NOT_ALLOWED,
             "This ticket is assigned to another agent, and your role cannot reassign it. Ask "
             "them or a lead.",
         )

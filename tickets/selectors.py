@@ -19,10 +19,14 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from helpdesk.lib.cursors import pk_cursor, pk_from_cursor
 from helpdesk.roles import is_agent
 from tickets import search_trigram
 from tickets.models import (
+    ACTIVE_STATUSES,
     PRIORITY_RANK,
+    Customer,
+    IdentityKind,
     Message,
     Priority,
     SatisfactionRating,
@@ -33,7 +37,7 @@ from tickets.models import (
     priority_rank,
 )
 from tickets.search import is_word_search, search_plan, search_q
-from tickets.visibility import tickets_visible_to
+from tickets.visibility import customers_visible_to, tickets_visible_to
 
 MAX_PAGE = 100
 
@@ -50,6 +54,8 @@ class TicketFilters:
     customer_id: int | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
     team_ids: Sequence[int] = ()
     solved_after: datetime | None = None
     search: str = ""
@@ -121,6 +127,10 @@ def _filtered(filters: TicketFilters, search: Q | None = None) -> QuerySet[Ticke
         qs = qs.filter(created_at__gte=filters.created_after)
     if filters.created_before is not None:
         qs = qs.filter(created_at__lt=filters.created_before)
+    if filters.updated_after is not None:
+        qs = qs.filter(updated_at__gte=filters.updated_after)
+    if filters.updated_before is not None:
+        qs = qs.filter(updated_at__lt=filters.updated_before)
     if filters.team_ids:
         qs = qs.filter(team_id__in=list(filters.team_ids))
     if filters.solved_after is not None:
@@ -394,3 +404,81 @@ def ticket_timeline(*, ticket: Ticket) -> list[Message | TicketEvent]:
 def ticket_satisfaction(*, ticket: Ticket) -> SatisfactionRating | None:
     """The customer's rating of the ticket, for the agent page (None until rated)."""
     return SatisfactionRating.objects.filter(ticket=ticket).first()
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    email: str | None = None  # normalized (tickets.identity)
+    phone: str | None = None  # E.164
+    organization_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    items: Sequence[Customer]
+    next_cursor: str | None
+
+
+def customer_list(
+    *,
+    user: Any,
+    filters: CustomerFilters = CustomerFilters(),
+    cursor: str | None = None,
+    limit: int = 50,
+) -> CustomerPage:
+    """Customers the user may see (tickets.visibility.customers_visible_to), newest first,
+    merged ones left out; keyset-paginated on the primary key, so a page never shifts
+    when customers are added. Two queries whatever the page size: the customers with
+    their organization, and their identities."""
+    limit = max(1, min(limit, MAX_PAGE))
+    qs = customers_visible_to(user).filter(merged_into__isnull=True)
+    if filters.email is not None:
+        qs = qs.filter(identities__kind=IdentityKind.EMAIL, identities__value=filters.email)
+    if filters.phone is not None:
+        qs = qs.filter(identities__kind=IdentityKind.PHONE, identities__value=filters.phone)
+    if filters.organization_id is not None:
+        qs = qs.filter(organization_id=filters.organization_id)
+    if cursor:
+        try:
+            qs = qs.filter(pk__lt=pk_from_cursor("customer", cursor))
+        except ValueError as exc:
+            raise InvalidCursor(
+                "That page link is no longer valid. Start from the first page."
+            ) from exc
+    items = list(
+        qs.select_related("organization")
+        .prefetch_related("identities")
+        .order_by("-pk")[: limit + 1]
+    )
+    has_more = len(items) > limit
+    items = items[:limit]
+    return CustomerPage(
+        items=items, next_cursor=pk_cursor("customer", items[-1].pk) if has_more and items else None
+    )
+
+
+@dataclass(frozen=True)
+class CustomerDetail:
+    customer: Customer
+    open_tickets: Sequence[int]  # numbers, of the tickets the agent may see
+
+
+def customer_get_for_agent(*, user: Any, customer_id: int) -> CustomerDetail:
+    """One customer the agent may see (tickets.visibility), with identities and
+    organization, and their open tickets the agent may see; Http404 otherwise."""
+    customer = (
+        customers_visible_to(user)
+        .select_related("organization")
+        .prefetch_related("identities")
+        .filter(pk=customer_id)
+        .first()
+    )
+    if customer is None:
+        raise Http404(f"There is no customer {customer_id}.")
+    numbers = (
+        tickets_visible_to(user)
+        .filter(customer=customer, status__in=list(ACTIVE_STATUSES))
+        .order_by("-updated_at", "-pk")
+        .values_list("number", flat=True)
+    )
+    return CustomerDetail(customer=customer, open_tickets=[n for n in numbers if n is not None])

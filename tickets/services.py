@@ -767,6 +767,11 @@ def message_reply(
             TicketErrorCode.MERGE_MERGED,
             f"This ticket was merged into #{target.number}. Reply there.",
         )
+    if ticket.customer.erased_at is not None:
+        raise TicketError(
+            TicketErrorCode.ALREADY_ERASED,
+            "This ticket's customer was erased: it keeps no new messages. Close it.",
+        )
     now = timezone.now()
     recipients: list[ContactIdentity] = []
     if channel is not None and channel not in Channel.values:

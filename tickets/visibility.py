@@ -5,8 +5,8 @@ An agent's scope is their own setting (AgentPreference.ticket_scope) or, when th
 empty, their role's: the permission tickets.view_all_tickets gives every ticket,
 tickets.view_team_tickets the tickets of their teams (and those assigned to them),
 neither only the tickets assigned to them. Admins and superusers see every ticket.
-An agent sees a customer when they see one of the customer's tickets: an agent who sees
-every ticket sees every customer.
+An agent sees a customer when they see one of the customer's tickets, or when the
+customer has none yet; an agent who sees every ticket sees every customer.
 """
 
 from typing import Any
@@ -100,15 +100,16 @@ def ticket_id_visible(user: Any, ticket_id: int) -> bool:
 
 
 def customers_visible_to(user: Any) -> QuerySet[Customer]:
-    """Customers with at least one ticket the user may see (every customer for an agent
-    who sees every ticket; none for a user who is not an agent)."""
+    """The customers the user may see: those with a ticket the user may see, and those
+    with no ticket at all (nobody's yet, so every agent may look them up). None for a user
+    who is not an agent. One query when applied: the conditions are subqueries."""
     if not is_agent(user):
         return Customer.objects.none()
     condition = visibility_q(user)
     if condition is None:
         return Customer.objects.all()
-    theirs = Ticket.objects.filter(condition, customer_id=OuterRef("pk"))
-    return Customer.objects.filter(Exists(theirs))
+    tickets = Ticket.objects.filter(customer_id=OuterRef("pk"))
+    return Customer.objects.filter(Exists(tickets.filter(condition)) | ~Exists(tickets))
 
 
 def customer_visible_or_404(user: Any, customer_id: int) -> Customer:

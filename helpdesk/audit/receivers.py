@@ -63,6 +63,42 @@ def _on_customer_merged(event: Any) -> None:
     )
 
 
+def _on_customer_erased(event: Any) -> None:
+    # Ids only: the entry must not bring back what the erasure removed.
+    audit_record(
+        action="customer.erased",
+        actor=_user(event.actor.user_id),
+        target=("tickets.customer", event.customer_id),
+        data={
+            "customer_ids": list(event.customer_ids),
+            "tickets": len(event.ticket_ids),
+            "messages": len(event.message_ids),
+        },
+    )
+
+
+def _on_customer_exported(event: Any) -> None:
+    audit_record(
+        action="customer.export",
+        actor=_user(event.actor.user_id),
+        target=("tickets.customer", event.customer_id),
+        data={"internal_notes": event.include_internal},
+    )
+
+
+def export_audit_entries(scope: Any) -> list[dict[str, Any]]:
+    """The customer export's audit section: entries about the person's customer records."""
+    from helpdesk.audit.models import AuditEntry
+    from helpdesk.audit.services import audit_as_dict
+
+    entries = AuditEntry.objects.filter(
+        target_type="tickets.customer", target_id__in=[str(pk) for pk in scope.customer_ids]
+    ).order_by("created_at", "id")
+    return [
+        {k: v for k, v in audit_as_dict(e).items() if k not in ("ip", "actor_id")} for e in entries
+    ]
+
+
 def _user(user_id: int | None) -> Any:
     from django.contrib.auth import get_user_model
 
@@ -135,11 +171,21 @@ def audit_admin_registrations(site: admin.AdminSite) -> None:
 def connect() -> None:
     from axes.signals import user_locked_out
 
-    from tickets.domain_events import CustomerMerged, Phase, subscribe
+    from tickets.domain_events import (
+        CustomerErased,
+        CustomerExported,
+        CustomerMerged,
+        Phase,
+        subscribe,
+    )
+    from tickets.privacy import export_section_register
 
     user_logged_in.connect(_on_login, dispatch_uid="audit.login")
     user_logged_out.connect(_on_logout, dispatch_uid="audit.logout")
     user_login_failed.connect(_on_failed, dispatch_uid="audit.login_failed")
     user_locked_out.connect(_on_lockout, dispatch_uid="audit.lockout")
     subscribe(CustomerMerged, _on_customer_merged, phase=Phase.IN_TRANSACTION)
+    subscribe(CustomerErased, _on_customer_erased, phase=Phase.IN_TRANSACTION)
+    subscribe(CustomerExported, _on_customer_exported, phase=Phase.IN_TRANSACTION)
+    export_section_register("audit_entries", export_audit_entries)
     audit_admin_registrations(admin.site)

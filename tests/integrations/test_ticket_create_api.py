@@ -50,7 +50,7 @@ def test_an_email_ticket_for_a_new_customer_sends_its_first_message_through_the_
     assert ContactIdentity.objects.get(value="dana@example.com").customer_id == ticket.customer_id
 
 
-def test_a_phone_ticket_for_an_existing_customer_records_the_text_without_sending(writer, customer):
+def test_a_phone_ticket_records_the_text_as_the_customers_message_without_sending(writer, customer):
     response = _create(
         writer, customer={"id": customer.pk}, channel="phone", text="Called about the lamp."
     )
@@ -59,7 +59,10 @@ def test_a_phone_ticket_for_an_existing_customer_records_the_text_without_sendin
     ticket = Ticket.objects.get(number=response.json()["number"])
     assert ticket.customer_id == customer.pk and ticket.channel == "phone"
     message = Message.objects.get(ticket=ticket)
-    assert message.is_internal and message.body_text == "Called about the lamp."
+    assert (message.direction, message.channel, message.is_internal) == ("inbound", "phone", False)
+    assert message.body_text == "Called about the lamp."
+    assert message.author_identity.customer_id == customer.pk and message.author_user is None
+    assert ticket.last_inbound_at == message.created_at
     assert not Delivery.objects.filter(message=message).exists()
 
 

@@ -210,7 +210,7 @@ def test_it_quarantines_a_submission_whose_staged_file_vanished(form_data, setti
     from django.core.files.storage import default_storage
 
     from tickets.portal.services import WebRequest, web_request_submit
-    from tickets.portal.uploads import CheckedFile
+    from tickets.uploads import CheckedFile
 
     original_save = default_storage.save
 

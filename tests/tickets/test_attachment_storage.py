@@ -179,3 +179,20 @@ def test_objects_in_the_bucket_are_private(s3_bucket: dict, stored: Any) -> None
         urllib.request.urlopen(f"{endpoint}/{s3_bucket['name']}/{key}")  # noqa: S310
     assert refused.value.code == 403
     assert Message.objects.count() == 1
+
+
+def test_erasing_the_customer_deletes_their_files_from_storage(
+    backend: dict | None,
+    stored: Any,
+    customer: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from tickets.privacy import customer_erase
+
+    attachment = stored("photo.png", "image/png", PNG)
+    name = attachment.file.name
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_erase(customer, actor=None)
+    assert not default_storage.exists(name)
+    if backend is not None:
+        assert s3_keys(backend) == []

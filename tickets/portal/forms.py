@@ -11,7 +11,7 @@ from knowledge_base.models import SupportCategory
 from tickets.errors import TicketError
 from tickets.identity import normalize_identity
 from tickets.models import IdentityKind
-from tickets.portal.uploads import check_uploads
+from tickets.uploads import check_uploads
 
 
 class MultipleFileInput(forms.FileInput):

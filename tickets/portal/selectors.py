@@ -20,6 +20,8 @@ def customer_resolve(*, customer_id: int) -> Customer | None:
     while customer is not None and customer.merged_into_id and hops < 10:
         customer = Customer.objects.filter(pk=customer.merged_into_id).first()
         hops += 1
+    if customer is not None and customer.erased_at is not None:
+        return None  # an erased person's links and sessions open nothing
     return customer
 
 

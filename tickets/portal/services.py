@@ -36,8 +36,8 @@ from tickets.models import (
 )
 from tickets.portal.errors import PortalError, PortalErrorCode
 from tickets.portal.notifications import portal_link_enqueue, web_ticket_acknowledge
-from tickets.portal.uploads import CheckedFile
 from tickets.services import ticket_set_status
+from tickets.uploads import CheckedFile
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def _store_and_ingest(
 
 def web_request_submit(*, request: WebRequest) -> WebSubmitResult:
     """A new request from the web form. Preconditions: the form validated the fields and
-    files (tickets.portal.forms, tickets.portal.uploads). Acknowledges a new ticket by email
+    files (tickets.portal.forms, tickets.uploads). Acknowledges a new ticket by email
     on commit."""
     category = request.category
     result = _store_and_ingest(

@@ -399,7 +399,9 @@ def portal_rate(request: HttpRequest, token: str) -> HttpResponse:
         access = rating_token_read(token)
     except PortalLinkError as exc:
         return render(request, "portal/rate.html", {"link_error": exc.message}, status=400)
-    ticket = Ticket.objects.filter(pk=access.ticket_id, customer_id=access.customer_id).first()
+    ticket = Ticket.objects.filter(
+        pk=access.ticket_id, customer_id=access.customer_id, customer__erased_at__isnull=True
+    ).first()
     if ticket is None:
         return render(
             request,

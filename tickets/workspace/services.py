@@ -85,7 +85,7 @@ def macro_create(
     _require_agent(actor, what="create macros")
     if shared and not may_manage_shared_macros(actor):
         raise TicketError(
-            TicketErrorCode.PERMISSION_DENIED,
+            TicketErrorCode.NOT_ALLOWED,
             "Your role cannot create shared macros: save it as your own, or ask a lead.",
         )
     if not name.strip():
@@ -104,7 +104,7 @@ def macro_delete(*, macro: Macro, actor: Any) -> None:
     if macro.owner_id is None:
         if not may_manage_shared_macros(actor):
             raise TicketError(
-                TicketErrorCode.PERMISSION_DENIED,
+                TicketErrorCode.NOT_ALLOWED,
                 "Your role cannot delete shared macros. Ask a lead or an admin.",
             )
     elif macro.owner_id != actor.pk:

@@ -1,4 +1,5 @@
-"""Checks for files customers upload: count, size, and type sniffed from the content.
+"""Checks for uploaded files (the web form, the API): count, size, and type sniffed from
+the content.
 
 The browser's Content-Type and the file name are the sender's claims; the bytes decide.
 Executables are refused whatever they are called.

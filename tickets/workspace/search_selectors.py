@@ -90,7 +90,7 @@ def customer_ids_matching(*, text: str) -> list[int]:
 
 def customer_options(*, text: str, user: Any, limit: int = SUGGESTIONS) -> list[CustomerOption]:
     """The type-ahead's customers the user may see, labelled with their email address.
-    Two queries."""
+    Two queries, besides the user's scope (tickets.visibility reads it once per request)."""
     condition = _matching(text)
     if condition is None:
         return []

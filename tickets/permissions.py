@@ -1,5 +1,6 @@
-"""What a role may do besides seeing tickets (docs/access.md): assignment and shared
-macros. One helper per fact, read by the services and by the pages that offer the action.
+"""What a role may do besides seeing tickets (docs/access.md): field changes, assignment
+and shared macros. One helper per fact, read by the services and by the pages that offer
+the action.
 """
 
 from typing import Any
@@ -7,12 +8,28 @@ from typing import Any
 from helpdesk.roles import is_admin
 from tickets.errors import TicketError, TicketErrorCode
 
+EDIT_FIELDS = "tickets.edit_ticket_fields"
 ASSIGN_OTHERS = "tickets.assign_others"
 MANAGE_MACROS = "tickets.manage_macros"
 
 
 def _holds(user: Any, perm: str) -> bool:
     return is_admin(user) or bool(getattr(user, "has_perm", None) and user.has_perm(perm))
+
+
+def may_edit_fields(user: Any) -> bool:
+    return _holds(user, EDIT_FIELDS)
+
+
+def fields_check(*, actor: Any) -> None:
+    """Refuse a change of status, priority, team, assignee or tags by a role that adds
+    internal notes only (a light agent)."""
+    if not may_edit_fields(actor):
+        raise TicketError(
+            TicketErrorCode.NOT_ALLOWED,
+            "Your role adds internal notes only: it cannot change the ticket's status or "
+            "other fields. Send the note without them.",
+        )
 
 
 def may_assign_others(user: Any) -> bool:

@@ -22,7 +22,7 @@ from tickets.models import (
     Ticket,
     TicketRead,
 )
-from tickets.permissions import assignment_check, may_manage_shared_macros
+from tickets.permissions import assignment_check, fields_check, may_manage_shared_macros
 from tickets.services import (
     _require_agent,
     message_reply,
@@ -64,6 +64,8 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor: Any) -> Ticket:
     _require_agent(actor, what="apply macros")
     if macro.owner_id is not None and macro.owner_id != actor.pk:
         raise TicketError(TicketErrorCode.NOT_FOUND, "That macro belongs to another agent.")
+    if _macro_changes_fields(macro):
+        fields_check(actor=actor)
     if macro.set_priority:
         ticket = ticket_set_priority(ticket=ticket, priority=macro.set_priority, actor=actor)
     if macro.set_team_id is not None:
@@ -75,6 +77,16 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor: Any) -> Ticket:
     if macro.set_status:
         ticket = ticket_set_status(ticket=ticket, status=macro.set_status, actor=actor)
     return ticket
+
+
+def _macro_changes_fields(macro: Macro) -> bool:
+    return bool(
+        macro.set_priority
+        or macro.set_status
+        or macro.set_team_id is not None
+        or macro.set_assignee_id is not None
+        or macro.tag_list
+    )
 
 
 @transaction.atomic
@@ -202,6 +214,8 @@ def reply_send(
         raise TicketError(
             TicketErrorCode.INVALID_STATUS, "Send and set status works with pending or solved."
         )
+    if set_status or (macro is not None and _macro_changes_fields(macro)):
+        fields_check(actor=author)  # before anything is written
     with transaction.atomic():
         message_reply(
             ticket=ticket,

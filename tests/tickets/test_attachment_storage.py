@@ -19,8 +19,8 @@ from django.test import Client
 
 from channels_app.inbound import IncomingFile
 from channels_app.models import RawInbound
-from tests.portal.conftest import form_data, portal_client  # noqa: F401  (a fixture)
 from tests.s3 import s3_bucket, s3_keys, s3_server  # noqa: F401  (fixtures by name)
+from tests.tickets.portal.conftest import form_data, portal_client  # noqa: F401  (a fixture)
 from tickets.models import Attachment, Message
 from tickets.services import NewFile, message_reply
 

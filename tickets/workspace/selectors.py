@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Value
 from django.utils import timezone
 
-from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
+from helpdesk.roles import ADMINS_GROUP, AGENT_GROUPS
 from tickets.models import (
     ACTIVE_STATUSES,
     AfterSend,
@@ -39,7 +39,7 @@ from tickets.selectors import (
     ticket_list,
 )
 from tickets.sla.selectors import SlaState, sla_at_risk_parts, sla_at_risk_q, sla_states
-from tickets.visibility import tickets_visible_to, visibility_q
+from tickets.visibility import customers_visible_to, tickets_visible_to, visibility_q
 
 RECENTLY_SOLVED = timedelta(days=7)
 # A message committed a little after a later one must still reach a page that resyncs
@@ -281,10 +281,11 @@ def count_label(count: int) -> str:
 
 
 def agent_choices() -> QuerySet:
+    """Everyone who can be assigned tickets: agents of every role (helpdesk.roles.is_agent)."""
     User = get_user_model()
     return (
         User.objects.filter(
-            Q(is_superuser=True) | Q(groups__name__in=[AGENTS_GROUP, ADMINS_GROUP]),
+            Q(is_superuser=True) | Q(groups__name__in=[*sorted(AGENT_GROUPS), ADMINS_GROUP]),
             is_active=True,
         )
         .distinct()
@@ -421,15 +422,15 @@ def ticket_merge_preview(*, number: int, user: Any) -> MergePreview | None:
     return MergePreview(target=found, message_count=found.message_count)
 
 
-def customer_find(*, query: str, exclude_id: int) -> list[Any]:
-    """Customers matching an email, phone or name, for the customer merge picker."""
-    from tickets.models import Customer
-
+def customer_find(*, query: str, exclude_id: int, user: Any) -> list[Any]:
+    """Customers the user may see matching an email, phone or name, for the customer
+    merge picker."""
     term = query.strip()[:200]
     if not term:
         return []
     return list(
-        Customer.objects.filter(merged_into__isnull=True)
+        customers_visible_to(user)
+        .filter(merged_into__isnull=True)
         .exclude(pk=exclude_id)
         .filter(Q(name__icontains=term) | Q(identities__value__icontains=term.lower()))
         .distinct()
@@ -438,10 +439,13 @@ def customer_find(*, query: str, exclude_id: int) -> list[Any]:
     )
 
 
-def customer_ratings(*, customer_id: int, limit: int = 10) -> list[SatisfactionRating]:
-    """The customer's satisfaction ratings, newest first, for the sidebar's CSAT history."""
+def customer_ratings(*, customer_id: int, user: Any, limit: int = 10) -> list[SatisfactionRating]:
+    """The customer's satisfaction ratings on tickets the user may see, newest first, for
+    the sidebar's CSAT history."""
     return list(
-        SatisfactionRating.objects.filter(ticket__customer_id=customer_id)
+        SatisfactionRating.objects.filter(
+            ticket__customer_id=customer_id, ticket__in=tickets_visible_to(user)
+        )
         .select_related("ticket")
         .order_by("-updated_at", "-id")[:limit]
     )

@@ -31,11 +31,11 @@ from channels_app.registry import reply_channel_choices
 from helpdesk.lib.dates import datetime_parse
 from helpdesk.roles import is_agent
 from tickets.errors import TicketError
-from tickets.models import AfterSend, Channel, Status, Team, Ticket
+from tickets.models import AfterSend, Channel, Customer, Status, Team, Ticket
 from tickets.selectors import InvalidCursor, ticket_for_agent
 from tickets.services import NewFile, reply_channel_default
 from tickets.sla.selectors import sla_state
-from tickets.visibility import tickets_visible_to
+from tickets.visibility import customer_visible_or_none, tickets_visible_to
 from tickets.workspace import kb
 from tickets.workspace import selectors as sel
 from tickets.workspace.forms import BulkForm, QueueForm, ReplyForm, ReplyKind
@@ -73,6 +73,14 @@ def ticket_or_404(request: HttpRequest, number: int) -> Ticket:
     if ticket is None:
         raise Http404(f"There is no ticket #{number}.")
     return ticket
+
+
+def customer_or_404(request: HttpRequest, customer_id: int) -> Customer:
+    """The customer, if the agent may see them; else a 404, as for tickets."""
+    customer = customer_visible_or_none(request.user, customer_id)
+    if customer is None:
+        raise Http404(f"There is no customer {customer_id}.")
+    return customer
 
 
 def _back(request: HttpRequest, fallback: str) -> str:
@@ -124,7 +132,7 @@ def _queue_context(
         "teams": teams,
         "statuses": Status.choices,
         "bulk_actions": BULK_ACTIONS,
-        **_filter_context(form, choice.view),
+        **_filter_context(form, choice.view, request.user),
     }
 
 
@@ -133,11 +141,11 @@ _FILTER_FIELDS: tuple[str, ...] = ("q", "status", "priority", "channel", "assign
 _FILTER_FIELDS += ("tag", "customer", "customer_q", "created_after", "created_before")
 
 
-def _filter_context(form: QueueForm, view: str) -> dict[str, Any]:
+def _filter_context(form: QueueForm, view: str, user: Any) -> dict[str, Any]:
     customer_text = form["customer_q"].value() or ""
     customer_id = form.cleaned_data.get("customer") if form.is_valid() else None
     if not customer_text and customer_id:
-        customer_text = customer_label(customer_id=customer_id)
+        customer_text = customer_label(customer_id=customer_id, user=user)
     return {
         "customer_text": customer_text,
         "active_filters": sum(1 for name in _FILTER_FIELDS if form.data.get(name)),
@@ -206,7 +214,7 @@ def ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[s
         "p": page,
         "t": page.ticket,
         "sla": sla_state(ticket=page.ticket),
-        "ratings": sel.customer_ratings(customer_id=page.ticket.customer_id),
+        "ratings": sel.customer_ratings(customer_id=page.ticket.customer_id, user=request.user),
         "agents": sel.agent_choices(),
         "teams": Team.objects.order_by("name"),
         "statuses": Status.choices,

@@ -91,6 +91,20 @@ def ticket_id_visible(user: Any, ticket_id: int) -> bool:
     return tickets_visible_to(user).filter(pk=ticket_id).exists()
 
 
+def team_queue_visible(user: Any, team_id: int | None) -> bool:
+    """Whether the user may watch a team's queue (None: tickets of no team): every queue
+    for an agent who sees every ticket, their own teams' for a team-scoped agent, none
+    for an agent who sees only what is assigned to them (their own queue is theirs)."""
+    if not is_agent(user):
+        return False
+    scope = ticket_scope(user)
+    if scope == TicketScope.ALL:
+        return team_id is None or Team.objects.filter(pk=team_id).exists()
+    if scope == TicketScope.TEAMS and team_id is not None:
+        return Team.members.through.objects.filter(user_id=user.pk, team_id=team_id).exists()
+    return False
+
+
 def customers_visible_to(user: Any) -> QuerySet[Customer]:
     """The customers the user may see: those with a ticket the user may see, and those
     with no ticket at all (nobody's yet, so every agent may look them up). None for a user

@@ -23,7 +23,7 @@ from tickets.events import (
     ticket_group,
 )
 from tickets.models import Team
-from tickets.visibility import ticket_id_visible
+from tickets.visibility import team_queue_visible, ticket_id_visible
 from tickets.workspace import presence
 
 MAX_GROUPS = 64
@@ -144,14 +144,16 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return ticket_group(ticket_id) if exists else None
         if queue == "mine":
             return agent_queue_group(self.user.pk)
+        team_id: int | None
         if queue == "noteam":
-            return team_queue_group(None)
-        if isinstance(queue, str) and queue.startswith("team."):
-            raw = queue.removeprefix("team.")
-            if raw.isdigit():
-                exists = await database_sync_to_async(Team.objects.filter(pk=int(raw)).exists)()
-                return team_queue_group(int(raw)) if exists else None
-        return None
+            team_id = None
+        elif isinstance(queue, str) and queue.startswith("team.") and queue[5:].isdigit():
+            team_id = int(queue[5:])
+        else:
+            return None
+        # A queue's hints name the ticket ids that change in it: only for who may see them.
+        allowed = await database_sync_to_async(team_queue_visible)(self.user, team_id)
+        return team_queue_group(team_id) if allowed else None
 
     async def _error(self, message: str) -> None:
         await self.send_json({"type": "error", "message": message})

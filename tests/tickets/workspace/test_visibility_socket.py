@@ -32,3 +32,39 @@ async def test_subscribing_to_another_teams_ticket_is_refused() -> None:
     await ws.send_json_to({"action": "subscribe", "ticket": visible.pk})
     assert (await ws.receive_json_from())["type"] == "subscribed"
     await ws.disconnect()
+
+
+async def _reply_to(ws: WebsocketCommunicator, queue: str) -> str:
+    await ws.send_json_to({"action": "subscribe", "queue": queue})
+    return (await ws.receive_json_from())["type"]
+
+
+async def test_a_team_scoped_agent_watches_only_their_teams_queues() -> None:
+    agent, visible, hidden = await sync_to_async(_restricted)()
+    ws = WebsocketCommunicator(AgentConsumer.as_asgi(), "/ws/agent/")
+    ws.scope["user"] = agent
+    assert (await ws.connect())[0]
+
+    assert await _reply_to(ws, f"team.{hidden.team_id}") == "error"
+    assert await _reply_to(ws, "noteam") == "error"
+    assert await _reply_to(ws, f"team.{visible.team_id}") == "subscribed"
+    assert await _reply_to(ws, "mine") == "subscribed"
+    await ws.disconnect()
+
+
+async def test_an_agent_who_sees_every_ticket_watches_every_queue_that_exists() -> None:
+    def setup() -> tuple[Any, Any]:
+        team = TeamFactory()
+        agent = AgentFactory(username="vera")
+        AgentPreference.objects.create(user=agent, ticket_scope=TicketScope.ALL)
+        return agent, team
+
+    agent, team = await sync_to_async(setup)()
+    ws = WebsocketCommunicator(AgentConsumer.as_asgi(), "/ws/agent/")
+    ws.scope["user"] = agent
+    assert (await ws.connect())[0]
+
+    assert await _reply_to(ws, f"team.{team.pk}") == "subscribed"
+    assert await _reply_to(ws, "noteam") == "subscribed"
+    assert await _reply_to(ws, "team.999999") == "error"
+    await ws.disconnect()

@@ -30,6 +30,8 @@ class Status(models.TextChoices):
 # A customer writing to a ticket in these states reopens it (to open).
 REOPENABLE_STATUSES = frozenset({Status.PENDING, Status.SOLVED})
 ACTIVE_STATUSES = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD})
+# Being worked on: the SLA clocks run, the working queues and the chats waiting list show them.
+WORKING_STATUSES = (Status.NEW, Status.OPEN)
 
 
 class Priority(models.TextChoices):

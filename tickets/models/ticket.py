@@ -7,7 +7,14 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tickets.models.choices import ACTIVE_STATUSES, Channel, Priority, Status, priority_rank
+from tickets.models.choices import (
+    ACTIVE_STATUSES,
+    WORKING_STATUSES,
+    Channel,
+    Priority,
+    Status,
+    priority_rank,
+)
 from tickets.models.customer import ContactIdentity, Customer
 from tickets.models.team import Tag, Team
 
@@ -128,20 +135,20 @@ class Ticket(models.Model):
                 F("id").desc(),
                 name="ticket_working_priority",
                 include=WORKING_INCLUDE,
-                condition=Q(status__in=["new", "open"]),
+                condition=Q(status__in=list(WORKING_STATUSES)),
             ),
             models.Index(
                 fields=["-created_at", "-id"],
                 name="ticket_working_created",
                 include=WORKING_INCLUDE,
-                condition=Q(status__in=["new", "open"]),
+                condition=Q(status__in=list(WORKING_STATUSES)),
             ),
             models.Index(
                 # Ascending is NULLS LAST in PostgreSQL: the SLA sort's order.
                 fields=["sla_next_due_at", "id"],
                 name="ticket_working_sla",
                 include=WORKING_INCLUDE,
-                condition=Q(status__in=["new", "open"]),
+                condition=Q(status__in=list(WORKING_STATUSES)),
             ),
             models.Index(fields=["customer", "-updated_at"], name="ticket_customer"),
             # The workspace header counts live chats waiting for an agent on every page:
@@ -149,18 +156,18 @@ class Ticket(models.Model):
             models.Index(
                 fields=["last_inbound_at"],
                 name="ticket_chat_working",
-                condition=Q(channel="chat", status__in=["new", "open"]),
+                condition=Q(channel=Channel.CHAT, status__in=list(WORKING_STATUSES)),
             ),
             # The agent workspace's "Recently solved" view and its count.
             models.Index(
                 fields=["-solved_at"],
                 name="ticket_recently_solved",
-                condition=Q(status="solved"),
+                condition=Q(status=Status.SOLVED),
             ),
             models.Index(
                 fields=["sla_next_due_at"],
                 name="ticket_sla_due_open",
-                condition=Q(status__in=["new", "open"], sla_next_due_at__isnull=False),
+                condition=Q(status__in=list(WORKING_STATUSES), sla_next_due_at__isnull=False),
             ),
             # The SLA tick: `WHERE sla_next_check_at <= now ORDER BY sla_next_check_at`.
             # sla_recompute nulls the column for paused and finished tickets, so the index
@@ -174,7 +181,7 @@ class Ticket(models.Model):
             models.Index(
                 fields=["closed_at", "id"],
                 name="ticket_closed_retention",
-                condition=Q(status="closed"),
+                condition=Q(status=Status.CLOSED),
             ),
             # The satisfaction tick: `WHERE csat_due_at <= now`; only waiting requests.
             models.Index(

@@ -24,11 +24,11 @@ from django.utils import timezone
 from tickets.domain_events import Actor, SlaBreached, SlaNoticeDue, SlaWarning, publish
 from tickets.events import agent_queue_group, team_queue_group, ticket_group
 from tickets.models import (
+    WORKING_STATUSES,
     EventKind,
     SlaPolicy,
     SlaRecord,
     SlaRecordState,
-    Status,
     Ticket,
     TicketEvent,
 )
@@ -38,7 +38,7 @@ from tickets.sla.services import calendar_build, next_check_at, sla_recompute
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
-RUNNING_STATUSES = frozenset({Status.NEW, Status.OPEN})
+RUNNING_STATUSES = frozenset(WORKING_STATUSES)
 # A tick stops after this many batches; the next tick continues. Keeps one tick bounded
 # even after a long outage.
 MAX_BATCHES = 50

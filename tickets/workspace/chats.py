@@ -13,10 +13,10 @@ from typing import Any
 from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from tickets.models import Channel, Direction, Message, Status, Ticket
+from tickets.models import WORKING_STATUSES, Channel, Direction, Message, Ticket
 from tickets.visibility import tickets_visible_to
 
-WAITING_STATUSES = (Status.NEW, Status.OPEN)
+WAITING_STATUSES = WORKING_STATUSES
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from helpdesk.roles import ADMINS_GROUP, AGENT_GROUPS
 from tickets.models import (
     ACTIVE_STATUSES,
+    WORKING_STATUSES,
     AfterSend,
     AgentPreference,
     ContactIdentity,
@@ -46,7 +47,7 @@ RECENTLY_SOLVED = timedelta(days=7)
 # from a timestamp: the window re-reads recent items and the page drops ones it has.
 RESYNC_GRACE = timedelta(minutes=2)
 _ACTIVE = tuple(sorted(ACTIVE_STATUSES))
-_WORKING = (Status.NEW, Status.OPEN)
+_WORKING = WORKING_STATUSES
 
 
 @dataclass(frozen=True)

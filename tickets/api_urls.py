@@ -39,6 +39,37 @@ urlpatterns = [
         name="api-customer-detail",
     ),
     path(
+        "customers/<int:customer_id>/identities/",
+        api.CustomerIdentityListApi.as_view(),
+        name="api-customer-identity-list",
+    ),
+    path(
+        "customers/<int:customer_id>/identities/<int:identity_id>/",
+        api.CustomerIdentityDetailApi.as_view(),
+        name="api-customer-identity-detail",
+    ),
+    path(
+        "customers/<int:customer_id>/merge/",
+        api.CustomerMergeApi.as_view(),
+        name="api-customer-merge",
+    ),
+    path(
+        "customers/<int:customer_id>/export/",
+        api.CustomerExportApi.as_view(),
+        name="api-customer-export",
+    ),
+    path(
+        "customers/<int:customer_id>/erase/",
+        api.CustomerEraseApi.as_view(),
+        name="api-customer-erase",
+    ),
+    path("organizations/", api.OrganizationListApi.as_view(), name="api-organization-list"),
+    path(
+        "organizations/<int:organization_id>/",
+        api.OrganizationDetailApi.as_view(),
+        name="api-organization-detail",
+    ),
+    path(
         "attachments/<int:attachment_id>/",
         api.AttachmentDownloadApi.as_view(),
         name="api-attachment-download",

@@ -22,6 +22,8 @@ class TicketErrorCode(Enum):
     INVALID_PREFERENCE = "invalid_preference"
     NOT_ALLOWED = "not_allowed"
     ALREADY_ERASED = "already_erased"
+    INVALID_ORGANIZATION = "invalid_organization"
+    ORGANIZATION_TAKEN = "organization_taken"
 
 
 class TicketError(DomainError):

@@ -1,6 +1,13 @@
 """REST API v1 (docs/api.md): one module per resource; tickets.api_urls maps them."""
 
 from tickets.api.attachments import AttachmentDownloadApi
+from tickets.api.customer_actions import (
+    CustomerEraseApi,
+    CustomerExportApi,
+    CustomerIdentityDetailApi,
+    CustomerIdentityListApi,
+    CustomerMergeApi,
+)
 from tickets.api.customers import CustomerDetailApi, CustomerListApi
 from tickets.api.kb import (
     ArticleDetailApi,
@@ -12,6 +19,7 @@ from tickets.api.kb import (
     KbSearchApi,
 )
 from tickets.api.messages import InboundMessageApi
+from tickets.api.organizations import OrganizationDetailApi, OrganizationListApi
 from tickets.api.tickets import TicketDetailApi, TicketListApi, TicketReplyApi
 
 __all__ = [
@@ -23,9 +31,16 @@ __all__ = [
     "CategoryDetailApi",
     "CategoryListApi",
     "CustomerDetailApi",
+    "CustomerEraseApi",
+    "CustomerExportApi",
+    "CustomerIdentityDetailApi",
+    "CustomerIdentityListApi",
     "CustomerListApi",
+    "CustomerMergeApi",
     "InboundMessageApi",
     "KbSearchApi",
+    "OrganizationDetailApi",
+    "OrganizationListApi",
     "TicketDetailApi",
     "TicketListApi",
     "TicketReplyApi",

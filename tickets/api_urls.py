@@ -31,6 +31,11 @@ urlpatterns = [
     path("tickets/", api.TicketListApi.as_view(), name="api-ticket-list"),
     path("tickets/<int:number>/", api.TicketDetailApi.as_view(), name="api-ticket-detail"),
     path("tickets/<int:number>/replies/", api.TicketReplyApi.as_view(), name="api-ticket-reply"),
+    path(
+        "tickets/<int:number>/timeline/",
+        api.TicketTimelineApi.as_view(),
+        name="api-ticket-timeline",
+    ),
     path("messages/", api.InboundMessageApi.as_view(), name="api-inbound-message"),
     path("customers/", api.CustomerListApi.as_view(), name="api-customer-list"),
     path(

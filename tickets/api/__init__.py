@@ -21,6 +21,7 @@ from tickets.api.kb import (
 from tickets.api.messages import InboundMessageApi
 from tickets.api.organizations import OrganizationDetailApi, OrganizationListApi
 from tickets.api.tickets import TicketDetailApi, TicketListApi, TicketReplyApi
+from tickets.api.timeline import TicketTimelineApi
 
 __all__ = [
     "ArticleDetailApi",
@@ -44,4 +45,5 @@ __all__ = [
     "TicketDetailApi",
     "TicketListApi",
     "TicketReplyApi",
+    "TicketTimelineApi",
 ]

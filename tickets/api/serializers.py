@@ -78,6 +78,9 @@ class MessageOutput(serializers.Serializer):
     body_html = serializers.CharField()
     attachments = AttachmentOutput(many=True, source="attachments.all")
     created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(
+        source="created_at", help_text="A message is not edited after it is written."
+    )
 
 
 class CustomerOutput(serializers.Serializer):

@@ -24,6 +24,7 @@ ENDPOINTS = [
     ("post", "/api/v1/organizations/", "customers:write"),
     ("get", "/api/v1/organizations/{organization}/", "customers:read"),
     ("patch", "/api/v1/organizations/{organization}/", "customers:write"),
+    ("get", "/api/v1/tickets/{ticket}/timeline/", "tickets:read"),
 ]
 
 

@@ -36,6 +36,16 @@ urlpatterns = [
         api.TicketTimelineApi.as_view(),
         name="api-ticket-timeline",
     ),
+    path(
+        "tickets/<int:number>/macros/<int:macro_id>/apply/",
+        api.MacroApplyApi.as_view(),
+        name="api-macro-apply",
+    ),
+    path("macros/", api.MacroListApi.as_view(), name="api-macro-list"),
+    path("users/", api.UserListApi.as_view(), name="api-user-list"),
+    path("users/<int:user_id>/", api.UserDetailApi.as_view(), name="api-user-detail"),
+    path("teams/", api.TeamListApi.as_view(), name="api-team-list"),
+    path("teams/<int:team_id>/", api.TeamDetailApi.as_view(), name="api-team-detail"),
     path("messages/", api.InboundMessageApi.as_view(), name="api-inbound-message"),
     path("customers/", api.CustomerListApi.as_view(), name="api-customer-list"),
     path(

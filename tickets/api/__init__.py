@@ -9,6 +9,7 @@ from tickets.api.customer_actions import (
     CustomerMergeApi,
 )
 from tickets.api.customers import CustomerDetailApi, CustomerListApi
+from tickets.api.directory import TeamDetailApi, TeamListApi, UserDetailApi, UserListApi
 from tickets.api.kb import (
     ArticleDetailApi,
     ArticleListApi,
@@ -18,6 +19,7 @@ from tickets.api.kb import (
     CategoryListApi,
     KbSearchApi,
 )
+from tickets.api.macros import MacroApplyApi, MacroListApi
 from tickets.api.messages import InboundMessageApi
 from tickets.api.organizations import OrganizationDetailApi, OrganizationListApi
 from tickets.api.tickets import TicketDetailApi, TicketListApi, TicketReplyApi
@@ -40,10 +42,16 @@ __all__ = [
     "CustomerMergeApi",
     "InboundMessageApi",
     "KbSearchApi",
+    "MacroApplyApi",
+    "MacroListApi",
     "OrganizationDetailApi",
     "OrganizationListApi",
+    "TeamDetailApi",
+    "TeamListApi",
     "TicketDetailApi",
     "TicketListApi",
     "TicketReplyApi",
     "TicketTimelineApi",
+    "UserDetailApi",
+    "UserListApi",
 ]

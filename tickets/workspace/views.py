@@ -23,6 +23,7 @@ from channels_app.registry import reply_channel_choices
 from helpdesk.lib.dates import datetime_parse
 from helpdesk.roles import is_agent
 from tickets.errors import TicketError
+from tickets.macros import macro_changes, macro_get_for, macro_render
 from tickets.models import AfterSend, Channel, Status, Team, Ticket
 from tickets.selectors import InvalidCursor, Page, TicketFilters, ticket_get_for_agent, ticket_list
 from tickets.services import NewFile, reply_channel_default
@@ -31,7 +32,6 @@ from tickets.visibility import tickets_visible_to
 from tickets.workspace import kb
 from tickets.workspace import selectors as sel
 from tickets.workspace.forms import BulkForm, QueueForm, ReplyForm
-from tickets.workspace.macros import macro_changes, macro_render
 from tickets.workspace.presence import presence_list
 from tickets.workspace.search_selectors import customer_label
 from tickets.workspace.selectors import ALL_VIEW
@@ -274,7 +274,7 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     draft, changes = "", []
     macro_id = request.GET.get("macro", "")
     if macro_id.isdigit():
-        macro = sel.macro_get_for(user=request.user, macro_id=int(macro_id))
+        macro = macro_get_for(user=request.user, macro_id=int(macro_id))
         if macro is not None:
             try:
                 draft = macro_render(macro=macro, ticket=ticket, agent=request.user)
@@ -353,7 +353,7 @@ def _after_send_choice(request: HttpRequest, chosen: str) -> str:
 
 
 def _reply_send(request: HttpRequest, ticket: Ticket, d: dict, files: list) -> None:
-    macro = sel.macro_get_for(user=request.user, macro_id=d["macro"]) if d["macro"] else None
+    macro = macro_get_for(user=request.user, macro_id=d["macro"]) if d["macro"] else None
     reply_send(
         ticket=ticket,
         author=request.user,
@@ -377,7 +377,7 @@ def _composer_error(
     request: HttpRequest, ticket: Ticket, d: dict, error: str, colliding: Any = ()
 ) -> HttpResponse:
     """Show the page again with the draft intact: a refused send loses nothing."""
-    macro = sel.macro_get_for(user=request.user, macro_id=d["macro"]) if d.get("macro") else None
+    macro = macro_get_for(user=request.user, macro_id=d["macro"]) if d.get("macro") else None
     context = ticket_context(
         request,
         ticket,
@@ -395,7 +395,7 @@ def _composer_error(
 @require_GET
 def macro_preview(request: HttpRequest, number: int, macro_id: int) -> JsonResponse:
     ticket = ticket_get_for_agent(user=request.user, number=number)
-    macro = sel.macro_get_for(user=request.user, macro_id=macro_id)
+    macro = macro_get_for(user=request.user, macro_id=macro_id)
     if macro is None:
         return JsonResponse({"error": "That macro does not exist or is not yours."}, status=404)
     try:

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.factories import CustomerFactory, IdentityFactory, TicketFactory
+from tests.factories import CustomerFactory, IdentityFactory, TeamFactory, TicketFactory
 from tickets.integrations.tokens import api_token_create
 from tickets.models import IdentityKind, Macro, Organization
 
@@ -25,6 +25,12 @@ ENDPOINTS = [
     ("get", "/api/v1/organizations/{organization}/", "customers:read"),
     ("patch", "/api/v1/organizations/{organization}/", "customers:write"),
     ("get", "/api/v1/tickets/{ticket}/timeline/", "tickets:read"),
+    ("get", "/api/v1/users/", "tickets:read"),
+    ("get", "/api/v1/users/{user}/", "tickets:read"),
+    ("get", "/api/v1/teams/", "tickets:read"),
+    ("get", "/api/v1/teams/{team}/", "tickets:read"),
+    ("get", "/api/v1/macros/", "tickets:read"),
+    ("post", "/api/v1/tickets/{ticket}/macros/{macro}/apply/", "tickets:write"),
 ]
 
 
@@ -39,6 +45,8 @@ def world(agent):
         "organization": Organization.objects.create(name="Acme").pk,
         "ticket": ticket.number,
         "macro": Macro.objects.create(name="Thanks", body="Thanks!").pk,
+        "user": agent.pk,
+        "team": TeamFactory().pk,
     }
 
 

@@ -51,3 +51,29 @@ class ApiToken(models.Model):
     def prefix(self) -> str:
         """The token's public part: greppable in logs and leaks, useless without the secret."""
         return f"hd_live_{self.key_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a POST sent with `Idempotency-Key`, replayed for 24 h.
+
+    `principal` is whose key it is (`token:<id>` or `user:<id>`): two integrations may pick
+    the same key without seeing each other's answers. `status_code` stays null while the
+    first request runs; a concurrent twin sees that and gets a 409."""
+
+    principal = models.CharField(max_length=40)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64, help_text="method, path and parsed body")
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.BinaryField(default=b"")
+    content_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["principal", "key"], name="idempotency_principal_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.key}"

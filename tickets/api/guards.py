@@ -101,6 +101,7 @@ class GuardedView(APIView):
             return
         if not 0 < len(key) <= 255:
             raise ValidationError({IDEMPOTENCY_HEADER: ["Give a key of 1 to 255 characters."]})
+        self.body_check(request)  # before the hash reads the body
         claim = idempotency_claim(
             principal=_principal(request), key=key, request_hash=_request_hash(request)
         )
@@ -123,6 +124,10 @@ class GuardedView(APIView):
         else:
             assert claim.record is not None
             raise _Replay(_replayed(claim.record))
+
+    def body_check(self, request: Request) -> None:
+        """Refuse a body by its headers before anything reads it (a view taking uploads
+        checks its declared length)."""
 
     # Any: a replay is a plain HttpResponse (stored bytes), not a DRF Response.
     def handle_exception(self, exc: Exception) -> Any:

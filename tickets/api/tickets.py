@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tickets.api.actions import ticket_create_from_api, ticket_update_from_api
-from tickets.api.attachments import uploads_read
+from tickets.api.attachments import body_length_check, uploads_read
 from tickets.api.errors import etag_check, ticket_etag
 from tickets.api.filters import (
     TicketFilterSet,
@@ -321,6 +321,9 @@ class TicketReplyInput(serializers.Serializer):
 class TicketReplyApi(ApiView):
     required_scopes = {"POST": "tickets:write"}
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def body_check(self, request: Request) -> None:
+        body_length_check(request)
 
     @extend_schema(
         summary="Reply to the customer, or add an internal note",

@@ -147,3 +147,40 @@ def test_two_identical_requests_at_once_create_one_ticket(agent):
     # One did the work; the other got its answer replayed, or was told to retry (409).
     assert sorted(answers) in ([201, 201], [201, 409])
     assert Ticket.objects.count() == 1
+
+
+def test_a_multipart_reply_with_files_replays_by_content(writer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    number = _post(writer, NEW_TICKET, "t").json()["number"]
+
+    def reply(content):
+        upload = SimpleUploadedFile("label.txt", content, content_type="text/plain")
+        return writer.post(
+            f"/api/v1/tickets/{number}/replies/",
+            {"body_text": "The label", "attachments": [upload]},
+            format="multipart",
+            HTTP_IDEMPOTENCY_KEY="reply-1",
+        )
+
+    first, again, other = reply(b"label one"), reply(b"label one"), reply(b"label two")
+
+    assert first.status_code == again.status_code == 201 and again.json() == first.json()
+    assert other.status_code == 422
+    assert Message.objects.filter(ticket__number=number, body_text="The label").count() == 1
+
+
+def test_an_oversized_upload_is_refused_before_its_body_is_hashed(writer, settings):
+    settings.HELPDESK_WEB_MAX_FILES, settings.HELPDESK_WEB_MAX_FILE_BYTES = 1, 1000
+    number = _post(writer, NEW_TICKET, "t").json()["number"]
+
+    response = writer.post(
+        f"/api/v1/tickets/{number}/replies/",
+        data=b"x",
+        content_type="multipart/form-data; boundary=b",
+        CONTENT_LENGTH=str(3 * 1024 * 1024),
+        HTTP_IDEMPOTENCY_KEY="big",
+    )
+
+    assert response.status_code == 413 and response.json()["error"]["code"] == "file_too_big"
+    assert not IdempotencyKey.objects.filter(key="big").exists()

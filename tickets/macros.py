@@ -11,7 +11,7 @@ and a dict of strings has nothing to traverse to settings or models.
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template import Context, Engine, TemplateSyntaxError
 
 from tickets.errors import TicketError, TicketErrorCode
@@ -103,21 +103,20 @@ def macro_changes(*, macro: Macro) -> list[str]:
     return changes
 
 
+def macros_usable_by(user: Any) -> QuerySet[Macro]:
+    """The agent's and the shared active macros, with what they change (team, assignee)
+    loaded."""
+    return Macro.objects.filter(
+        Q(owner__isnull=True) | Q(owner=user), is_active=True
+    ).select_related("set_team", "set_assignee")
+
+
 def macro_list(*, user: Any) -> list[Macro]:
-    """The agent's and the shared macros, with what they change (team, assignee) loaded."""
-    return list(
-        Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True)
-        .select_related("set_team", "set_assignee")
-        .order_by("name", "id")
-    )
+    return list(macros_usable_by(user).order_by("name", "id"))
 
 
 def macro_get_for(*, user: Any, macro_id: int) -> Macro | None:
-    return (
-        Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True, pk=macro_id)
-        .select_related("set_team", "set_assignee")
-        .first()
-    )
+    return macros_usable_by(user).filter(pk=macro_id).first()
 
 
 @transaction.atomic

@@ -11,9 +11,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from helpdesk.lib.cursors import pk_cursor, pk_from_cursor
 from helpdesk.roles import ADMINS_GROUP, AGENT_GROUPS
-from tickets.api.filters import page_parse
+from tickets.api.filters import pk_page
 from tickets.api.permissions import ApiView
 from tickets.models import Team
 
@@ -72,27 +71,6 @@ def _teams() -> QuerySet[Team]:
     return Team.objects.prefetch_related(Prefetch("members", queryset=active))
 
 
-def _page(request: Request, qs: QuerySet[Any], kind: str, allowed: set[str]) -> dict[str, Any]:
-    unknown = sorted(set(request.query_params) - allowed - {"cursor", "limit"})
-    if unknown:
-        known = ", ".join(sorted({*allowed, "cursor", "limit"}))
-        raise serializers.ValidationError(
-            {name: [f"No such filter. Filters here: {known}."] for name in unknown}
-        )
-    page = page_parse(request.query_params)
-    if cursor := page.get("cursor"):
-        try:
-            qs = qs.filter(pk__gt=pk_from_cursor(kind, cursor))
-        except ValueError as exc:
-            raise serializers.ValidationError(
-                {"cursor": ["That page link is no longer valid. Start from the first page."]}
-            ) from exc
-    items = list(qs.order_by("pk")[: page["limit"] + 1])
-    more = len(items) > page["limit"]
-    items = items[: page["limit"]]
-    return {"items": items, "next_cursor": pk_cursor(kind, items[-1].pk) if more else None}
-
-
 class UserListApi(ApiView):
     required_scopes = {"GET": "tickets:read"}
 
@@ -123,7 +101,7 @@ class UserListApi(ApiView):
             if not team.isdigit():
                 raise serializers.ValidationError({"team": ["Give a team id."]})
             qs = qs.filter(teams=int(team))
-        page = _page(request, qs, "user", {"team"})
+        page = pk_page(request, qs, "user", {"team"})
         return Response(
             {
                 "results": UserOutput(page["items"], many=True).data,
@@ -171,7 +149,7 @@ class TeamListApi(ApiView):
         ],
     )
     def get(self, request: Request) -> Response:
-        page = _page(request, _teams(), "team", set())
+        page = pk_page(request, _teams(), "team", set())
         return Response(
             {
                 "results": TeamOutput(page["items"], many=True).data,

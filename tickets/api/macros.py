@@ -6,15 +6,16 @@ from typing import Any
 
 from django.db import transaction
 from django.http import Http404
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from tickets.api.filters import pk_page
 from tickets.api.permissions import ApiView, require_perm
 from tickets.api.serializers import MessageOutput, TicketOutput
-from tickets.macros import macro_apply, macro_get_for, macro_list, macro_render
+from tickets.macros import macro_apply, macro_get_for, macro_render, macros_usable_by
 from tickets.models import Macro
 from tickets.selectors import ticket_get_for_agent
 from tickets.services import message_reply
@@ -85,19 +86,35 @@ class MacroListApi(ApiView):
     @extend_schema(
         summary="List macros",
         operation_id="v1_macros_list",
-        description="The shared macros and the token owner's own, by name. Few enough to "
-        "come in one answer: no pages.",
-        responses=inline_serializer("MacroList", {"results": MacroOutput(many=True)}),
+        description="The shared macros and the token owner's own, by id; pass "
+        "`next_cursor` as `cursor` for the next page.",
+        parameters=[
+            OpenApiParameter("cursor", str, description="`next_cursor`"),
+            OpenApiParameter("limit", int, description="1-100, default 50"),
+        ],
+        responses=inline_serializer(
+            "MacroPage",
+            {
+                "results": MacroOutput(many=True),
+                "next_cursor": serializers.CharField(allow_null=True),
+            },
+        ),
         examples=[
-            OpenApiExample("The macros", value={"results": [_MACRO_EXAMPLE]}, response_only=True)
+            OpenApiExample(
+                "A page",
+                value={"results": [_MACRO_EXAMPLE], "next_cursor": None},
+                response_only=True,
+            )
         ],
     )
     def get(self, request: Request) -> Response:
-        if request.query_params:
-            raise serializers.ValidationError(
-                {name: ["This list takes no parameters."] for name in request.query_params}
-            )
-        return Response({"results": MacroOutput(macro_list(user=request.user), many=True).data})
+        page = pk_page(request, macros_usable_by(request.user), "macro", set())
+        return Response(
+            {
+                "results": MacroOutput(page["items"], many=True).data,
+                "next_cursor": page["next_cursor"],
+            }
+        )
 
 
 class MacroApplyInput(serializers.Serializer):

@@ -184,3 +184,14 @@ def test_an_oversized_upload_is_refused_before_its_body_is_hashed(writer, settin
 
     assert response.status_code == 413 and response.json()["error"]["code"] == "file_too_big"
     assert not IdempotencyKey.objects.filter(key="big").exists()
+
+
+def test_the_daily_purge_is_scheduled_under_the_tasks_name():
+    import importlib
+
+    from helpdesk.setup import PERIODIC_TASKS
+
+    task, every = PERIODIC_TASKS["Purge API idempotency keys"]
+    module, _, name = task.rpartition(".")
+
+    assert every == 86400 and getattr(importlib.import_module(module), name).name == task

@@ -42,12 +42,35 @@ def test_it_lists_shared_macros_and_the_owners_own(writer, agent, refund):
     body = writer.get("/api/v1/macros/").json()
 
     listed = [(m["id"], m["shared"]) for m in body["results"]]
-    assert listed == [(mine.pk, False), (refund.pk, True)]
-    assert body["results"][1] | {"created_at": None} == {
+    assert listed == [(refund.pk, True), (mine.pk, False)]
+    assert body["results"][0] | {"created_at": None} == {
         "id": refund.pk, "name": "Refund sent", "body": refund.body, "shared": True,
         "set_status": "pending", "set_priority": None, "set_team": "Billing",
         "set_assignee": None, "add_tags": ["refund", "vip"], "created_at": None,
     }  # fmt: skip
+
+
+def test_the_list_pages_and_costs_the_same_queries_for_2_or_30(writer, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    team = TeamFactory()
+    for i in range(2):
+        Macro.objects.create(name=f"few {i}", body="x", set_team=team, set_assignee=agent)
+    writer.get("/api/v1/macros/")
+    with CaptureQueriesContext(connection) as few:
+        writer.get("/api/v1/macros/")
+    for i in range(28):
+        Macro.objects.create(name=f"many {i}", body="x", set_team=team, set_assignee=agent)
+
+    with CaptureQueriesContext(connection) as many:
+        body = writer.get("/api/v1/macros/").json()
+    first = writer.get("/api/v1/macros/", {"limit": 20}).json()
+    rest = writer.get("/api/v1/macros/", {"limit": 20, "cursor": first["next_cursor"]}).json()
+
+    assert len(body["results"]) == 30 and len(many) == len(few)
+    assert len(first["results"]) + len(rest["results"]) == 30 and rest["next_cursor"] is None
+    assert writer.get("/api/v1/macros/", {"sort": "name"}).status_code == 400
 
 
 def test_applying_changes_the_fields_and_answers_the_rendered_text(writer, ticket, refund):

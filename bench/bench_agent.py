@@ -102,7 +102,7 @@ def _chunked(label: str, sql: str, first: int, total: int, params: dict[str, Any
 # (not partial) indexes that back no constraint are dropped and their exact definitions
 # (as the migrations created them, read back with pg_get_indexdef) saved in this table;
 # after it they are rebuilt from there. An interrupted seed rebuilds them on its next
-# start. tests/agent/test_bench_seed.py checks that every definition comes back as it was.
+# start. tests/bench/test_bench_seed.py checks that every definition comes back as it was.
 SAVED_INDEXES = "bench_dropped_indexes"
 BULK_TABLES = (
     "tickets_ticket",

@@ -28,11 +28,9 @@ from tickets.domain_events import (
     ActorKind,
     FieldChange,
     MessageAdded,
-    TicketChanged,
     publish,
 )
 from tickets.errors import TicketError, TicketErrorCode
-from tickets.events import publish_ticket_changed
 from tickets.html import html_to_text, sanitize_html
 from tickets.models import (
     REOPENABLE_STATUSES,
@@ -51,6 +49,7 @@ from tickets.services import (
     attachment_store,
     event_record,
     identity_resolve,
+    ticket_changed,
     ticket_create,
     ticket_followers_add,
     ticket_resolve_merged,
@@ -404,7 +403,7 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
                 data={"from": ticket.status, "to": Status.OPEN, "by": "customer"},
             )
             change = FieldChange("status", ticket.status, Status.OPEN)
-            publish(TicketChanged(actor=customer, ticket_id=ticket.pk, changes=(change,)))
+            publish(ticket_changed(ticket=ticket, actor=customer, change=change))
             ticket.status = Status.OPEN
             ticket.solved_at = None
             fields += ["status", "solved_at"]
@@ -420,16 +419,12 @@ def _ingest(message: InboundMessage, raw: RawInbound | None) -> IngestResult:
         channel=message.channel,
         direction=Direction.INBOUND,
         is_internal=False,
+        opens_ticket=created,
+        team_id=ticket.team_id,
+        assignee_id=ticket.assignee_id,
         at=message.received_at,
     )
     publish(added)
-    if not created:  # ticket_create already announced a new ticket
-        publish_ticket_changed(
-            ticket_id=ticket.pk,
-            team_id=ticket.team_id,
-            assignee_id=ticket.assignee_id,
-            kind="message",
-        )
     spec = channel_spec(message.channel)
     if spec is not None and spec.ingested is not None:
         spec.ingested(message=message, stored=stored, ticket=ticket, created=created, raw=raw)

@@ -386,6 +386,32 @@ HELPDESK_DELIVERY_STALE_AFTER = env.int("HELPDESK_DELIVERY_STALE_AFTER", default
 HELPDESK_INBOUND_MAX_BYTES = env.int("HELPDESK_INBOUND_MAX_BYTES", default=25 * 1024 * 1024)
 HELPDESK_WORKER_HEARTBEAT_MAX_AGE = env.int("HELPDESK_WORKER_HEARTBEAT_MAX_AGE", default=120)
 
+# --- outgoing webhooks (tickets/integrations/webhooks/, docs/api.md) ---------------------
+# Deliver to loopback, private and link-local addresses, and over plain http. Off in
+# production (the SSRF guard); the tests and a local development receiver turn it on.
+HELPDESK_WEBHOOKS_ALLOW_PRIVATE = env.bool("HELPDESK_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# Seconds to connect, and for the whole answer once connected (a receiver that drips its
+# answer is cut off too).
+HELPDESK_WEBHOOK_CONNECT_TIMEOUT = env.float("HELPDESK_WEBHOOK_CONNECT_TIMEOUT", default=5.0)
+HELPDESK_WEBHOOK_READ_TIMEOUT = env.float("HELPDESK_WEBHOOK_READ_TIMEOUT", default=10.0)
+# A delivery is retried with backoff for this long after its event, then failed.
+HELPDESK_WEBHOOK_GIVE_UP_AFTER = env.int("HELPDESK_WEBHOOK_GIVE_UP_AFTER", default=24 * 3600)
+# A webhook is disabled after this many failed attempts in a row, once it has been failing
+# for at least HELPDESK_WEBHOOK_DISABLE_MIN_FAILING seconds (a short outage of a busy
+# receiver fails many attempts at once, and must not cost it its subscription).
+HELPDESK_WEBHOOK_DISABLE_AFTER_FAILURES = env.int(
+    "HELPDESK_WEBHOOK_DISABLE_AFTER_FAILURES", default=20
+)
+HELPDESK_WEBHOOK_DISABLE_MIN_FAILING = env.int("HELPDESK_WEBHOOK_DISABLE_MIN_FAILING", default=3600)
+# Like the delivery relay's: a delivery still pending this long after it was due is
+# re-enqueued; one stuck in `sending` this long was cut off (worker killed) and is sent
+# again. The second stays far above the two timeouts.
+# Days a delivered or failed webhook delivery stays in the log (the payload holds the
+# customer's data); the daily purge deletes older ones.
+HELPDESK_WEBHOOK_LOG_DAYS = env.int("HELPDESK_WEBHOOK_LOG_DAYS", default=30)
+HELPDESK_WEBHOOK_RELAY_AFTER = env.int("HELPDESK_WEBHOOK_RELAY_AFTER", default=60)
+HELPDESK_WEBHOOK_STALE_AFTER = env.int("HELPDESK_WEBHOOK_STALE_AFTER", default=120)
+
 # --- SMS and chat -----------------------------------------------------------------------
 # An SMS joins the sender's open ticket only if it was active this recently.
 HELPDESK_SMS_THREAD_WINDOW_DAYS = env.int("HELPDESK_SMS_THREAD_WINDOW_DAYS", default=7)

@@ -34,6 +34,8 @@ DESK_PERMISSIONS = frozenset(
 # name -> (task, every seconds); one beat runs these (see README, "Running in production").
 PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "Re-enqueue waiting deliveries": ("channels_app.tasks.delivery_relay_task", 60),
+    "Relay webhook deliveries": ("tickets.integrations.tasks.webhook_relay_task", 30),
+    "Purge old webhook deliveries": ("tickets.integrations.tasks.webhook_log_purge_task", 86400),
     "SLA timer tick": ("tickets.tasks.sla_tick_task", 30),
     "Poll IMAP mailboxes": ("channels_app.tasks.mailbox_poll_all_task", 60),
     "Process stale inbound payloads": ("channels_app.tasks.raw_inbound_retry_stale_task", 60),

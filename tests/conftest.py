@@ -9,7 +9,12 @@ from django.utils import timezone
 
 from channels_app.inbound import Identity, InboundMessage
 from helpdesk.celery import app as celery_app
-from tests.factories import AdminFactory, AgentFactory, CustomerFactory, IdentityFactory
+from tests.factories import (
+    AdminFactory,
+    AgentFactory,
+    CustomerFactory,
+    IdentityFactory,
+)
 from tickets.models import Channel, IdentityKind
 
 
@@ -124,8 +129,14 @@ def _media_root(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+# --- the people every area's tests share, built from tests/factories.py ----------------
+# One set for the whole suite: a test that needs someone different (a team member, a
+# superuser) asks for a fixture that says so.
+
+
 @pytest.fixture
 def agent(db: None) -> Any:
+    """Alex, in the Agents group, password "pw", alex@staff.example."""
     return AgentFactory(username="alex", first_name="Alex")
 
 
@@ -136,7 +147,8 @@ def other_agent(db: None) -> Any:
 
 @pytest.fixture
 def admin_user(db: None) -> Any:
-    return AdminFactory(username="root")
+    """Root, in the Admins group (staff, not a superuser): what the role itself may do."""
+    return AdminFactory(username="root", first_name="Root")
 
 
 @pytest.fixture
@@ -144,6 +156,25 @@ def customer(db: None) -> Any:
     customer = CustomerFactory(name="Dana Customer")
     IdentityFactory(customer=customer, kind=IdentityKind.EMAIL, value="dana@example.com")
     return customer
+
+
+@pytest.fixture
+def ticket(customer: Any) -> Any:
+    """A new email ticket of `customer` (dana@example.com)."""
+    from tickets.services import ticket_create
+
+    return ticket_create(customer=customer, subject="Broken zipper", channel=Channel.EMAIL)
+
+
+@pytest.fixture
+def ingest(make_inbound: Any) -> Any:
+    """ingest(**fields): build an InboundMessage and run it through the one ingest path."""
+    from channels_app.ingest import inbound_message_ingest
+
+    def run(**fields: Any) -> Any:
+        return inbound_message_ingest(message=make_inbound(**fields))
+
+    return run
 
 
 def inbound(
@@ -189,3 +220,83 @@ def _embedded_cache_clean(request: pytest.FixtureRequest) -> None:
         from django.core.cache import cache
 
         cache.clear()
+
+
+# --- browser tests: the project served by uvicorn, a real Chromium, an SMTP sink -------
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[Any]:
+    from tests.live_server import SmtpSink
+
+    sink = SmtpSink().start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture
+def live_url(
+    transactional_db: None, settings: Any, smtp_sink: Any, _end_stray_connections: None
+) -> Iterator[str]:
+    """uvicorn serving the project (HTTP and websockets) against the test database."""
+    from django.db import connections
+
+    from tests.live_server import LiveServer, asgi_app, close_executor_connections
+
+    # Sync Playwright runs an event loop in this thread; the ORM calls made here between
+    # browser steps are still plain blocking calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    # Server threads must not keep connections open past a request: the test database is
+    # flushed and dropped after the test.
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
+    server = LiveServer(asgi_app()).start()
+    yield server.url
+    server.stop()
+    close_executor_connections()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def browser(_end_stray_connections: None) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.csp import assert_no_csp_violations, csp_watch
+    from tests.live_server import BROWSER_ARGS
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=BROWSER_ARGS
+        )
+        violations = csp_watch(chromium)
+        yield chromium
+        chromium.close()
+    assert_no_csp_violations(violations)
+
+
+@pytest.fixture(scope="session")
+def _end_stray_connections(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Browser tests run their body under sync Playwright, whose greenlet gets its own
+    context-local Django connection that pytest-django never closes; left open it blocks
+    dropping the test database. Once every test has run, end such sessions (torn down
+    before django_db_setup, which it depends on, drops the database)."""
+    yield
+    from django.db import connections
+
+    settings_dict = connections["default"].settings_dict
+    if connections["default"].vendor != "postgresql" or not settings_dict["NAME"].startswith(
+        "test_"
+    ):
+        return  # SQLite needs no server session ended; no test database, nothing to end
+    with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -82,3 +82,11 @@ class TicketFactory(factory.django.DjangoModelFactory):
     channel = Channel.EMAIL
     customer = factory.SubFactory(CustomerFactory)
     number = factory.Sequence(lambda n: 500_000 + n)
+
+
+# The smallest valid PNG: an image attachment or upload.
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)

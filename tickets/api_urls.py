@@ -90,4 +90,5 @@ urlpatterns = [
         name="api-attachment-download",
     ),
     path("kb/", include(kb_urlpatterns)),
+    path("webhooks/", include("tickets.integrations.webhooks.urls")),
 ]

@@ -11,7 +11,6 @@ from django.utils import timezone
 from helpdesk.roles import is_agent
 from tickets.domain_events import MessageAdded, publish
 from tickets.errors import TicketError, TicketErrorCode
-from tickets.events import publish_ticket_changed
 from tickets.models import (
     REOPENABLE_STATUSES,
     Channel,
@@ -90,10 +89,10 @@ def customer_message_record(
             channel=channel,
             direction=Direction.INBOUND,
             is_internal=False,
+            opens_ticket=new_ticket,
+            team_id=ticket.team_id,
+            assignee_id=ticket.assignee_id,
             at=at,
         )
-    )
-    publish_ticket_changed(
-        ticket_id=ticket.pk, team_id=ticket.team_id, assignee_id=ticket.assignee_id, kind="message"
     )
     return message

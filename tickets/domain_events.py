@@ -84,16 +84,23 @@ class TicketCreated(DomainEvent):
     ticket_id: int
     customer_id: int
     channel: str
+    team_id: int | None = None
+    assignee_id: int | None = None
 
 
 @dataclass(frozen=True)
 class TicketChanged(DomainEvent):
-    """Fields of one ticket changed: status, priority, assignee, team, tags, subject.
+    """Fields of one ticket changed: status, priority, assignee, team, tags, subject,
+    followers.
 
-    Tags are compared as sorted tuples of names; people and teams by id."""
+    Tags are compared as sorted tuples of names, followers as sorted tuples of identity
+    ids; people and teams by id. `team_id` and `assignee_id` are the ticket's after the
+    change (the queues it is in now; a team or assignee change holds the previous one)."""
 
     ticket_id: int
     changes: tuple[FieldChange, ...]
+    team_id: int | None = None
+    assignee_id: int | None = None
 
     def change(self, name: str) -> FieldChange | None:
         return next((c for c in self.changes if c.field == name), None)
@@ -106,7 +113,9 @@ class TicketChanged(DomainEvent):
 @dataclass(frozen=True)
 class MessageAdded(DomainEvent):
     """A message joined a ticket's history. A public agent reply names the addresses it
-    is for (`recipients`, in order, each once): the outbox writes one delivery each."""
+    is for (`recipients`, in order, each once): the outbox writes one delivery each.
+    `opens_ticket`: the first message of a ticket created with it (TicketCreated came
+    just before); `team_id` and `assignee_id` are the ticket's."""
 
     ticket_id: int
     message_id: int
@@ -114,6 +123,9 @@ class MessageAdded(DomainEvent):
     direction: str  # inbound / outbound
     is_internal: bool
     recipients: tuple[str, ...] = ()
+    opens_ticket: bool = False
+    team_id: int | None = None
+    assignee_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -124,8 +136,11 @@ class TicketMerged(DomainEvent):
 
 @dataclass(frozen=True)
 class CustomerMerged(DomainEvent):
+    """The source's identities moved to the target, and its tickets (`ticket_ids`)."""
+
     source_customer_id: int
     target_customer_id: int
+    ticket_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,9 +175,17 @@ class SlaWarning(DomainEvent):
 
 @dataclass(frozen=True)
 class SlaBreached(DomainEvent):
+    """A clock passed its due time: published in the timer's transaction, after the
+    record's breach mark (`breached_at` = `at`) and the ticket's next check are saved.
+    `raise_priority` and `escalate_to_team_id` are what the clock's policy asks for on a
+    breach (the tick has the policy in hand; its subscriber then needs no read)."""
+
     ticket_id: int
     target: str
     due_at: datetime
+    record_id: int | None = None
+    raise_priority: bool = False
+    escalate_to_team_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
-"""Change events for live agent pages: group names and payloads, published after commit.
+"""Change hints for live agent pages: group names, and the one way hints are sent.
 
 Pushes are hints, not the record: a page that missed one resyncs from the database, so a
 failed publish is logged and never fails the write that caused it. With Redis they are
 sent by a background thread in publish order; the caller never waits for them.
+
+What a ticket's change tells which groups is the agent workspace's affair
+(tickets.workspace.live, a subscriber of the domain events); the delivery badges and the
+waiting-chats counter are told by the channels here, after their own commits.
 """
 
 import asyncio
@@ -132,7 +136,8 @@ atexit.register(_publisher.flush)
 os.register_at_fork(after_in_child=_publisher.after_fork_in_child)
 
 
-def _send(groups: list[str], payload: dict[str, Any]) -> None:
+def hint_send(groups: list[str], payload: dict[str, Any]) -> None:
+    """Send one hint to these groups now: call it after the commit that caused it."""
     layer = get_channel_layer()
     if layer is None:
         return
@@ -151,17 +156,6 @@ def events_flush(timeout: float = PUBLISH_TIMEOUT) -> bool:
     return _publisher.flush(timeout)
 
 
-def publish_ticket_changed(
-    *, ticket_id: int, team_id: int | None, assignee_id: int | None, kind: str
-) -> None:
-    """Publish after the current transaction commits (immediately outside one)."""
-    groups = [ticket_group(ticket_id), team_queue_group(team_id)]
-    if assignee_id:
-        groups.append(agent_queue_group(assignee_id))
-    payload = {"kind": kind, "ticket_id": ticket_id}
-    transaction.on_commit(lambda: _send(groups, payload))
-
-
 def publish_delivery_changed(
     *, ticket_id: int, message_id: int, delivery_id: int, status: str, label: str, detail: str
 ) -> None:
@@ -177,11 +171,11 @@ def publish_delivery_changed(
         "label": label,
         "detail": detail,
     }
-    transaction.on_commit(lambda: _send([ticket_group(ticket_id)], payload))
+    transaction.on_commit(lambda: hint_send([ticket_group(ticket_id)], payload))
 
 
 def publish_chats_waiting_changed(*, arrived: bool) -> None:
     """A chat may have started or stopped waiting for an agent: every workspace header
     refetches its counter (`arrived`: a visitor just wrote, worth a sound)."""
     payload = {"kind": "chats_waiting", "arrived": arrived}
-    transaction.on_commit(lambda: _send([CHATS_WAITING_GROUP], payload))
+    transaction.on_commit(lambda: hint_send([CHATS_WAITING_GROUP], payload))

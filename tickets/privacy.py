@@ -31,7 +31,6 @@ from django.utils import timezone
 
 from tickets.domain_events import CustomerErased, CustomerExported, publish
 from tickets.errors import TicketError, TicketErrorCode
-from tickets.events import publish_ticket_changed
 from tickets.identity import normalize_identity
 from tickets.models import (
     Attachment,
@@ -484,11 +483,6 @@ def customer_erase(customer: Customer, *, actor: Any | None) -> ErasureSummary:
         )
         names = [name for _, name in attachments if name]
         transaction.on_commit(lambda: _files_delete(names))
-        for ticket in tickets:
-            publish_ticket_changed(
-                ticket_id=ticket.pk, team_id=ticket.team_id, assignee_id=ticket.assignee_id,
-                kind="customer_erased",
-            )  # fmt: skip
     logger.info("erased customer %s (%d tickets)", scope.customer_id, len(tickets))
     return ErasureSummary(
         customer_id=scope.customer_id,

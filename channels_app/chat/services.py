@@ -32,10 +32,10 @@ from channels_app.chat.sender import chat_message_payload, chat_visitor_group
 from channels_app.ingest import raw_inbound_process, raw_inbound_store
 from channels_app.models import ChatChannel, Delivery, DeliveryStatus, RawInbound
 from helpdesk.errors import DomainError
+from tickets.domain_events import Actor, ActorKind, CustomerMerged, publish
 from tickets.events import (
     publish_chats_waiting_changed,
     publish_delivery_changed,
-    publish_ticket_changed,
     ticket_group,
 )
 from tickets.models import (
@@ -286,14 +286,16 @@ def chat_visitor_identify(*, visitor_id: str, name: str, email: str) -> ContactI
                 kind=EventKind.CUSTOMER_MERGED,
                 data={"from_customer": source.pk, "to_customer": target.pk, "by": "chat email"},
             )
-            publish_ticket_changed(
-                ticket_id=ticket.pk,
-                team_id=ticket.team_id,
-                assignee_id=ticket.assignee_id,
-                kind="customer_merged",
-            )
         source.merged_into = target
         source.save(update_fields=["merged_into", "updated_at"])
+        publish(
+            CustomerMerged(
+                actor=Actor(kind=ActorKind.CUSTOMER, identity_id=chat.pk),
+                source_customer_id=source.pk,
+                target_customer_id=target.pk,
+                ticket_ids=tuple(ticket_ids),
+            )
+        )
     if target.name in ("", email_identity.value.split("@", 1)[0]) and name:
         target.name = name
         target.save(update_fields=["name", "updated_at"])

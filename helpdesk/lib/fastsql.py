@@ -10,6 +10,17 @@ ordinary model instances; they skip only the rebuilding.
 They send no model signals: use them only for models no receiver watches (the config
 caches watch mailboxes and SLA settings, never these). Off PostgreSQL they fall back to
 the plain ORM.
+
+Only the paths a benchmark measures use them; every other write stays on the ORM:
+- ingest, per message (channels_app/ingest.py, and the services it calls for every
+  message: identity_resolve, the new ticket's INSERT, its `created` event);
+- the SLA recompute that follows every customer message (tickets/sla/services.py).
+Measured per call on the 2-core development machine, best of 15 x 200 (under load, so
+the spread is wide): the identity lookup 0.8 ms with the ORM's get(), 0.2-0.5 ms here; a
+new customer with its identity 0.6 vs 0.24-0.47 ms; a ticket INSERT 0.38 vs 0.28 ms; an
+event INSERT 0.34-0.5 vs 0.22 ms. Over the ten-odd statements of a message that is most
+of the gap between the ORM's 127-149 messages/s on one ingest thread and today's 251 on
+three (docs/email.md), where Python CPU per message is the limit.
 """
 
 from typing import Any, TypeVar

@@ -13,8 +13,8 @@ from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from channels_app.models import ChatChannel, Delivery, DeliveryStatus
-from tests.agent.conftest import login
-from tests.smschat.shop import shop_site
+from tests.channels_app.chat.shop import shop_site
+from tests.live_server import login
 from tickets.models import Channel, Direction, Message, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded, pytest.mark.timeout(180)]

@@ -10,7 +10,7 @@ from django.core.cache import cache
 
 from knowledge_base.demo import kb_demo_seed
 from tests.csp import assert_no_csp_violations, csp_watch
-from tests.portal.conftest import PNG, make_user
+from tests.factories import PNG, AgentFactory
 from tickets.models import Attachment, SatisfactionRating, Status, Ticket
 from tickets.services import ticket_set_status
 
@@ -98,7 +98,7 @@ def test_it_takes_a_new_customer_from_search_to_rating(page, live_server, settin
     assert "The neighbour does not have it either." in page.inner_text(".conversation")
 
     # An agent solves it; the customer gets a rating link and rates.
-    agent = make_user("alex", "Agents")
+    agent = AgentFactory(username="alex", first_name="Alex")
     ticket_set_status(ticket=Ticket.objects.get(), status=Status.SOLVED, actor=agent)
     csat = next(m for m in mail.outbox if "How did we do" in m.subject)
     page.goto(_link(csat.body, "/portal/rate/", base))

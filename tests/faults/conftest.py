@@ -20,16 +20,10 @@ import pytest
 import requests
 from django.db import connection
 
-from tests.agent.live_server import SmtpSink
+from tests.live_server import SmtpSink, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW_SECRET = "fault-suite-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
@@ -91,15 +85,6 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink().start()
-    try:
-        yield sink
-    finally:
-        sink.stop()
 
 
 def database_url() -> str:

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from tests.agent.conftest import BROWSER_ARGS
 from tests.csp import csp_watch
 from tests.factories import AgentFactory
+from tests.live_server import BROWSER_ARGS
 
 pytestmark = pytest.mark.django_db
 

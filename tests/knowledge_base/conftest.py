@@ -7,7 +7,6 @@ from django.db import connection
 from knowledge_base.demo import kb_demo_seed
 from knowledge_base.models import ArticleStatus, Category
 from knowledge_base.services import article_create
-from tests.portal.conftest import make_user
 
 
 @pytest.fixture(autouse=True)
@@ -36,19 +35,6 @@ def publish(category: Category) -> Any:
         )
 
     return make
-
-
-@pytest.fixture
-def agent(db: None) -> Any:
-    return make_user("alex", "Agents")
-
-
-@pytest.fixture
-def admin_user(db: None) -> Any:
-    user = make_user("root", "Admins")
-    user.is_superuser = True
-    user.save()
-    return user
 
 
 @pytest.fixture

@@ -24,7 +24,11 @@ from tickets.models import Tag
 
 
 @pytest.fixture
-def calls() -> Any:
+def calls(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The dispatcher on its own: the apps' subscribers (live updates, the outbox) are set
+    aside, so these tests need no database or channel layer."""
+    monkeypatch.setattr(de, "_subscriptions", {})
+    monkeypatch.setattr(de, "_by_type", {})
     seen: list[tuple[str, Any]] = []
     handlers: list[tuple[type, Any]] = []
 
@@ -141,7 +145,7 @@ def test_it_names_what_changed():
         event.ticket_id = 2  # frozen
 
 
-def test_it_captures_what_was_published_for_tests():
+def test_it_captures_what_was_published_for_tests(calls):
     with events_captured() as captured:
         publish(created(7))
 

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from helpdesk.roles import is_agent
 from tickets.integrations.models import ApiScope, ApiToken
 from tickets.integrations.tokens import api_token_create, api_token_revoke
+from tickets.integrations.webhooks import admin as webhooks_admin  # noqa: F401 (registers them)
 
 
 class ApiTokenAddForm(forms.ModelForm):

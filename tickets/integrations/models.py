@@ -1,7 +1,10 @@
-"""API tokens: how another system (a CRM, a shop, a script) reaches the API."""
+"""API tokens and outgoing webhooks: how another system (a CRM, a shop, a script) reaches
+the desk, and how the desk tells it what happened."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 
 class ApiScope(models.TextChoices):
@@ -51,6 +54,132 @@ class ApiToken(models.Model):
     def prefix(self) -> str:
         """The token's public part: greppable in logs and leaks, useless without the secret."""
         return f"hd_live_{self.key_id}"
+
+
+class WebhookEvent(models.TextChoices):
+    """What a webhook can subscribe to: one per domain event it hears."""
+
+    TICKET_CREATED = "ticket.created", "Ticket created"
+    TICKET_UPDATED = "ticket.updated", "Ticket updated (fields before and after)"
+    TICKET_MERGED = "ticket.merged", "Ticket merged"
+    MESSAGE_CREATED = "message.created", "Message created (inbound, outbound, internal note)"
+    CUSTOMER_MERGED = "customer.merged", "Customer merged"
+    SLA_WARNING = "sla.warning", "SLA warning"
+    SLA_BREACHED = "sla.breached", "SLA breached"
+    SATISFACTION_RATED = "satisfaction.rated", "Satisfaction rated"
+
+
+# Sent only by "send test event" (admin, API); no subscription needed.
+TEST_EVENT = "webhook.test"
+
+
+class Webhook(models.Model):
+    """An outside URL told about events: signed (Standard Webhooks), retried, and disabled
+    after failing for long enough."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=2000)
+    events = models.JSONField(default=list, help_text="Event types this webhook receives.")
+    # Optional filters on the event's ticket (none: every ticket). Ids, not a relation:
+    # the subscriber matches them from a per-process copy, and a deleted team simply
+    # matches nothing.
+    channels = models.JSONField(
+        default=list, blank=True, help_text="Only tickets on these channels (none: all)."
+    )
+    team_ids = models.JSONField(
+        default=list, blank=True, help_text="Only tickets of these teams (none: all)."
+    )
+    is_active = models.BooleanField(default=True)
+    # `whsec_<base64>`: shown once, when made or rotated. Kept as is, not hashed: signing
+    # needs it.
+    secret = models.CharField(max_length=100, editable=False)
+    # The secret before the last rotation, still signed with until `previous_secret_until`,
+    # so a receiver can switch without losing a delivery.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Failed attempts in a row (any delivery) and when the streak began; a success resets.
+    failure_count = models.PositiveIntegerField(default=0, editable=False)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when the desk disabled it (failures, or the receiver answered 410 Gone).
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one webhook: the outbox row, written in the event's transaction and
+    claimed once per attempt by a worker."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    # The event's id, the payload's `id` and the `webhook-id` header: the same on every
+    # attempt, so the receiver can drop a second copy.
+    event_id = models.CharField(max_length=40)
+    event_type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16,
+        choices=WebhookDeliveryStatus.choices,
+        default=WebhookDeliveryStatus.PENDING,
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    give_up_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_response = models.TextField(blank=True, help_text="The start of the last answer.")
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-id"]
+        constraints = [
+            # Event first: the after-commit kick looks its rows up by event.
+            models.UniqueConstraint(fields=["event_id", "webhook"], name="webhook_delivery_once"),
+        ]
+        indexes = [
+            # The relay reads only what is still waiting.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhook_delivery_waiting",
+                condition=Q(status__in=["pending", "sending"]),
+            ),
+            # A webhook's delivery log, newest first, by keyset.
+            models.Index(fields=["webhook", "-id"], name="webhook_delivery_log"),
+            # The daily purge reads finished deliveries by age.
+            models.Index(
+                fields=["created_at"],
+                name="webhook_delivery_done",
+                condition=Q(status__in=["delivered", "failed"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} to {self.webhook_id} ({self.status})"
 
 
 class IdempotencyKey(models.Model):

@@ -24,9 +24,7 @@ from django.utils import timezone
 from tickets.domain_events import Actor, SlaBreached, SlaNoticeDue, SlaWarning, publish
 from tickets.events import agent_queue_group, team_queue_group, ticket_group
 from tickets.models import (
-    PRIORITY_RANK,
     EventKind,
-    Priority,
     SlaPolicy,
     SlaRecord,
     SlaRecordState,
@@ -94,6 +92,16 @@ def _sla_event_fields(ticket_id: int, record: SlaRecord, now: datetime) -> dict[
     }
 
 
+def _breached(ticket_id: int, record: SlaRecord, now: datetime) -> SlaBreached:
+    policy: SlaPolicy | None = record.policy
+    return SlaBreached(
+        **_sla_event_fields(ticket_id, record, now),
+        record_id=record.pk,
+        raise_priority=bool(policy and policy.raise_priority),
+        escalate_to_team_id=policy.escalate_to_team_id if policy else None,
+    )
+
+
 @transaction.atomic
 def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
     tickets = list(
@@ -126,7 +134,6 @@ def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
     events: list[TicketEvent] = []
     announced: list[SlaWarning | SlaBreached] = []
     fired: list[SlaRecord] = []
-    escalate: dict[int, tuple[Ticket, SlaRecord]] = {}  # once per ticket per tick
     calendars: dict[int | None, Calendar] = {}
     warnings = breaches = 0
     for ticket in tickets:
@@ -139,9 +146,8 @@ def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
                 record.notify_at = _notify_at(record, now, calendars)
                 late = int((now - record.due_at).total_seconds() // 60)
                 events.append(_event(ticket.pk, "breach", record, now, late_minutes=late))
-                announced.append(SlaBreached(**_sla_event_fields(ticket.pk, record, now)))
+                announced.append(_breached(ticket.pk, record, now))
                 fired.append(record)
-                escalate.setdefault(ticket.pk, (ticket, record))
                 breaches += 1
             elif (
                 record.warned_at is None
@@ -156,13 +162,13 @@ def _process_batch(*, now: datetime, batch_size: int) -> tuple[int, int, int]:
         ticket.sla_next_check_at = next_check_at(by_ticket[ticket.pk])
     _save_fired(fired, now)
     TicketEvent.objects.bulk_create(events)
+    _save_next_checks(tickets)
+    # After the next checks are saved: a subscriber that changes the ticket (the
+    # escalation) recomputes its clocks, and that recompute must be the last word.
     for event in announced:
         publish(event)
-    _save_next_checks(tickets)
     touched = {e.ticket_id for e in events}
     _publish_many([t for t in tickets if t.pk in touched])
-    for ticket, record in escalate.values():
-        _escalate(ticket, record)
     return handled, warnings, breaches
 
 
@@ -253,20 +259,6 @@ def _notify_at(
     if policy.business_hours_id not in calendars:
         calendars[policy.business_hours_id] = calendar_build(business_hours=policy.business_hours)
     return next_business_instant(calendars[policy.business_hours_id], now)
-
-
-def _escalate(ticket: Ticket, record: SlaRecord) -> None:
-    from tickets.services import ticket_set_priority, ticket_set_team
-
-    policy: SlaPolicy | None = record.policy
-    if policy is None:
-        return
-    if policy.raise_priority and ticket.priority != Priority.URGENT:
-        order = sorted(Priority.values, key=lambda p: PRIORITY_RANK[Priority(p)])
-        higher = order[order.index(ticket.priority) + 1]
-        ticket_set_priority(ticket=ticket, priority=higher, actor=None)
-    if policy.escalate_to_team_id and ticket.team_id != policy.escalate_to_team_id:
-        ticket_set_team(ticket=ticket, team=policy.escalate_to_team, actor=None)
 
 
 def _notifications_due(*, now: datetime) -> int:

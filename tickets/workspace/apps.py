@@ -7,3 +7,8 @@ class WorkspaceConfig(AppConfig):
     name = "tickets.workspace"
     label = "workspace"
     verbose_name = "Agent workspace"
+
+    def ready(self) -> None:
+        from tickets.workspace.live import live_subscribe
+
+        live_subscribe()

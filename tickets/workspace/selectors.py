@@ -1,7 +1,7 @@
 """Reads for the agent workspace: queue views and their counts, the ticket page, resync.
 
 Every function here runs a fixed number of queries whatever the number of rows, messages
-or identities (tests/agent/test_query_counts.py holds them to it).
+or identities (tests/tickets/workspace/test_query_counts.py holds them to it).
 """
 
 from collections.abc import Sequence

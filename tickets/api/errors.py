@@ -1,11 +1,8 @@
 """Domain refusals whose HTTP status is not the default 400 (helpdesk.api.exception_handler):
 the view names the status per code, the answer keeps the one error shape."""
 
-import hashlib
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
 
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -39,23 +36,3 @@ CONFLICTS = {
     TicketErrorCode.MERGE_MERGED: status.HTTP_409_CONFLICT,
     TicketErrorCode.ALREADY_ERASED: status.HTTP_409_CONFLICT,
 }
-
-
-def ticket_etag(body: Mapping[str, Any]) -> str:
-    """A strong ETag of a ticket's API fields: any change to what the API shows of it (by
-    anyone, through any surface) changes it."""
-    text = json.dumps(body, sort_keys=True, default=str)
-    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
-
-
-def etag_check(if_match: str, current: str) -> None:
-    """412 unless `If-Match` names `current` (or is `*`); a weak `W/` form compares too."""
-    wanted = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if "*" in wanted or current in wanted:
-        return
-    raise ApiError(
-        status_code=status.HTTP_412_PRECONDITION_FAILED,
-        code="precondition_failed",
-        message="The ticket changed since you read it (its ETag is not the one in "
-        "If-Match). Read it again, then send your change.",
-    )

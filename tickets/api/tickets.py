@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from tickets.api.actions import ticket_create_from_api, ticket_update_from_api
 from tickets.api.attachments import body_length_check, uploads_read
-from tickets.api.errors import etag_check, ticket_etag
+from tickets.api.etags import etag_check, ticket_etag
 from tickets.api.filters import (
     TicketFilterSet,
     filters_parse,

@@ -164,7 +164,7 @@ class GuardedView(APIView):
         idempotency_complete(
             record=self._claim,
             status_code=response.status_code,
-            body=response.content,
+            body=response.content.decode(),
             content_type=response.get("Content-Type", ""),
         )
 
@@ -172,7 +172,7 @@ class GuardedView(APIView):
 def _replayed(record: IdempotencyKey) -> HttpResponse:
     assert record.status_code is not None
     response = HttpResponse(
-        bytes(record.response_body), status=record.status_code, content_type=record.content_type
+        record.response_body, status=record.status_code, content_type=record.content_type
     )
     response.headers["Idempotent-Replayed"] = "true"
     return response

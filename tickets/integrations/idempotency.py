@@ -6,14 +6,17 @@ requests racing, one does the work and the other sees the claim still open (a 40
 it to retry, by when the answer is stored). A claim left open by a process that died
 frees itself after ABANDONED_AFTER."""
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from tickets.domain_events import CustomerErased
 from tickets.integrations.models import IdempotencyKey
 
 logger = logging.getLogger(__name__)
@@ -72,7 +75,7 @@ def idempotency_claim(*, principal: str, key: str, request_hash: str) -> Claim:
 
 
 def idempotency_complete(
-    *, record: IdempotencyKey, status_code: int, body: bytes, content_type: str
+    *, record: IdempotencyKey, status_code: int, body: str, content_type: str
 ) -> None:
     IdempotencyKey.objects.filter(pk=record.pk).update(
         status_code=status_code, response_body=body, content_type=content_type[:100]
@@ -88,3 +91,20 @@ def idempotency_purge(*, now: datetime) -> int:
     """Delete the keys past the replay window; the number deleted."""
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=now - REPLAY_WINDOW).delete()
     return deleted
+
+
+def idempotency_answers_erase(event: CustomerErased) -> None:
+    """CustomerErased subscriber (in the transaction): stored answers that name the person
+    (their addresses, their customer record, a ticket or message of theirs) are dropped, so
+    no replay shows what was erased. Matched on the compact JSON the API renders; a false
+    match only drops an answer, whose retry then does the work anew."""
+    patterns = [json.dumps(value, ensure_ascii=False) for _, value in event.identities]
+    for customer_id in event.customer_ids:
+        patterns += [f'"customer":{{"id":{customer_id},', f'"customer":{customer_id},']
+        patterns.append(f'{{"id":{customer_id},"name":')
+    if not patterns:
+        return
+    named = Q()
+    for pattern in patterns:
+        named |= Q(response_body__contains=pattern)
+    IdempotencyKey.objects.filter(named).delete()

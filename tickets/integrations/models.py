@@ -193,7 +193,8 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64, help_text="method, path and parsed body")
     status_code = models.PositiveSmallIntegerField(null=True)
-    response_body = models.BinaryField(default=b"")
+    # The rendered JSON as text, so an erasure can find the answers that name the person.
+    response_body = models.TextField(blank=True)
     content_type = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

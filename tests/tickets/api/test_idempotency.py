@@ -195,3 +195,20 @@ def test_the_daily_purge_is_scheduled_under_the_tasks_name():
     module, _, name = task.rpartition(".")
 
     assert every == 86400 and getattr(importlib.import_module(module), name).name == task
+
+
+def test_an_erasure_drops_the_stored_answers_that_name_the_person(token_client):
+    from tests.factories import AdminFactory
+
+    admin = token_client(
+        AdminFactory(), "tickets:read", "tickets:write", "customers:read", "customers:write"
+    )
+    ticket = _post(admin, NEW_TICKET, "ticket-for-kim").json()
+    kim = Ticket.objects.get(number=ticket["number"]).customer
+    _post(admin, {"kind": "phone", "value": "+14155550100"}, "kims-phone",
+          path=f"/api/v1/customers/{kim.pk}/identities/")  # fmt: skip
+    _post(admin, {**NEW_TICKET, "customer": {"email": "lee@example.com", "name": "Lee"}}, "lee")
+
+    assert admin.post(f"/api/v1/customers/{kim.pk}/erase/").status_code == 200
+
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["lee"]

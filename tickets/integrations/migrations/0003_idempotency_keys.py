@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ('key', models.CharField(max_length=255)),
                 ('request_hash', models.CharField(help_text='method, path and parsed body', max_length=64)),
                 ('status_code', models.PositiveSmallIntegerField(null=True)),
-                ('response_body', models.BinaryField(default=b'')),
+                ('response_body', models.TextField(blank=True)),
                 ('content_type', models.CharField(blank=True, max_length=100)),
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
             ],

@@ -48,9 +48,12 @@ _MESSAGE_EXAMPLE = {
             "size": 48213,
             "sha256": "5cea5d14d26b61ee13dd8cc4264928297574f98e53f79ac645eb7d736393462a",
             "url": "https://desk.example.com/api/v1/attachments/88/",
+            "created_at": "2026-03-02T09:20:00Z",
+            "updated_at": "2026-03-02T09:20:00Z",
         }
     ],
     "created_at": "2026-03-02T09:20:00Z",
+    "updated_at": "2026-03-02T09:20:00Z",
 }
 _TICKET_EXAMPLE = {
     "number": 1042,

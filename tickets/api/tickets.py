@@ -19,7 +19,7 @@ from tickets.api.filters import (
     page_parse,
     schema_parameters,
 )
-from tickets.api.permissions import ApiView
+from tickets.api.permissions import ApiView, require_perm
 from tickets.api.serializers import (
     CustomerRefInput,
     ErrorOutput,
@@ -264,6 +264,8 @@ class TicketDetailApi(ApiView):
     )
     def patch(self, request: Request, number: int) -> Response:
         ticket = ticket_get_for_agent(user=request.user, number=number)
+        # As on the agent page: a Light agent's role adds notes but changes no field.
+        require_perm(request, "tickets.edit_ticket_fields", "changing the ticket's fields")
         params = TicketUpdateInput(data=request.data)
         params.is_valid(raise_exception=True)
         with transaction.atomic():

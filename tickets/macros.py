@@ -16,6 +16,7 @@ from django.template import Context, Engine, TemplateSyntaxError
 
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.models import IdentityKind, Macro, Ticket
+from tickets.permissions import fields_check
 from tickets.services import (
     _require_agent,
     ticket_assign,
@@ -126,6 +127,8 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor: Any) -> Ticket:
     _require_agent(actor, what="apply macros")
     if macro.owner_id is not None and macro.owner_id != actor.pk:
         raise TicketError(TicketErrorCode.NOT_FOUND, "That macro belongs to another agent.")
+    if macro_changes_fields(macro):
+        fields_check(actor=actor)
     if macro.set_priority:
         ticket = ticket_set_priority(ticket=ticket, priority=macro.set_priority, actor=actor)
     if macro.set_team_id is not None:
@@ -137,3 +140,15 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor: Any) -> Ticket:
     if macro.set_status:
         ticket = ticket_set_status(ticket=ticket, status=macro.set_status, actor=actor)
     return ticket
+
+
+def macro_changes_fields(macro: Macro) -> bool:
+    """Whether applying the macro changes more than the text (a role that only adds notes
+    may not apply it)."""
+    return bool(
+        macro.set_priority
+        or macro.set_status
+        or macro.set_team_id is not None
+        or macro.set_assignee_id is not None
+        or macro.tag_list
+    )

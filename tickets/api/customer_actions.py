@@ -194,7 +194,7 @@ class CustomerEraseApi(ApiView):
         summary="Erase a customer's personal data",
         description="Irreversible: name, addresses, message texts, files and ticket subjects "
         "go; the record and its tickets stay as “Erased customer #id” so reports still count "
-        f"them. The owner needs `{ERASE_PERMISSION}` (admins): else 403 `not_allowed`. "
+        f"them. The owner needs `{ERASE_PERMISSION}` (admins): else 403 `permission_denied`. "
         "`already_erased` and `merge_merged` (erase the record it was merged into) are 409.",
         request=None,
         responses={200: ErasureOutput, 409: ErrorOutput},

@@ -15,7 +15,13 @@ from rest_framework.response import Response
 from tickets.api.filters import pk_page
 from tickets.api.permissions import ApiView, require_perm
 from tickets.api.serializers import MessageOutput, TicketOutput
-from tickets.macros import macro_apply, macro_get_for, macro_render, macros_usable_by
+from tickets.macros import (
+    macro_apply,
+    macro_changes_fields,
+    macro_get_for,
+    macro_render,
+    macros_usable_by,
+)
 from tickets.models import Macro
 from tickets.selectors import ticket_get_for_agent
 from tickets.services import message_reply
@@ -161,7 +167,7 @@ class MacroApplyApi(ApiView):
         params = MacroApplyInput(data=request.data)
         params.is_valid(raise_exception=True)
         reply = params.validated_data["reply"]
-        if _changes_fields(macro):
+        if macro_changes_fields(macro):
             require_perm(request, "tickets.edit_ticket_fields", "changing ticket fields")
         if reply == "public" and not request.user.has_perm("tickets.reply_public"):
             raise PermissionDenied("Your role adds internal notes only: send reply=internal.")
@@ -184,13 +190,3 @@ class MacroApplyApi(ApiView):
                 "message": MessageOutput(message).data if message is not None else None,
             }
         )
-
-
-def _changes_fields(macro: Macro) -> bool:
-    return bool(
-        macro.set_status
-        or macro.set_priority
-        or macro.set_team_id is not None
-        or macro.set_assignee_id is not None
-        or macro.tag_list
-    )

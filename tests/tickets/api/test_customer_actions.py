@@ -170,7 +170,7 @@ def test_an_admins_token_erases_and_a_second_time_is_409(token_client, customer)
 def test_an_agent_may_not_erase(writer, customer):
     response = writer.post(f"/api/v1/customers/{customer.pk}/erase/")
 
-    assert response.status_code == 403 and response.json()["error"]["code"] == "not_allowed"
+    assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
     assert ContactIdentity.objects.filter(customer=customer).exists()
 
 

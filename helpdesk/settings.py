@@ -375,6 +375,7 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "tickets.models.Status",
         "TicketPriorityEnum": "tickets.models.Priority",
         "ArticleStatusEnum": "knowledge_base.models.ArticleStatus",
+        "TicketChannelEnum": "tickets.models.Channel",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }

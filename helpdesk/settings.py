@@ -426,6 +426,8 @@ HELPDESK_TWILIO_API_BASE = env.str(
 ).rstrip("/")
 HELPDESK_TWILIO_TIMEOUT = env.int("HELPDESK_TWILIO_TIMEOUT", default=15)
 # Chat messages one visitor token may send per minute.
+# Requests a minute per API token (per agent for session or Basic callers), tickets.api.guards.
+HELPDESK_API_RATE_LIMIT = env.int("HELPDESK_API_RATE_LIMIT", default=700)
 HELPDESK_CHAT_RATE_LIMIT = env.int("HELPDESK_CHAT_RATE_LIMIT", default=20)
 HELPDESK_CHAT_TOKEN_MAX_AGE_DAYS = env.int("HELPDESK_CHAT_TOKEN_MAX_AGE_DAYS", default=365)
 

@@ -42,6 +42,7 @@ PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "Send due satisfaction requests": ("tickets.portal.tasks.satisfaction_requests_due_task", 60),
     "Purge old audit entries": ("helpdesk.audit.tasks.audit_purge_task", 86400),
     "Purge data past retention": ("channels_app.tasks.retention_purge_task", 86400),
+    "Purge API idempotency keys": ("tickets.integrations.tasks.idempotency_purge_task", 86400),
 }
 
 

@@ -134,3 +134,99 @@ def customer_details_change(
         fields.append("organization")
     customer.save(update_fields=[*fields, "updated_at"])
     return customer
+
+
+@transaction.atomic
+def customer_identity_add(
+    *, customer: Customer, kind: str, value: str, actor: Any
+) -> ContactIdentity:
+    """One more email or phone for a live customer; IDENTITY_TAKEN when it is another
+    customer's (merge the two instead). Adding one the customer has is a no-op."""
+    _require_agent(actor, what="add contact details")
+    customer = _live(customer)
+    identity = identity_add(customer=customer, kind=kind, value=value, actor=actor)
+    customer.save(update_fields=["updated_at"])
+    return identity
+
+
+@transaction.atomic
+def customer_identity_remove(*, identity: ContactIdentity, actor: Any) -> None:
+    """Remove one of a customer's addresses: refused while it wrote messages (the history
+    keeps its author) or when it is the customer's last one (nobody could reach them)."""
+    _require_agent(actor, what="remove contact details")
+    customer = _live(identity.customer)
+    if Message.objects.filter(author_identity=identity).exists():
+        raise TicketError(
+            TicketErrorCode.IDENTITY_IN_USE,
+            f"{identity.value} wrote messages in this customer's history, so it stays. "
+            "Merge customers to join two records.",
+        )
+    if not customer.identities.exclude(pk=identity.pk).exists():
+        raise TicketError(
+            TicketErrorCode.INVALID_IDENTITY,
+            "This is the customer's last address. Add another before removing it.",
+        )
+    identity.delete()
+    customer.save(update_fields=["updated_at"])
+
+
+def _live(customer: Customer) -> Customer:
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    if locked.merged_into_id is not None:
+        raise TicketError(
+            TicketErrorCode.MERGE_MERGED,
+            f"This customer was merged into customer {locked.merged_into_id}. Edit that one.",
+        )
+    return locked
+
+
+def _organization_name(name: str, *, exclude: int | None = None) -> str:
+    name = name.strip()[:200]
+    if not name:
+        raise TicketError(TicketErrorCode.INVALID_ORGANIZATION, "Give the organization a name.")
+    same = Organization.objects.filter(name__iexact=name)
+    if exclude is not None:
+        same = same.exclude(pk=exclude)
+    if same.exists():
+        raise TicketError(
+            TicketErrorCode.ORGANIZATION_TAKEN,
+            f"There is already an organization “{name}”. Use that one.",
+        )
+    return name
+
+
+def _domain(domain: str) -> str:
+    domain = domain.strip().lower().removeprefix("@")
+    if domain and ("." not in domain or any(c.isspace() or c in "@/" for c in domain)):
+        raise TicketError(
+            TicketErrorCode.INVALID_ORGANIZATION,
+            f"“{domain}” is not an email domain. Give one like example.com.",
+        )
+    return domain
+
+
+@transaction.atomic
+def organization_create(
+    *, actor: Any, name: str, domain: str = "", notes: str = ""
+) -> Organization:
+    _require_agent(actor, what="add organizations")
+    return Organization.objects.create(
+        name=_organization_name(name), domain=_domain(domain), notes=notes
+    )
+
+
+@transaction.atomic
+def organization_update(
+    *, organization: Organization, actor: Any, changes: dict[str, str]
+) -> Organization:
+    """Any of `name`, `domain`, `notes`."""
+    _require_agent(actor, what="edit organizations")
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if "name" in changes:
+        organization.name = _organization_name(changes["name"], exclude=organization.pk)
+    if "domain" in changes:
+        organization.domain = _domain(changes["domain"])
+    if "notes" in changes:
+        organization.notes = changes["notes"]
+    organization.save(update_fields=[f for f in ("name", "domain", "notes") if f in changes])
+    return organization

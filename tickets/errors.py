@@ -24,6 +24,8 @@ class TicketErrorCode(Enum):
     # DRF's own permission refusals carry.
     NOT_ALLOWED = "permission_denied"
     ALREADY_ERASED = "already_erased"
+    INVALID_ORGANIZATION = "invalid_organization"
+    ORGANIZATION_TAKEN = "organization_taken"
 
 
 class TicketError(DomainError):

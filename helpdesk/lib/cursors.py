@@ -20,3 +20,22 @@ def pk_from_cursor(kind: str, cursor: str) -> int:
     if not 0 < number < 2**63:
         raise ValueError("not a cursor of this list")
     return number
+
+
+def key_cursor(kind: str, *parts: str) -> str:
+    """A cursor carrying a compound sort key (a time, a rank, an id), for keyset pages
+    ordered by more than the primary key."""
+    raw = "|".join((kind, *parts))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def key_from_cursor(kind: str, cursor: str, *, parts: int) -> list[str]:
+    """The `parts` values `cursor` carries; ValueError when it is not one of `kind`'s."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (UnicodeDecodeError, binascii.Error) as exc:
+        raise ValueError("not a cursor") from exc
+    found, *values = raw.split("|")
+    if found != kind or len(values) != parts:
+        raise ValueError("not a cursor of this list")
+    return values

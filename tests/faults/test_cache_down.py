@@ -10,8 +10,8 @@ import pytest
 from django.core.cache import caches
 from django.test import Client, override_settings
 
+from helpdesk.lib import ratelimit
 from tests.factories import AgentFactory, TicketFactory
-from tickets.portal import ratelimit
 from tickets.workspace import presence
 
 DEAD_CACHE = {
@@ -53,7 +53,7 @@ def test_it_still_refuses_an_unknown_presence_state_with_the_cache_down(cache_do
 
 def test_it_counts_rate_limits_in_the_process_while_the_cache_is_down(cache_down, caplog):
     key = f"{uuid.uuid4().hex}@example.com"
-    with caplog.at_level(logging.WARNING, logger="tickets.portal.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="helpdesk.lib.ratelimit"):
         hits = [
             ratelimit.rate_limit_hit(scope="test", key=key, limit=3, window=3600) for _ in range(4)
         ]
@@ -143,3 +143,23 @@ def test_it_answers_healthz_within_one_socket_timeout_when_redis_hangs(monkeypat
     assert response.status_code == 503
     assert set(response.json()["failing"]) == {"cache", "broker", "worker"}
     assert took < 7.5  # the checks overlap: one 5 s timeout, not 2 + 5 + 2
+
+
+def test_the_api_keeps_answering_with_the_cache_down(cache_down, caplog, db):
+    from rest_framework.test import APIClient
+
+    from tickets.integrations.tokens import api_token_create
+
+    agent = AgentFactory()
+    TicketFactory(subject="Still here")
+    client = APIClient()
+    secret = api_token_create(owner=agent, name="ci", scopes=["tickets:read"]).secret
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    with caplog.at_level(logging.WARNING, logger="helpdesk.lib.ratelimit"):
+        response = client.get("/api/v1/tickets/")
+
+    assert response.status_code == 200
+    assert [t["subject"] for t in response.json()["results"]] == ["Still here"]
+    assert response["RateLimit-Limit"] and response["RateLimit-Remaining"]
+    assert "rate limits counted per process" in caplog.text

@@ -1,7 +1,15 @@
 """REST API v1 (docs/api.md): one module per resource; tickets.api_urls maps them."""
 
 from tickets.api.attachments import AttachmentDownloadApi
+from tickets.api.customer_actions import (
+    CustomerEraseApi,
+    CustomerExportApi,
+    CustomerIdentityDetailApi,
+    CustomerIdentityListApi,
+    CustomerMergeApi,
+)
 from tickets.api.customers import CustomerDetailApi, CustomerListApi
+from tickets.api.directory import TeamDetailApi, TeamListApi, UserDetailApi, UserListApi
 from tickets.api.kb import (
     ArticleDetailApi,
     ArticleListApi,
@@ -11,8 +19,11 @@ from tickets.api.kb import (
     CategoryListApi,
     KbSearchApi,
 )
+from tickets.api.macros import MacroApplyApi, MacroListApi
 from tickets.api.messages import InboundMessageApi
+from tickets.api.organizations import OrganizationDetailApi, OrganizationListApi
 from tickets.api.tickets import TicketDetailApi, TicketListApi, TicketReplyApi
+from tickets.api.timeline import TicketTimelineApi
 
 __all__ = [
     "ArticleDetailApi",
@@ -23,10 +34,24 @@ __all__ = [
     "CategoryDetailApi",
     "CategoryListApi",
     "CustomerDetailApi",
+    "CustomerEraseApi",
+    "CustomerExportApi",
+    "CustomerIdentityDetailApi",
+    "CustomerIdentityListApi",
     "CustomerListApi",
+    "CustomerMergeApi",
     "InboundMessageApi",
     "KbSearchApi",
+    "MacroApplyApi",
+    "MacroListApi",
+    "OrganizationDetailApi",
+    "OrganizationListApi",
+    "TeamDetailApi",
+    "TeamListApi",
     "TicketDetailApi",
     "TicketListApi",
     "TicketReplyApi",
+    "TicketTimelineApi",
+    "UserDetailApi",
+    "UserListApi",
 ]

@@ -35,10 +35,9 @@ def _body_limit() -> int:
     return settings.HELPDESK_WEB_MAX_FILES * settings.HELPDESK_WEB_MAX_FILE_BYTES + 1024 * 1024
 
 
-def uploads_read(request: Request) -> list[NewFile]:
-    """The request's `attachments`, read and typed by their content (tickets.uploads, the
-    web form's checks); a body too large is refused by its declared length before it is
-    read, a refused file is named in the answer (`file_too_big`, `executable`, ...)."""
+def body_length_check(request: Request) -> None:
+    """Refuse a body larger than every allowed file together by its declared length,
+    before anything reads it."""
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -49,6 +48,13 @@ def uploads_read(request: Request) -> list[NewFile]:
             f"{settings.HELPDESK_WEB_MAX_FILES} files of up to "
             f"{settings.HELPDESK_WEB_MAX_FILE_BYTES // 1_048_576} MB each."
         )
+
+
+def uploads_read(request: Request) -> list[NewFile]:
+    """The request's `attachments`, read and typed by their content (tickets.uploads, the
+    web form's checks); a body too large is refused by its declared length before it is
+    read, a refused file is named in the answer (`file_too_big`, `executable`, ...)."""
+    body_length_check(request)
     try:
         checked = check_uploads(request.FILES.getlist("attachments"))
     except ValidationError as exc:

@@ -31,7 +31,7 @@ from tickets.selectors import (
     customer_list,
 )
 
-_CUSTOMER_EXAMPLE = {
+CUSTOMER_EXAMPLE = {
     "id": 17,
     "name": "Dana Smith",
     "organization": "Acme",
@@ -117,7 +117,7 @@ class CustomerListApi(ApiView):
         examples=[
             OpenApiExample(
                 "A page",
-                value={"results": [_CUSTOMER_EXAMPLE], "next_cursor": None},
+                value={"results": [CUSTOMER_EXAMPLE], "next_cursor": None},
                 response_only=True,
             )
         ],
@@ -158,7 +158,7 @@ class CustomerListApi(ApiView):
             ),
             OpenApiExample(
                 "The customer",
-                value={**_CUSTOMER_EXAMPLE, "open_tickets": []},
+                value={**CUSTOMER_EXAMPLE, "open_tickets": []},
                 response_only=True,
             ),
         ],
@@ -176,10 +176,10 @@ class CustomerListApi(ApiView):
             organization=d.get("organization"),
         )
         detail = customer_get_for_agent(user=request.user, customer_id=customer.pk)
-        return Response(_detail_body(detail), status=status.HTTP_201_CREATED)
+        return Response(detail_body(detail), status=status.HTTP_201_CREATED)
 
 
-def _detail_body(detail: Any) -> dict[str, Any]:
+def detail_body(detail: Any) -> dict[str, Any]:
     return {**CustomerOutput(detail.customer).data, "open_tickets": list(detail.open_tickets)}
 
 
@@ -192,14 +192,14 @@ class CustomerDetailApi(ApiView):
         examples=[
             OpenApiExample(
                 "The customer",
-                value={**_CUSTOMER_EXAMPLE, "open_tickets": [1042]},
+                value={**CUSTOMER_EXAMPLE, "open_tickets": [1042]},
                 response_only=True,
             )
         ],
     )
     def get(self, request: Request, customer_id: int) -> Response:
         return Response(
-            _detail_body(customer_get_for_agent(user=request.user, customer_id=customer_id))
+            detail_body(customer_get_for_agent(user=request.user, customer_id=customer_id))
         )
 
     @extend_schema(
@@ -227,5 +227,5 @@ class CustomerDetailApi(ApiView):
             customer=detail.customer, actor=request.user, changes=params.validated_data
         )
         return Response(
-            _detail_body(customer_get_for_agent(user=request.user, customer_id=customer_id))
+            detail_body(customer_get_for_agent(user=request.user, customer_id=customer_id))
         )

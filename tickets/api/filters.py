@@ -11,11 +11,14 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
 from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+from rest_framework.request import Request
 
+from helpdesk.lib.cursors import pk_cursor, pk_from_cursor
 from helpdesk.lib.dates import date_in_range
 from tickets.errors import TicketError
 from tickets.identity import normalize_identity
@@ -133,3 +136,27 @@ def schema_parameters(filterset: type[django_filters.FilterSet]) -> list[OpenApi
     params.append(OpenApiParameter("cursor", OpenApiTypes.STR, description="`next_cursor`"))
     params.append(OpenApiParameter("limit", OpenApiTypes.INT, description="1-100, default 50"))
     return params
+
+
+def pk_page(request: Request, qs: QuerySet[Any], kind: str, allowed: set[str]) -> dict[str, Any]:
+    """A page of `qs` by primary key, oldest first, for the short lists (agents, teams,
+    macros): `{"items", "next_cursor"}`; a parameter other than `allowed` and the page's
+    is a 400 naming it."""
+    unknown = sorted(set(request.query_params) - allowed - {"cursor", "limit"})
+    if unknown:
+        known = ", ".join(sorted({*allowed, "cursor", "limit"}))
+        raise serializers.ValidationError(
+            {name: [f"No such filter. Filters here: {known}."] for name in unknown}
+        )
+    page = page_parse(request.query_params)
+    if cursor := page.get("cursor"):
+        try:
+            qs = qs.filter(pk__gt=pk_from_cursor(kind, cursor))
+        except ValueError as exc:
+            raise serializers.ValidationError(
+                {"cursor": ["That page link is no longer valid. Start from the first page."]}
+            ) from exc
+    items = list(qs.order_by("pk")[: page["limit"] + 1])
+    more = len(items) > page["limit"]
+    items = items[: page["limit"]]
+    return {"items": items, "next_cursor": pk_cursor(kind, items[-1].pk) if more else None}

@@ -7,8 +7,8 @@ from typing import Any, Literal
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
+from tickets.api.guards import GuardedView
 from tickets.api.serializers import ErrorOutput
 
 _ERRORS = {
@@ -17,6 +17,7 @@ _ERRORS = {
     "403": "The token lacks the scope (`missing_scope`, the message names it) or the "
     "agent lacks the permission.",
     "404": "Nothing there, or nothing you may see.",
+    "429": "Over the rate limit (`rate_limited`): retry after `Retry-After` seconds.",
 }
 
 
@@ -49,8 +50,9 @@ class ScopedAutoSchema(AutoSchema):
         return responses
 
 
-class ApiView(APIView):
-    """Base of the API's views: `required_scopes = {"GET": "tickets:read", ...}`."""
+class ApiView(GuardedView):
+    """Base of the API's views: `required_scopes = {"GET": "tickets:read", ...}`; rate
+    limited, and idempotent on POST (tickets.api.guards)."""
 
     schema = ScopedAutoSchema()
     required_scopes: dict[str, str] = {}

@@ -64,6 +64,10 @@ class AttachmentOutput(serializers.Serializer):
     size = serializers.IntegerField()
     sha256 = serializers.CharField()
     url = serializers.SerializerMethodField(help_text="GET it with `tickets:read`.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(
+        source="created_at", help_text="A file is not changed after it is stored."
+    )
 
     def get_url(self, attachment: Attachment) -> str:
         return absolute_url(reverse("api-attachment-download", args=[attachment.pk]))
@@ -78,6 +82,9 @@ class MessageOutput(serializers.Serializer):
     body_html = serializers.CharField()
     attachments = AttachmentOutput(many=True, source="attachments.all")
     created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(
+        source="created_at", help_text="A message is not edited after it is written."
+    )
 
 
 class CustomerOutput(serializers.Serializer):

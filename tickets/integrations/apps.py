@@ -9,6 +9,7 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from tickets.domain_events import CustomerErased, Phase, subscribe
+        from tickets.integrations.idempotency import idempotency_answers_erase
         from tickets.integrations.models import Webhook
         from tickets.integrations.webhooks.outbox import active_webhooks, deliveries_for_event
         from tickets.integrations.webhooks.payloads import BUILDERS
@@ -19,3 +20,4 @@ class IntegrationsConfig(AppConfig):
         for event_type in BUILDERS:
             subscribe(event_type, deliveries_for_event, phase=Phase.IN_TRANSACTION)
         subscribe(CustomerErased, webhook_deliveries_erase, phase=Phase.IN_TRANSACTION)
+        subscribe(CustomerErased, idempotency_answers_erase, phase=Phase.IN_TRANSACTION)

@@ -180,3 +180,30 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} to {self.webhook_id} ({self.status})"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a POST sent with `Idempotency-Key`, replayed for 24 h.
+
+    `principal` is whose key it is (`token:<id>` or `user:<id>`): two integrations may pick
+    the same key without seeing each other's answers. `status_code` stays null while the
+    first request runs; a concurrent twin sees that and gets a 409."""
+
+    principal = models.CharField(max_length=40)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64, help_text="method, path and parsed body")
+    status_code = models.PositiveSmallIntegerField(null=True)
+    # The rendered JSON as text, so an erasure can find the answers that name the person.
+    response_body = models.TextField(blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["principal", "key"], name="idempotency_principal_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.key}"

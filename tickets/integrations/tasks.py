@@ -1,8 +1,10 @@
 from typing import Any
 
 from celery import shared_task
+from django.utils import timezone
 
 from helpdesk.lib.locks import single_run
+from tickets.integrations.idempotency import idempotency_purge
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -40,3 +42,9 @@ def webhook_log_purge_task() -> int:
         if not acquired:
             return 0
         return webhook_log_purge()
+
+
+@shared_task(acks_late=True)
+def idempotency_purge_task() -> int:
+    """Beat, daily: idempotency keys past their 24 h (safe to run twice: a delete)."""
+    return idempotency_purge(now=timezone.now())

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from helpdesk.errors import DomainError
 from helpdesk.lib.downloads import file_download_response
+from helpdesk.lib.ratelimit import RateLimit, client_ip, rate_limit_hit
 from knowledge_base.models import SearchSource
 from knowledge_base.selectors import kb_search
 from knowledge_base.services import search_log_record
@@ -22,7 +23,6 @@ from tickets.models import Customer, SatisfactionRating, Status, Ticket
 from tickets.portal import selectors
 from tickets.portal.errors import PortalErrorCode
 from tickets.portal.forms import LinkRequestForm, PortalReplyForm, RatingForm, WebRequestForm
-from tickets.portal.ratelimit import RateLimit, client_ip, rate_limit_hit
 from tickets.portal.services import (
     WebSubmitResult,
     portal_link_request,

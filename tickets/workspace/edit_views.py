@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import services
 from tickets.errors import TicketError, TicketErrorCode
+from tickets.macros import macro_get_for, macro_list
 from tickets.models import IdentityKind, Team, Ticket
 from tickets.portal.sign_in import portal_sign_out_everywhere
 from tickets.visibility import customers_visible_to
@@ -202,14 +203,14 @@ def macros(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Macro “{d['name']}” saved.")
             return redirect("tickets:macros")
-    context = {"form": form, "macros": sel.macro_list(user=request.user)}
+    context = {"form": form, "macros": macro_list(user=request.user)}
     return render(request, "agent/macros.html", context, status=400 if form.errors else 200)
 
 
 @agent_required
 @require_POST
 def macro_remove(request: HttpRequest, macro_id: int) -> HttpResponse:
-    macro = sel.macro_get_for(user=request.user, macro_id=macro_id)
+    macro = macro_get_for(user=request.user, macro_id=macro_id)
     if macro is None:
         messages.error(request, "That macro no longer exists.")
         return redirect("tickets:macros")

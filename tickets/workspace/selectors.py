@@ -16,6 +16,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Value
 from django.utils import timezone
 
 from helpdesk.roles import ADMINS_GROUP, AGENT_GROUPS
+from tickets.macros import macro_list
 from tickets.models import (
     ACTIVE_STATUSES,
     WORKING_STATUSES,
@@ -365,23 +366,6 @@ def messages_colliding(*, ticket: Ticket, user: Any, after_id: int) -> list[Mess
         .exclude(author_user=user)
         .select_related("author_user", "author_identity")
         .order_by("created_at", "id")
-    )
-
-
-def macro_list(*, user: Any) -> list[Macro]:
-    """The agent's and the shared macros, with what they change (team, assignee) loaded."""
-    return list(
-        Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True)
-        .select_related("set_team", "set_assignee")
-        .order_by("name", "id")
-    )
-
-
-def macro_get_for(*, user: Any, macro_id: int) -> Macro | None:
-    return (
-        Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True, pk=macro_id)
-        .select_related("set_team", "set_assignee")
-        .first()
     )
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.errors import TicketError, TicketErrorCode
+from tickets.macros import macro_apply, macro_changes_fields, macro_render_text
 from tickets.models import (
     AfterSend,
     AgentPreference,
@@ -30,7 +31,6 @@ from tickets.services import (
     ticket_merge,
     ticket_set_priority,
     ticket_set_status,
-    ticket_set_team,
     ticket_tags_change,
 )
 from tickets.visibility import tickets_visible_to
@@ -59,37 +59,6 @@ def agent_preference_set(*, user: Any, after_send: str) -> AgentPreference:
 
 
 @transaction.atomic
-def macro_apply(*, macro: Macro, ticket: Ticket, actor: Any) -> Ticket:
-    """Apply a macro's field changes (its text goes in through the composer)."""
-    _require_agent(actor, what="apply macros")
-    if macro.owner_id is not None and macro.owner_id != actor.pk:
-        raise TicketError(TicketErrorCode.NOT_FOUND, "That macro belongs to another agent.")
-    if _macro_changes_fields(macro):
-        fields_check(actor=actor)
-    if macro.set_priority:
-        ticket = ticket_set_priority(ticket=ticket, priority=macro.set_priority, actor=actor)
-    if macro.set_team_id is not None:
-        ticket = ticket_set_team(ticket=ticket, team=macro.set_team, actor=actor)
-    if macro.set_assignee_id is not None:
-        ticket = ticket_assign(ticket=ticket, agent=macro.set_assignee, actor=actor)
-    if macro.tag_list:
-        ticket = ticket_tags_change(ticket=ticket, actor=actor, add=macro.tag_list)
-    if macro.set_status:
-        ticket = ticket_set_status(ticket=ticket, status=macro.set_status, actor=actor)
-    return ticket
-
-
-def _macro_changes_fields(macro: Macro) -> bool:
-    return bool(
-        macro.set_priority
-        or macro.set_status
-        or macro.set_team_id is not None
-        or macro.set_assignee_id is not None
-        or macro.tag_list
-    )
-
-
-@transaction.atomic
 def macro_create(
     *, actor: Any, name: str, body: str, shared: bool = False, **changes: Any
 ) -> Macro:
@@ -102,8 +71,6 @@ def macro_create(
         )
     if not name.strip():
         raise TicketError(TicketErrorCode.INVALID_MACRO, "Give the macro a name.")
-    from tickets.workspace.macros import macro_render_text
-
     # Refuse template tags and broken placeholders when the macro is saved, not when an
     # agent first uses it on a ticket.
     macro_render_text(body=body, context={})
@@ -216,7 +183,7 @@ def reply_send(
         raise TicketError(
             TicketErrorCode.INVALID_STATUS, "Send and set status works with pending or solved."
         )
-    if set_status or (macro is not None and _macro_changes_fields(macro)):
+    if set_status or (macro is not None and macro_changes_fields(macro)):
         fields_check(actor=author)  # before anything is written
     with transaction.atomic():
         message_reply(

@@ -31,6 +31,7 @@ from channels_app.registry import reply_channel_choices
 from helpdesk.lib.dates import datetime_parse
 from helpdesk.roles import is_agent
 from tickets.errors import TicketError
+from tickets.macros import macro_changes, macro_get_for, macro_render
 from tickets.models import AfterSend, Channel, Customer, Status, Team, Ticket
 from tickets.selectors import InvalidCursor, ticket_for_agent
 from tickets.services import NewFile, reply_channel_default
@@ -39,7 +40,6 @@ from tickets.visibility import customer_visible_or_none, tickets_visible_to
 from tickets.workspace import kb
 from tickets.workspace import selectors as sel
 from tickets.workspace.forms import BulkForm, QueueForm, ReplyForm, ReplyKind
-from tickets.workspace.macros import macro_changes, macro_render
 from tickets.workspace.presence import presence_list
 from tickets.workspace.search_selectors import customer_label
 from tickets.workspace.selectors import ALL_VIEW
@@ -285,7 +285,7 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     draft, changes = "", []
     macro_id = request.GET.get("macro", "")
     if macro_id.isdigit():
-        macro = sel.macro_get_for(user=request.user, macro_id=int(macro_id))
+        macro = macro_get_for(user=request.user, macro_id=int(macro_id))
         if macro is not None:
             try:
                 draft = macro_render(macro=macro, ticket=ticket, agent=request.user)
@@ -377,7 +377,7 @@ def _after_send_choice(request: HttpRequest, d: dict[str, Any]) -> str:
 def _reply_send(
     request: HttpRequest, ticket: Ticket, d: dict[str, Any], files: list[UploadedFile]
 ) -> None:
-    macro = sel.macro_get_for(user=request.user, macro_id=d["macro"]) if d["macro"] else None
+    macro = macro_get_for(user=request.user, macro_id=d["macro"]) if d["macro"] else None
     reply_send(
         ticket=ticket,
         author=request.user,
@@ -401,7 +401,7 @@ def _composer_error(
     request: HttpRequest, ticket: Ticket, d: dict[str, Any], error: str, colliding: Any = ()
 ) -> HttpResponse:
     """Show the page again with the draft intact: a refused send loses nothing."""
-    macro = sel.macro_get_for(user=request.user, macro_id=d["macro"]) if d.get("macro") else None
+    macro = macro_get_for(user=request.user, macro_id=d["macro"]) if d.get("macro") else None
     context = ticket_context(
         request,
         ticket,
@@ -419,7 +419,7 @@ def _composer_error(
 @require_GET
 def macro_preview(request: HttpRequest, number: int, macro_id: int) -> JsonResponse:
     ticket = ticket_or_404(request, number)
-    macro = sel.macro_get_for(user=request.user, macro_id=macro_id)
+    macro = macro_get_for(user=request.user, macro_id=macro_id)
     if macro is None:
         return JsonResponse({"error": "That macro does not exist or is not yours."}, status=404)
     try:

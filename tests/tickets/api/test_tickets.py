@@ -230,3 +230,19 @@ def test_the_recorded_message_shows_on_the_agent_page_as_the_customers(writer, a
 
     assert page.status_code == 200
     assert "The shade arrived cracked." in page.content.decode()
+
+
+def test_a_light_agents_token_may_not_change_fields(token_client):
+    light = AgentFactory(role="Light agents")
+    team = TeamFactory()
+    team.members.add(light)
+    ticket = TicketFactory(team=team, status="open")
+    client = token_client(light, "tickets:read", "tickets:write")
+
+    response = client.patch(
+        f"/api/v1/tickets/{ticket.number}/", {"status": "pending"}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"

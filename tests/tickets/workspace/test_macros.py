@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 
 from tickets.errors import TicketError
+from tickets.macros import macro_render, macro_render_text
 from tickets.models import Macro
-from tickets.workspace.macros import macro_render, macro_render_text
 
 pytestmark = pytest.mark.django_db
 

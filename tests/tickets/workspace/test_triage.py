@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from tests.factories import TeamFactory
 from tickets.errors import TicketError
+from tickets.macros import macro_changes, macro_get_for
 from tickets.models import (
     AfterSend,
     AgentPreference,
@@ -25,7 +26,6 @@ from tickets.models import (
 from tickets.selectors import TicketFilters
 from tickets.services import message_reply
 from tickets.workspace import selectors as sel
-from tickets.workspace.macros import macro_changes
 from tickets.workspace.services import agent_preference_set, reply_send
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
@@ -187,7 +187,7 @@ def test_it_applies_a_macros_status_team_tags_and_assignee_with_the_reply(
         add_tags="billing, escalated",
     )
     ticket = make_ticket()
-    loaded = sel.macro_get_for(user=agent, macro_id=macro.pk)
+    loaded = macro_get_for(user=agent, macro_id=macro.pk)
     assert loaded is not None
 
     reply_send(
@@ -334,7 +334,7 @@ def test_it_stays_on_a_chat_after_a_plain_send_and_moves_on_with_a_status(
 
 def test_it_ships_shared_macros_that_advance_tickets_with_the_demo(settings: Any) -> None:
     from tickets.demo import demo_reset, demo_seed
-    from tickets.workspace.macros import macro_render
+    from tickets.macros import macro_render
 
     settings.DEBUG = True
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -33,6 +33,8 @@ _last_warning = 0.0
 class RateLimit:
     allowed: bool
     retry_after: int  # seconds until the window resets
+    limit: int = 0
+    remaining: int = 0  # attempts left in this window
 
     @property
     def retry_after_minutes(self) -> int:
@@ -51,7 +53,12 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window: int) -> RateLimi
         _warn_fallback(exc)
         count = _local_hit(cache_key, bucket)
     retry_after = int(window - (now % window)) + 1
-    return RateLimit(allowed=count <= limit, retry_after=retry_after)
+    return RateLimit(
+        allowed=count <= limit,
+        retry_after=retry_after,
+        limit=limit,
+        remaining=max(0, limit - count),
+    )
 
 
 def _shared_hit(cache_key: str, window: int) -> int:

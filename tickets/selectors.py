@@ -15,7 +15,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -382,15 +381,6 @@ def ticket_for_agent(*, user: Any, number: int) -> Ticket | None:
     )
 
 
-def ticket_get_for_agent(*, user: Any, number: int) -> Ticket:
-    """ticket_for_agent for tickets/api.py, whose exception handler gives Http404 the
-    API's error shape. The HTML views map None to 404 themselves."""
-    ticket = ticket_for_agent(user=user, number=number)
-    if ticket is None:
-        raise Http404(f"There is no ticket #{number}.")
-    return ticket
-
-
 def ticket_timeline(*, ticket: Ticket) -> list[Message | TicketEvent]:
     """Messages (with authors, attachments, deliveries) and events, in time order."""
     messages = list(
@@ -466,9 +456,9 @@ class CustomerDetail:
     open_tickets: Sequence[int]  # numbers, of the tickets the agent may see
 
 
-def customer_get_for_agent(*, user: Any, customer_id: int) -> CustomerDetail:
+def customer_detail_for_agent(*, user: Any, customer_id: int) -> CustomerDetail | None:
     """One customer the agent may see (tickets.visibility), with identities and
-    organization, and their open tickets the agent may see; Http404 otherwise."""
+    organization, and their open tickets the agent may see; None otherwise."""
     customer = (
         customers_visible_to(user)
         .select_related("organization")
@@ -477,7 +467,7 @@ def customer_get_for_agent(*, user: Any, customer_id: int) -> CustomerDetail:
         .first()
     )
     if customer is None:
-        raise Http404(f"There is no customer {customer_id}.")
+        return None
     numbers = (
         tickets_visible_to(user)
         .filter(customer=customer, status__in=list(ACTIVE_STATUSES))

@@ -12,13 +12,13 @@ from rest_framework.response import Response
 
 from tickets.api.customers import CUSTOMER_EXAMPLE, detail_body
 from tickets.api.errors import CONFLICTS, domain_statuses
+from tickets.api.lookups import customer_get_for_agent
 from tickets.api.permissions import ApiView, require_perm
 from tickets.api.serializers import CustomerDetailOutput, ErrorOutput
 from tickets.customer_services import customer_identity_add, customer_identity_remove
 from tickets.errors import TicketErrorCode
 from tickets.models import ContactIdentity, Customer, IdentityKind
 from tickets.privacy import ERASE_PERMISSION, customer_erase, customer_export_archive
-from tickets.selectors import customer_get_for_agent
 from tickets.services import customer_merge
 
 # Up to this size the export is built in memory, past it in a temporary file.

@@ -16,6 +16,7 @@ from tickets.api.filters import (
     page_parse,
     schema_parameters,
 )
+from tickets.api.lookups import customer_get_for_agent
 from tickets.api.permissions import ApiView, require_perm
 from tickets.api.serializers import (
     CustomerDetailOutput,
@@ -24,12 +25,7 @@ from tickets.api.serializers import (
 )
 from tickets.customer_services import customer_create, customer_details_change
 from tickets.models import IdentityKind, Organization
-from tickets.selectors import (
-    CustomerFilters,
-    InvalidCursor,
-    customer_get_for_agent,
-    customer_list,
-)
+from tickets.selectors import CustomerFilters, InvalidCursor, customer_list
 
 CUSTOMER_EXAMPLE = {
     "id": 17,

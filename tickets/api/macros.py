@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tickets.api.filters import pk_page
+from tickets.api.lookups import ticket_get_for_agent
 from tickets.api.permissions import ApiView, require_perm
 from tickets.api.serializers import MessageOutput, TicketOutput
 from tickets.macros import (
@@ -23,7 +24,6 @@ from tickets.macros import (
     macros_usable_by,
 )
 from tickets.models import Macro
-from tickets.selectors import ticket_get_for_agent
 from tickets.services import message_reply
 
 _MACRO_EXAMPLE = {

@@ -19,6 +19,7 @@ from tickets.api.filters import (
     page_parse,
     schema_parameters,
 )
+from tickets.api.lookups import ticket_get_for_agent
 from tickets.api.permissions import ApiView, require_perm
 from tickets.api.serializers import (
     CustomerRefInput,
@@ -29,7 +30,7 @@ from tickets.api.serializers import (
     team_by,
 )
 from tickets.models import Channel, Message, Priority, Status, Ticket
-from tickets.selectors import InvalidCursor, TicketFilters, ticket_get_for_agent, ticket_list
+from tickets.selectors import InvalidCursor, TicketFilters, ticket_list
 from tickets.services import message_reply
 from tickets.visibility import customers_visible_to, visibility_q
 

@@ -16,10 +16,10 @@ from rest_framework.response import Response
 
 from helpdesk.roles import is_agent
 from tickets.api.filters import page_parse
+from tickets.api.lookups import ticket_get_for_agent
 from tickets.api.permissions import ApiView
 from tickets.api.serializers import MessageOutput
 from tickets.models import Message, TicketEvent
-from tickets.selectors import ticket_get_for_agent
 from tickets.timeline import InvalidTimelineCursor, ticket_timeline_page
 
 

@@ -39,6 +39,7 @@ PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "Process stale inbound payloads": ("channels_app.tasks.raw_inbound_retry_stale_task", 60),
     "Send due satisfaction requests": ("tickets.portal.tasks.satisfaction_requests_due_task", 60),
     "Purge old audit entries": ("helpdesk.audit.tasks.audit_purge_task", 86400),
+    "Run automation time rules": ("tickets.automation.tasks.automations_run_task", 300),
 }
 
 

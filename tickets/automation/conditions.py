@@ -4,7 +4,7 @@ Facts are read lazily: a rule set that never asks for tags, the message or the c
 domain costs no query for them, which keeps 200 triggers per event cheap."""
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -195,7 +195,9 @@ class Facts:
 
     def _span(self, start: datetime, end: datetime, business: bool) -> float:
         if not business:
-            return (end - start).total_seconds()
+            # In UTC: two times in the same zone subtract as wall clocks, which is an
+            # hour off across a DST change.
+            return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
         return business_seconds_between(self.calendar, start, end)
 
 

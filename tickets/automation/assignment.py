@@ -105,13 +105,12 @@ def ticket_auto_assign(*, ticket: Ticket, method: str, rule_title: str) -> str:
         )
         return f"queued for {team.name} (nobody available)"
     chosen = _pick(found, method)
-    _assign(ticket=ticket, user_id=chosen.user_id, method=method, rule_title=rule_title)
+    agent = _assign(ticket=ticket, user_id=chosen.user_id, method=method, rule_title=rule_title)
     QueuedAssignment.objects.filter(ticket=ticket).delete()
-    agent = get_user_model().objects.get(pk=chosen.user_id)
-    return f"assigned {agent.get_username()} ({_describe(method)})"
+    return f"assignee {agent.get_username()} ({_describe(method)})"
 
 
-def _assign(*, ticket: Ticket, user_id: int, method: str, rule_title: str) -> None:
+def _assign(*, ticket: Ticket, user_id: int, method: str, rule_title: str) -> Any:
     agent = get_user_model().objects.get(pk=user_id)
     ticket_assign(ticket=ticket, agent=agent, actor=None)
     _mark_assigned(user_id)
@@ -126,6 +125,7 @@ def _assign(*, ticket: Ticket, user_id: int, method: str, rule_title: str) -> No
             f" (rule “{rule_title}”)",
         },
     )
+    return agent
 
 
 def assignment_queue_drain(*, team_ids: list[int] | None = None, limit: int = 500) -> int:

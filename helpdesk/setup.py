@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group, Permission
 
 from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP, LEADS_GROUP, LIGHT_AGENTS_GROUP
 
-OUR_APPS = ("tickets", "channels_app", "knowledge_base", "integrations")
+OUR_APPS = ("tickets", "channels_app", "knowledge_base", "integrations", "automation")
 AGENT_MODELS = {
     "tickets": {"ticket", "message", "customer", "contactidentity", "tag", "attachment"},
 }

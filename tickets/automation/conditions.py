@@ -89,7 +89,7 @@ class Facts:
             return messages.filter(pk=self.message_id).first()
         return messages.filter(direction=Direction.INBOUND).order_by("created_at", "id").first()
 
-    @property
+    @cached_property
     def body(self) -> str:
         return self.message.body_text if self.message else ""
 

@@ -176,10 +176,11 @@ class _RuleReorderApi(_RuleApi):
         return Response({"results": self.output(rules, many=True).data})
 
 
-def _list_schema(name: str, example: dict[str, Any], output: Any, input_: Any) -> Any:
+def _list_schema(name: str, example: dict[str, Any], output: Any, input_: Any, slug: str) -> Any:
     return {
         "get": extend_schema(
             summary=f"List {name}",
+            operation_id=f"v1_{slug}_list",
             responses=inline_serializer(f"{output.__name__}List", {"results": output(many=True)}),
             examples=[OpenApiExample(name, value={"results": [example]}, response_only=True)],
         ),
@@ -244,8 +245,10 @@ def _reorder_schema(name: str, example: dict[str, Any], output: Any) -> Any:
     )
 
 
-def _views(model: type[Rule], name: str, example: dict[str, Any], output: Any, input_: Any) -> Any:
-    lists = _list_schema(name, example, output, input_)
+def _views(
+    model: type[Rule], name: str, example: dict[str, Any], output: Any, input_: Any, slug: str
+) -> Any:
+    lists = _list_schema(name, example, output, input_, slug)
     read, change, remove = _detail_schema(name, example, output, input_)
 
     class ListApi(_RuleListApi):
@@ -289,8 +292,8 @@ class TimeRuleOutput(RuleOutput):
 
 
 TriggerListApi, TriggerDetailApi, TriggerReorderApi = _views(
-    Trigger, "triggers", _TRIGGER_EXAMPLE, TriggerOutput, TriggerInput
+    Trigger, "triggers", _TRIGGER_EXAMPLE, TriggerOutput, TriggerInput, "triggers"
 )
 TimeRuleListApi, TimeRuleDetailApi, TimeRuleReorderApi = _views(
-    TimeRule, "time rules", _TIME_RULE_EXAMPLE, TimeRuleOutput, RuleInput
+    TimeRule, "time rules", _TIME_RULE_EXAMPLE, TimeRuleOutput, RuleInput, "automations"
 )

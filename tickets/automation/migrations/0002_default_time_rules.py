@@ -6,9 +6,9 @@ from typing import Any
 from django.db import migrations
 
 REMINDER = (
-    "Hello {{ customer.first_name }},\n\nWe are still waiting for your answer on "
+    "Hi {{ customer.first_name }},\n\nWe are still waiting for your answer on "
     "“{{ ticket.subject }}” (#{{ ticket.number }}). Reply to this message and we will pick "
-    "it up again.\n\n{{ agent.name }}"
+    "it up again.\n\n{{ agent.first_name }}"
 )
 SOLVED_NOTE = "No answer from the customer for 10 days: solved by the pending rule."
 

@@ -185,3 +185,22 @@ def agent_availability_set(
         if team_ids:
             assignment_queue_drain(team_ids=team_ids)
     return prefs
+
+
+@dataclass(frozen=True)
+class Availability:
+    available: bool
+    max_open_tickets: int | None
+    max_concurrent_chats: int | None
+    waiting: int  # tickets waiting in the agent's teams
+
+
+def agent_availability_get(*, user: Any) -> Availability:
+    prefs = AgentAvailability.objects.filter(user=user).first()
+    team_ids = list(user.teams.values_list("pk", flat=True))
+    return Availability(
+        available=prefs.available if prefs else True,
+        max_open_tickets=prefs.max_open_tickets if prefs else None,
+        max_concurrent_chats=prefs.max_concurrent_chats if prefs else None,
+        waiting=QueuedAssignment.objects.filter(team_id__in=team_ids).count(),
+    )

@@ -5,7 +5,7 @@ import pytest
 from tickets.automation.models import FiringState, Trigger, TriggerFiring
 from tickets.models import TicketEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def test_it_routes_refunds_to_billing(make_trigger: Any, ingest: Any, billing: Any) -> None:

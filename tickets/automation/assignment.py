@@ -204,3 +204,12 @@ def agent_availability_get(*, user: Any) -> Availability:
         max_concurrent_chats=prefs.max_concurrent_chats if prefs else None,
         waiting=QueuedAssignment.objects.filter(team_id__in=team_ids).count(),
     )
+
+
+def assignment_queue_nudge(*, user_id: int) -> int:
+    """An agent came online (opened the workspace): assign their teams' waiting tickets.
+    One indexed read when nothing waits, which is the common case."""
+    team_ids = list(Team.objects.filter(members=user_id).values_list("pk", flat=True))
+    if not team_ids or not QueuedAssignment.objects.filter(team_id__in=team_ids).exists():
+        return 0
+    return assignment_queue_drain(team_ids=team_ids)

@@ -53,6 +53,7 @@ from tickets.services import event_record
 logger = logging.getLogger(__name__)
 
 MAX_DEPTH = 8
+MAX_WAITING_CREATED = 100
 AUTOMATION_EVENT = "automation"
 # A firing still pending this long after it was written lost its on-commit apply (the
 # process died): the sweep applies it.
@@ -281,6 +282,10 @@ def _on_event(event: DomainEvent) -> None:
         # The first message is stored after the ticket: "ticket created" triggers run
         # with it (subject and body), when it comes in the same transaction.
         waiting = _waiting()
+        # A transaction that rolled back never pops its tickets (Django has no rollback
+        # hook); a transaction creates a few at most, so old entries are dropped.
+        while len(waiting) >= MAX_WAITING_CREATED:
+            waiting.pop(next(iter(waiting)))
         waiting[event.ticket_id] = event
         transaction.on_commit(partial(_created_without_message, event))
         return

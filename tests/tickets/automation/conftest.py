@@ -2,12 +2,22 @@ from typing import Any
 
 import pytest
 
+from channels_app.chat.presence import agent_key
 from channels_app.ingest import inbound_message_ingest
 from tests.conftest import inbound
 from tests.factories import TeamFactory
 from tickets.automation.models import Trigger
 from tickets.automation.rules import rule_validate
 from tickets.models import Ticket
+
+
+@pytest.fixture(autouse=True)
+def _nobody_online() -> None:
+    # Presence counts live in the cache and outlive a test run; user ids repeat after the
+    # test database is recreated.
+    from django.core.cache import cache
+
+    cache.delete_many([agent_key(user_id) for user_id in range(1, 2000)])
 
 
 @pytest.fixture

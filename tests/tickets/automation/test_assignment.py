@@ -115,3 +115,16 @@ def test_a_ticket_taken_by_hand_leaves_the_queue(support: Any, agent: Any) -> No
     ticket_assign(ticket=ticket, agent=agent, actor=agent)
     assert assignment_queue_drain() == 0
     assert not QueuedAssignment.objects.exists()
+
+
+def test_an_agent_coming_online_gets_the_waiting_tickets(support: Any) -> None:
+    from tickets.automation.assignment import assignment_queue_nudge
+
+    (agent,) = _agents(support, 1, online=False)
+    (ticket,) = _tickets(support, 1)
+    ticket_auto_assign(ticket=ticket, method="round_robin", rule_title="RR")
+    assert Ticket.objects.get(pk=ticket.pk).assignee is None
+    agent_presence_connect(team_ids=[support.pk], user_id=agent.pk)
+    assert assignment_queue_nudge(user_id=agent.pk) == 1
+    assert Ticket.objects.get(pk=ticket.pk).assignee == agent
+    assert assignment_queue_nudge(user_id=agent.pk) == 0

@@ -92,11 +92,15 @@ def action_apply(
         author = _reply_author(ticket, reply_as_id)
         fresh = Ticket.objects.select_related("customer").get(pk=ticket.pk)
         body = macro_render_text(body=macro.body, context=macro_context(ticket=fresh, agent=author))
-        message = message_reply(ticket=fresh, author=author, body_text=body, is_internal=not public)
+        channel = value.get("channel") if isinstance(value, Mapping) else None
+        message = message_reply(
+            ticket=fresh, author=author, body_text=body, is_internal=not public, channel=channel
+        )
         if public:
             # Sent by a rule, not typed by a person: the mail says so (Auto-Submitted).
             Message.objects.filter(pk=message.pk).update(is_automated=True)
-        return f"{'reply' if public else 'note'} “{macro.name}”"
+        on = f" by {channel}" if channel else ""
+        return f"{'reply' if public else 'note'} “{macro.name}”{on}"
     raise ActionSkipped(f"unknown action {field}")
 
 

@@ -117,7 +117,7 @@ ACTION_FIELDS: dict[str, str] = {
     "remove_tags": "Remove tags",
     "set_tags": "Set tags",
     "add_follower": "Add follower (email address)",
-    "reply": "Send a public reply from a macro",
+    "reply": "Send a public reply from a macro (optionally on a channel: SMS to the customer)",
     "note": "Add an internal note from a macro",
 }
 
@@ -273,8 +273,16 @@ def action_clean(raw: Any, *, path: str) -> dict[str, Any]:
         value = value.strip().lower()
     elif field in ("reply", "note"):
         macro_resolve(value, path=vpath)
+        channel = value.get("channel") if isinstance(value, Mapping) else None
         if isinstance(value, Mapping):
             value = value.get("macro")
+        if channel not in (None, ""):
+            if field == "note" or channel not in Channel.values:
+                raise _err(
+                    f"{vpath}.channel",
+                    f"a reply goes out on one of: {', '.join(Channel.values)} (notes on none).",
+                )
+            value = {"macro": value, "channel": channel}
     return {"field": field, "value": value}
 
 

@@ -30,7 +30,9 @@
       return select(spec.choices.map(function (c) { return [c, c]; }), value);
     }
     var input = el("input", { type: "text", size: "24" });
-    input.value = Array.isArray(value) ? value.join(", ") : (value === null || value === undefined ? "" : value);
+    if (Array.isArray(value)) { input.value = value.join(", "); }
+    else if (value && typeof value === "object") { input.value = JSON.stringify(value); }  // {"macro": ..., "channel": ...}
+    else { input.value = value === null || value === undefined ? "" : value; }
     return input;
   }
   function readValue(spec, input) {
@@ -38,6 +40,7 @@
     if (spec && spec.kind === "bool") { return raw === "true"; }
     if (spec && spec.kind === "tags") { return raw.split(",").map(function (t) { return t.trim(); }).filter(Boolean); }
     if (spec && spec.kind === "number") { return raw === "" ? raw : Number(raw); }
+    if (/^\s*\{/.test(raw)) { try { return JSON.parse(raw); } catch (e) { return raw; } }
     return raw === "" ? null : raw;
   }
 

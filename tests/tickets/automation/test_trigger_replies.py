@@ -63,3 +63,27 @@ def test_a_note_without_an_agent_to_send_as_is_skipped_and_said(
 
     text = TicketEvent.objects.get(ticket=ticket, kind="automation").data["text"]
     assert "skipped note: no agent to send as" in text
+
+
+def test_a_rule_texts_the_customer(
+    make_trigger: Any, ingest: Any, agent: Any, thanks: Macro
+) -> None:
+    from tickets.automation.errors import RuleError
+    from tickets.automation.rules import rule_validate
+
+    make_trigger(
+        "Text them",
+        actions=[{"field": "reply", "value": {"macro": "Thanks", "channel": "sms"}}],
+        reply_as=agent,
+    )
+    ticket = ingest(channel="sms", kind="phone", sender="+14155550123", subject="")
+    reply = Message.objects.get(ticket=ticket, direction="outbound")
+    assert reply.channel == "sms"
+    assert Delivery.objects.get(message=reply).recipient == "+14155550123"
+    with pytest.raises(RuleError) as raised:
+        rule_validate(
+            conditions={},
+            actions=[{"field": "reply", "value": {"macro": "Thanks", "channel": "fax"}}],
+            events=["ticket.created"],
+        )
+    assert raised.value.field == "actions[0].value.channel"

@@ -236,7 +236,14 @@ def triggers_evaluate(event: DomainEvent) -> list[int]:
     cascade, depth = (current[0], current[1] + 1) if current else (uuid.uuid4().hex, 0)
     firing_ids = []
     for trigger in rules:
-        if not trigger.matches(facts):
+        try:
+            matched = trigger.matches(facts)
+        except Exception:
+            # A rule must never cost the customer's message: the event's transaction
+            # is the ingest's, so the rule is skipped and logged instead.
+            logger.exception("trigger %s failed on ticket %s; skipped", trigger.id, ticket.pk)
+            continue
+        if not matched:
             continue
         if current is not None:
             if depth > MAX_DEPTH:

@@ -109,3 +109,21 @@ def test_it_stops_two_triggers_that_flip_a_field(
     texts = [e.data["text"] for e in TicketEvent.objects.filter(ticket=ticket, kind="automation")]
     assert sum("stopped" in t for t in texts) == 1, texts
     assert Trigger.objects.get(pk=up.pk).fired_count == 1
+
+
+def test_a_failing_rule_never_costs_the_message(
+    make_trigger: Any, ingest: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    from tickets.automation import conditions
+
+    make_trigger("Broken", all=[{"field": "subject", "operator": "contains", "value": "x"}])
+    make_trigger("Fine", position=200, actions=[{"field": "priority", "value": "low"}])
+
+    def boom(*args: Any) -> bool:
+        raise ValueError("bad data")
+
+    monkeypatch.setattr(conditions, "_compare_text", boom)
+    ticket = ingest(subject="x marks the spot")
+    assert ticket.messages.count() == 1
+    assert ticket.priority == "low"
+    assert "trigger" in caplog.text and "skipped" in caplog.text

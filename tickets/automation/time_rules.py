@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from helpdesk.lib.config_cache import config_snapshot
 from tickets.automation.actions import actions_apply
 from tickets.automation.conditions import Facts, conditions_compile
 from tickets.automation.models import TimeRule, TimeRuleFiring
@@ -137,6 +138,12 @@ def time_rules_sweep(
     *, now: datetime | None = None, rules: Iterable[TimeRule] | None = None
 ) -> SweepResult:
     """One sweep of every active time rule (`manage.py automations_run`, beat)."""
+    # One configuration version for the whole sweep, not a cache read per ticket.
+    with config_snapshot():
+        return _sweep(now=now, rules=rules)
+
+
+def _sweep(*, now: datetime | None = None, rules: Iterable[TimeRule] | None = None) -> SweepResult:
     now = now or timezone.now()
     active = (
         list(rules)

@@ -1,10 +1,13 @@
 """The demo's triggers, loaded after the demo's history so they act on new tickets only.
-The built-in time rules (auto-close, pending reminder) come with the migrations."""
+The built-in time rules (auto-close, pending reminder) come with the migrations; the
+demo writes them again if they were deleted."""
 
 from typing import Any
 
-from tickets.automation.models import Trigger
+from tickets.automation.defaults import defaults_ensure
+from tickets.automation.models import TimeRule, Trigger
 from tickets.automation.services import rule_create
+from tickets.models import Macro
 
 DEMO_TRIGGERS: list[dict[str, Any]] = [
     {
@@ -54,6 +57,7 @@ DEMO_TRIGGERS: list[dict[str, Any]] = [
 
 
 def automation_demo_seed() -> list[Trigger]:
+    defaults_ensure(macro_model=Macro, time_rule_model=TimeRule)
     return [rule_create(model=Trigger, data=dict(data)) for data in DEMO_TRIGGERS]
 
 

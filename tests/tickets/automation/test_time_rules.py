@@ -80,6 +80,11 @@ def test_a_new_period_fires_again(ingest: Any, agent: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_sweeps_fire_each_ticket_once(ingest: Any) -> None:
+    from tickets.automation.defaults import defaults_ensure
+    from tickets.models import Macro
+
+    # A transactional test's database may have been emptied by an earlier one.
+    defaults_ensure(macro_model=Macro, time_rule_model=TimeRule)
     agent = AgentFactory()
     start = timezone.now() - timedelta(days=5)
     with time_machine.travel(start, tick=False):

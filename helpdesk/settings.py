@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "tickets.portal",
     "tickets.workspace",
     "tickets.integrations",
+    "tickets.automation",
     "helpdesk.audit",
     "helpdesk",  # last: its post_migrate setup needs the others' permissions
 ]

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group, Permission
 
 from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP, LEADS_GROUP, LIGHT_AGENTS_GROUP
 
-OUR_APPS = ("tickets", "channels_app", "knowledge_base", "integrations")
+OUR_APPS = ("tickets", "channels_app", "knowledge_base", "integrations", "automation")
 AGENT_MODELS = {
     "tickets": {"ticket", "message", "customer", "contactidentity", "tag", "attachment"},
 }
@@ -43,6 +43,7 @@ PERIODIC_TASKS: dict[str, tuple[str, int]] = {
     "Purge old audit entries": ("helpdesk.audit.tasks.audit_purge_task", 86400),
     "Purge data past retention": ("channels_app.tasks.retention_purge_task", 86400),
     "Purge API idempotency keys": ("tickets.integrations.tasks.idempotency_purge_task", 86400),
+    "Run automation time rules": ("tickets.automation.tasks.automations_run_task", 300),
 }
 
 

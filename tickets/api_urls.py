@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from tickets import api
+from tickets.api import automation
 
 kb_urlpatterns = (
     [
@@ -91,4 +92,20 @@ urlpatterns = [
     ),
     path("kb/", include(kb_urlpatterns)),
     path("webhooks/", include("tickets.integrations.webhooks.urls")),
+    path("triggers/", automation.TriggerListApi.as_view(), name="api-trigger-list"),
+    path("triggers/reorder/", automation.TriggerReorderApi.as_view(), name="api-trigger-reorder"),
+    path(
+        "triggers/<int:rule_id>/", automation.TriggerDetailApi.as_view(), name="api-trigger-detail"
+    ),
+    path("automations/", automation.TimeRuleListApi.as_view(), name="api-automation-list"),
+    path(
+        "automations/reorder/",
+        automation.TimeRuleReorderApi.as_view(),
+        name="api-automation-reorder",
+    ),
+    path(
+        "automations/<int:rule_id>/",
+        automation.TimeRuleDetailApi.as_view(),
+        name="api-automation-detail",
+    ),
 ]

@@ -36,6 +36,7 @@ from channels_app.models import (
 from helpdesk.celery import app as celery_app
 from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP, LEADS_GROUP, LIGHT_AGENTS_GROUP
 from knowledge_base.demo import kb_demo_seed
+from tickets.automation.demo import automation_demo_reset, automation_demo_seed
 from tickets.demo_content import (
     DEMO_MACROS,
     FIRST_NAMES,
@@ -167,6 +168,7 @@ def demo_reset() -> None:
     SearchLog.objects.all().delete()
     get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
     Macro.objects.filter(owner=None, name__in=[m[0] for m in DEMO_MACROS]).delete()
+    automation_demo_reset()
 
 
 def demo_seed(*, seed: int = 42, tickets: int = 150, customers: int = 40) -> DemoSummary:
@@ -183,6 +185,8 @@ def demo_seed(*, seed: int = 42, tickets: int = 150, customers: int = 40) -> Dem
             after = sla_recompute_open_batch(after_id=after)
         # The help centre and the web form's request types (routed to the demo teams).
         kb_demo_seed(author=seeder.admin)
+        # Triggers last: they act on what arrives from now on, not on the backdated month.
+        automation_demo_seed()
         # The acknowledgements and agent notifications a month of history asked for were
         # "sent" back then: none goes out now, and none clutters the outbox.
         Delivery.objects.filter(message__isnull=True).delete()

@@ -25,8 +25,13 @@ def _team_key(team_id: int) -> str:
     return f"presence:agents:team:{team_id}"
 
 
-def _keys(team_ids: Iterable[int]) -> list[str]:
-    return [ANY_KEY, *(_team_key(team_id) for team_id in sorted(set(team_ids)))]
+def agent_key(user_id: int) -> str:
+    return f"presence:agents:user:{user_id}"
+
+
+def _keys(team_ids: Iterable[int], user_id: int | None = None) -> list[str]:
+    keys = [ANY_KEY, *(_team_key(team_id) for team_id in sorted(set(team_ids)))]
+    return keys if user_id is None else [*keys, agent_key(user_id)]
 
 
 def _visitor_key(visitor_id: str) -> str:
@@ -52,13 +57,23 @@ def _down(keys: Iterable[str]) -> None:
             pass
 
 
-def agent_presence_connect(*, team_ids: Iterable[int]) -> None:
-    """One more agent socket for each of these teams (and for "any agent")."""
-    _up(_keys(team_ids))
+def agent_presence_connect(*, team_ids: Iterable[int], user_id: int | None = None) -> None:
+    """One more agent socket for each of these teams (and for "any agent", and for the
+    agent: automatic assignment skips agents with no workspace open)."""
+    _up(_keys(team_ids, user_id))
 
 
-def agent_presence_disconnect(*, team_ids: Iterable[int]) -> None:
-    _down(_keys(team_ids))
+def agent_presence_disconnect(*, team_ids: Iterable[int], user_id: int | None = None) -> None:
+    _down(_keys(team_ids, user_id))
+
+
+def agents_online(user_ids: Iterable[int]) -> set[int]:
+    """Which of these agents have a workspace socket open now (one cache read)."""
+    ids = list(user_ids)
+    if not ids:
+        return set()
+    counts = cache.get_many([agent_key(user_id) for user_id in ids])
+    return {user_id for user_id in ids if int(counts.get(agent_key(user_id)) or 0) > 0}
 
 
 def visitor_presence_connect(*, visitor_id: str) -> None:

@@ -23,6 +23,19 @@ from tickets.domain_events import (
 from tickets.models import Tag
 
 
+@pytest.fixture(autouse=True)
+def _only_these_handlers() -> Any:
+    # The dispatcher's own behaviour: the apps' subscribers (automation rules, mail)
+    # would read the database for events these tests make up.
+    saved = dict(de._subscriptions)
+    de._subscriptions.clear()
+    de._by_type.clear()
+    yield
+    de._subscriptions.clear()
+    de._subscriptions.update(saved)
+    de._by_type.clear()
+
+
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> Any:
     """The dispatcher on its own: the apps' subscribers (live updates, the outbox) are set

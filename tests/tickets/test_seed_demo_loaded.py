@@ -173,3 +173,18 @@ def test_it_sets_up_the_help_centre_the_sla_and_the_channels(demo):
     assert not Ticket.objects.filter(status="pending", sla_next_due_at__isnull=False).exists()
     assert SmsNumber.objects.count() == 1
     assert ChatChannel.objects.count() == 1
+
+
+def test_it_ships_working_rules_that_act_on_new_tickets_only(demo):
+    from tickets.automation.models import TimeRule, Trigger
+
+    titles = set(Trigger.objects.filter(active=True).values_list("title", flat=True))
+    assert {
+        "Refunds to Billing",
+        "Urgent words raise the priority",
+        "Round-robin in Support",
+    } <= titles
+    assert TimeRule.objects.filter(title="Close solved tickets after 4 days", active=True).exists()
+    assert TimeRule.objects.filter(title__startswith="Remind the customer", active=True).exists()
+    # Loaded after the backdated month: nothing in the history was changed by a rule.
+    assert not TicketEvent.objects.filter(kind="automation").exists()

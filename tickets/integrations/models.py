@@ -16,6 +16,7 @@ class ApiScope(models.TextChoices):
     KB_WRITE = "kb:write", "Write the knowledge base"
     WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhooks"
     REPORTS_READ = "reports:read", "Read reports"
+    AUTOMATIONS_MANAGE = "automations:manage", "Manage triggers and time rules"
 
 
 class ApiToken(models.Model):

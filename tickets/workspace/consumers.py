@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels_app.chat.presence import agent_presence_connect, agent_presence_disconnect
 from channels_app.chat.services import chat_agent_typing
 from helpdesk.roles import is_agent
+from tickets.automation.assignment import assignment_queue_nudge
 from tickets.events import (
     CHATS_WAITING_GROUP,
     agent_queue_group,
@@ -54,14 +55,21 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         # Counted per team so the chat widget knows whether anyone can answer it.
         self.team_ids: list[int] = await database_sync_to_async(_team_ids)(user)
         await self.accept()
-        await database_sync_to_async(agent_presence_connect)(team_ids=self.team_ids)
+        self.user_id: int = user.pk
+        await database_sync_to_async(agent_presence_connect)(
+            team_ids=self.team_ids, user_id=self.user_id
+        )
+        # Online now: tickets waiting for nobody in this agent's teams come to them.
+        await database_sync_to_async(assignment_queue_nudge)(user_id=self.user_id)
         # Every agent page's header counts the chats waiting for a reply.
         await self.channel_layer.group_add(CHATS_WAITING_GROUP, self.channel_name)
         self.groups_joined.add(CHATS_WAITING_GROUP)
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "team_ids"):
-            await database_sync_to_async(agent_presence_disconnect)(team_ids=self.team_ids)
+            await database_sync_to_async(agent_presence_disconnect)(
+                team_ids=self.team_ids, user_id=getattr(self, "user_id", None)
+            )
         for ticket_id in list(getattr(self, "replying_on", set())):
             await self._chat_typing(ticket_id, typing=False)
         for group in getattr(self, "groups_joined", set()):

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from helpdesk.twofa.views import AgentLoginView
+from tickets.workspace import availability
 from tickets.workspace import chat_views as chats
 from tickets.workspace import downloads as file_views
 from tickets.workspace import edit_views as edit
@@ -26,6 +27,7 @@ urlpatterns = [
     path("customers/suggest/", search_views.customer_suggest, name="customer-suggest"),
     path("kb/search/", views.kb_search, name="kb-search"),
     path("macros/", edit.macros, name="macros"),
+    path("availability/", availability.availability, name="availability"),
     path("macros/<int:macro_id>/delete/", edit.macro_remove, name="macro-delete"),
     path("tickets/<int:number>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:number>/timeline/", views.ticket_timeline, name="ticket-timeline"),

@@ -166,4 +166,9 @@ def next_business_instant(calendar: Calendar, when: datetime) -> datetime:
     raise AssertionError("business_spans ends only by raising")  # pragma: no cover
 
 
+def is_business_time(calendar: Calendar, when: datetime) -> bool:
+    """Whether `when` falls inside the calendar's open hours (automation conditions)."""
+    return next_business_instant(calendar, when) == _utc(when)
+
+
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

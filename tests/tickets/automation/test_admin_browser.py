@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from tests.factories import CustomerFactory, TeamFactory, TicketFactory
-from tests.sla.test_admin_browser import page, sign_in  # noqa: F401  (fixture)
+from tests.tickets.sla.test_admin_browser import page, sign_in  # noqa: F401  (fixture)
 from tickets.automation.models import Trigger
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded, pytest.mark.django_db(transaction=True)]

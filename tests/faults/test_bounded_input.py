@@ -1,7 +1,9 @@
 """Input a client controls stays bounded on the ways in: a date outside the sane range
-is a clear client error (never a 500, never stored as a message's time), and an
+(a message's received_at, a page link's time) is a clear client error (never a 500,
+never stored as a message's time), and an
 oversized body on any hook is refused with 413 by its size, with nothing stored."""
 
+import base64
 import json
 
 import pytest
@@ -10,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from channels_app.models import RawInbound, RawStatus, SmsNumber
 from helpdesk.lib.urls import absolute_url
 from tickets.models import Message
+from tickets.selectors import InvalidCursor, ticket_list
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +92,34 @@ def test_an_sms_webhook_within_the_limits_is_stored(client, settings):
 
     assert response.status_code == 200
     assert RawInbound.objects.get().channel == "sms"
+
+
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("sort", "raw"),
+    [
+        ("updated", "0001-01-01T00:00:00+05:00|7"),
+        ("updated", "9999-12-31T23:59:59-05:00|7"),
+        ("created", "created|0001-01-01T00:00:00+05:00|7"),
+        ("priority", "priority|2|9999-12-31T23:59:59-05:00|7"),
+        ("sla", "sla|0001-01-01T00:00:00+05:00|7"),
+    ],
+)
+def test_a_page_link_with_a_time_out_of_range_is_an_invalid_link(sort, raw):
+    with pytest.raises(InvalidCursor):
+        ticket_list(cursor=_cursor(raw), sort=sort)
+
+
+def test_the_api_answers_400_for_a_page_link_out_of_range(agent, client):
+    client.force_login(agent)
+    response = client.get("/api/v1/tickets/", {"cursor": _cursor("0001-01-01T00:00:00+05:00|7")})
+
+    assert response.status_code == 400
+    assert "cursor" in response.json()["error"]["fields"]
+
+
+def test_a_page_link_in_range_still_pages(agent):
+    assert ticket_list(cursor=_cursor("2026-03-01T08:30:00+00:00|7")).items == []

@@ -1,9 +1,11 @@
 """Two real `celery beat` processes on one database (a misconfigured deployment, or an
 old beat left running during a rollout) and two sweeps, all firing the SLA tick, the
 outbox relay, the webhook relay and the retry of stale payloads every second into one
-broker, with a prefork worker running what they send. Every SLA event, breach notice
-(an outbox row), reply, webhook delivery and stale payload is handled exactly once."""
+broker, with a prefork worker running what they send. They all start before Redis does.
+Every SLA event, breach notice (an outbox row), reply, webhook delivery and stale payload
+is handled exactly once."""
 
+import subprocess
 import time
 from collections import Counter
 from datetime import timedelta
@@ -35,6 +37,7 @@ PAYLOADS = 4
 # How long the beats keep firing after everything due was handled once: a second run of
 # any of it, from either beat or a sweep, would land in this window.
 OVERLAP = 6.0
+BROKER_LATE = 2.0  # Redis stays down this long after the worker and beats are up
 FAST_TASKS = (
     "tickets.tasks.sla_tick_task",
     "channels_app.tasks.delivery_relay_task",
@@ -68,8 +71,8 @@ def _every_second() -> None:
         )
 
 
-def _beat(stack: Stack, name: str) -> None:
-    stack._spawn(
+def _beat(stack: Stack, name: str) -> subprocess.Popen[bytes]:
+    return stack._spawn(
         name,
         ["-m", "celery", "-A", "helpdesk", "beat", "--loglevel", "INFO", "--pidfile=",
          "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"],
@@ -127,10 +130,25 @@ def _run(stack: Stack, smtp_sink: SmtpSink, receiver: Receiver) -> None:
         HELPDESK_WEBHOOK_RELAY_AFTER="0",
     )
 
-    stack.worker("worker", concurrency=2)
-    _beat(stack, "beat1")
-    _beat(stack, "beat2")
+    # Everything starts while Redis is still down (a host booting, Redis last): the worker
+    # and the beats wait for the broker instead of exiting, then get to work.
+    stack.redis.stop()
+    worker = stack.worker("worker", concurrency=2)
+    beats = [_beat(stack, "beat1"), _beat(stack, "beat2")]
     sweeps = [stack.popen_code(SWEEP.format(seconds=20), f"sweep{i}") for i in range(2)]
+    wait_for(
+        lambda: (
+            "Cannot connect to redis" in stack.log("worker", tail=0)
+            and all("beat: Starting" in stack.log(b, tail=0) for b in ("beat1", "beat2"))
+        ),
+        40,
+        "the worker to retry the broker and both beats to start",
+        every=0.2,
+    )
+    time.sleep(BROKER_LATE)  # past a beat's first due tasks, sent into a broker not there
+    for proc, name in ((worker, "worker"), (beats[0], "beat1"), (beats[1], "beat2")):
+        assert proc.poll() is None, stack.log(name)
+    stack.redis.start()
 
     breach_events = TicketEvent.objects.filter(
         kind=EventKind.SLA, ticket__in=tickets, data__event="breach"
@@ -156,6 +174,7 @@ def _run(stack: Stack, smtp_sink: SmtpSink, receiver: Receiver) -> None:
     time.sleep(OVERLAP)
     for sweep in sweeps:
         assert sweep.wait(30) == 0, stack.log("sweep0")
+    assert worker.poll() is None and "Unrecoverable error" not in stack.log("worker", tail=0)
 
     keys = Counter(
         (e.ticket_id, e.data["target"], e.data["event"])

@@ -23,7 +23,7 @@ def run() -> list[dict[str, Any]]:
 
     from channels_app.inbound import Identity, InboundMessage
     from channels_app.ingest import inbound_message_ingest
-    from tickets.models import Customer, Message, Status, Ticket
+    from tickets.models import Channel, Customer, Direction, IdentityKind, Message, Status, Ticket
     from tickets.selectors import TicketFilters, ticket_list
 
     tickets = int(os.environ.get("BENCH_FOUNDATION_TICKETS", "5000"))
@@ -39,7 +39,7 @@ def run() -> list[dict[str, Any]]:
         seeded = Ticket.objects.bulk_create(
             Ticket(
                 subject=f"Bench ticket {i}",
-                channel="email",
+                channel=Channel.EMAIL,
                 customer=customers[i % len(customers)],
                 status=statuses[i % len(statuses)],
                 updated_at=now - timezone.timedelta(seconds=i // 3),  # many ties on purpose
@@ -48,7 +48,12 @@ def run() -> list[dict[str, Any]]:
             for i in range(tickets)
         )
         Message.objects.bulk_create(
-            Message(ticket=t, channel="email", direction="inbound", body_text="Where is it?")
+            Message(
+                ticket=t,
+                channel=Channel.EMAIL,
+                direction=Direction.INBOUND,
+                body_text="Where is it?",
+            )
             for t in seeded
         )
         with connection.cursor() as cursor:
@@ -59,9 +64,9 @@ def run() -> list[dict[str, Any]]:
         for i in range(ingests):
             inbound_message_ingest(
                 message=InboundMessage(
-                    channel="email",
+                    channel=Channel.EMAIL,
                     external_id=f"<bench-{i}@bench.example>",
-                    sender=Identity(kind="email", value=f"bench{i % 50}@bench.example"),
+                    sender=Identity(kind=IdentityKind.EMAIL, value=f"bench{i % 50}@bench.example"),
                     subject="Bench",
                     text="Hello from the benchmark",
                     html=None,

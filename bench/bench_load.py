@@ -74,7 +74,7 @@ def seed(*, run_id: str, users: int, tickets: int) -> dict[str, Any]:
     from channels_app.ingest import inbound_message_ingest
     from channels_app.models import SmsNumber
     from helpdesk.roles import AGENTS_GROUP
-    from tickets.models import Team
+    from tickets.models import Channel, IdentityKind, Team
 
     User = get_user_model()
     group, _ = Group.objects.get_or_create(name=AGENTS_GROUP)
@@ -100,9 +100,9 @@ def seed(*, run_id: str, users: int, tickets: int) -> dict[str, Any]:
         address = f"{run_id}-c{i}@bench-customers.example"
         result = inbound_message_ingest(
             message=InboundMessage(
-                channel="email",
+                channel=Channel.EMAIL,
                 external_id=f"<{run_id}-{i}@bench-customers.example>",
-                sender=Identity("email", address, f"Bench Customer {i}"),
+                sender=Identity(IdentityKind.EMAIL, address, f"Bench Customer {i}"),
                 subject=f"Order {run_id}-{i} arrived damaged",
                 text="The box was crushed and the lamp inside is broken. What can I do?",
                 html=None,
@@ -258,9 +258,9 @@ def _own_cpu() -> float:
 
 
 def _sms_stored(results: Results) -> int:
-    from tickets.models import Message
+    from tickets.models import Channel, Message
 
-    return Message.objects.filter(channel="sms", external_id__in=results.sms_accepted).count()
+    return Message.objects.filter(channel=Channel.SMS, external_id__in=results.sms_accepted).count()
 
 
 def _report_errors(results: Results, stack: Stack) -> None:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from tickets.models import (
     Customer,
+    Priority,
     SlaPolicy,
     SlaRecord,
     SlaRecordState,
@@ -72,7 +73,7 @@ def _arm_due(*, run_id: str, policy: SlaPolicy, count: int) -> None:
             ticket_id=pk,
             policy=policy,
             kind=SlaTargetKind.FIRST_RESPONSE,
-            priority="normal",
+            priority=Priority.NORMAL,
             target_minutes=60,
             state=SlaRecordState.RUNNING,
             started_at=now - timedelta(hours=1),
@@ -121,7 +122,7 @@ def run() -> list[dict[str, Any]]:
     policy = SlaPolicy.objects.create(
         name=f"bench-sla-{run_id}", order=0, notify_assignee=False, active=False
     )
-    SlaTarget.objects.create(policy=policy, priority="normal", first_response_minutes=60)
+    SlaTarget.objects.create(policy=policy, priority=Priority.NORMAL, first_response_minutes=60)
     rows: list[dict[str, Any]] = []
     seeded = 0
     try:

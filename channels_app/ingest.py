@@ -33,6 +33,7 @@ from tickets.domain_events import (
 from tickets.errors import TicketError, TicketErrorCode
 from tickets.html import html_to_text, sanitize_html
 from tickets.models import (
+    ACTIVE_STATUSES,
     REOPENABLE_STATUSES,
     Channel,
     ContactIdentity,
@@ -498,7 +499,7 @@ def _find_thread(message: InboundMessage, identity: ContactIdentity) -> tuple[Ti
         ticket = (
             Ticket.objects.filter(
                 customer_id=identity.customer_id,
-                status__in=[Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD],
+                status__in=sorted(ACTIVE_STATUSES),
                 merged_into__isnull=True,
                 updated_at__gte=timezone.now() - window,
             )

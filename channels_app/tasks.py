@@ -92,7 +92,8 @@ def raw_inbound_retry_stale_task() -> int:
 
 @shared_task(acks_late=True)
 def agent_notify_task(ticket_id: int, kind: str, user_id: int) -> None:
-    """Kept for tasks queued before notifications went through the outbox."""
+    """No caller in this code: a broker can still hold messages of this name from an
+    older release; each writes the notification's outbox row."""
     from django.db import transaction
 
     from channels_app.agent_notifications import agent_notify_on_commit

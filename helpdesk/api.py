@@ -11,9 +11,11 @@ from helpdesk.errors import DomainError
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
+        # A rule the actor's role sets is a 403, like DRF's own permission refusals.
+        refused = exc.code.value == "permission_denied"
         return Response(
             {"error": {"code": exc.code.value, "message": exc.message}},
-            status=status.HTTP_400_BAD_REQUEST,
+            status=status.HTTP_403_FORBIDDEN if refused else status.HTTP_400_BAD_REQUEST,
         )
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -143,6 +143,14 @@ def other_agent(db: None) -> Any:
 
 
 @pytest.fixture
+def lead(db: None) -> Any:
+    """An agent of the Leads role: assigns others' tickets, manages shared macros."""
+    from helpdesk.roles import LEADS_GROUP
+
+    return AgentFactory(username="lou", first_name="Lou", role=LEADS_GROUP)
+
+
+@pytest.fixture
 def admin_user(db: None) -> Any:
     """Root, in the Admins group (staff, not a superuser): what the role itself may do."""
     return AdminFactory(username="root", first_name="Root")

@@ -34,7 +34,7 @@ from channels_app.models import (
     SmsNumber,
 )
 from helpdesk.celery import app as celery_app
-from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
+from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP, LEADS_GROUP, LIGHT_AGENTS_GROUP
 from knowledge_base.demo import kb_demo_seed
 from tickets.demo_content import (
     DEMO_MACROS,
@@ -75,11 +75,15 @@ from tickets.services import (
 from tickets.sla.demo import sla_demo_setup
 from tickets.sla.services import sla_recompute_open_batch
 
-# (username, password, first name, last name, is admin)
+# (username, password, first name, last name, role group, teams); each role of
+# docs/access.md once. The lead and the light agent work no demo tickets themselves, so
+# the tickets are the same with or without them.
 DEMO_USERS = (
-    ("admin", "admin", "Morgan", "Lee", True),
-    ("agent", "agent", "Riley", "Chen", False),
-    ("agent2", "agent2", "Jordan", "Patel", False),
+    ("admin", "admin", "Morgan", "Lee", ADMINS_GROUP, ("Support", "Billing")),
+    ("agent", "agent", "Riley", "Chen", AGENTS_GROUP, ("Support",)),
+    ("agent2", "agent2", "Jordan", "Patel", AGENTS_GROUP, ("Support", "Billing")),
+    ("lead", "lead", "Avery", "Kim", LEADS_GROUP, ("Support", "Billing")),
+    ("light", "light", "Casey", "Nguyen", LIGHT_AGENTS_GROUP, ("Billing",)),
 )
 DEMO_USERNAMES = tuple(user[0] for user in DEMO_USERS)
 
@@ -251,7 +255,8 @@ class _Seeder:
                 priority = topic.priority  # the topic's usual urgency, unless drawn otherwise
             made.append((self._ticket(status, channel, priority, customer, topic), status))
         self._merges([t for t, s in made if s in (Status.OPEN, Status.PENDING)][:2])
-        self._follow_ups([t for t, s in made if s == Status.CLOSED and t.channel == "email"][:2])
+        closed_by_email = [t for t, s in made if s == Status.CLOSED and t.channel == Channel.EMAIL]
+        self._follow_ups(closed_by_email[:2])
         # Nothing is emailed or texted when the demo loads: its replies count as sent.
         Delivery.objects.filter(status=DeliveryStatus.QUEUED).update(
             status=DeliveryStatus.SENT,
@@ -277,10 +282,12 @@ class _Seeder:
 
     def _people(self) -> None:
         User = get_user_model()
-        admins, _ = Group.objects.get_or_create(name=ADMINS_GROUP)
-        agents, _ = Group.objects.get_or_create(name=AGENTS_GROUP)
         self.users: dict[str, Any] = {}
-        for username, password, first, last, is_admin in DEMO_USERS:
+        support = Team.objects.create(name="Support", email="support@helpdesk.localhost")
+        billing = Team.objects.create(name="Billing", email="billing@helpdesk.localhost")
+        self.teams = {"Support": support, "Billing": billing}
+        for username, password, first, last, role, teams in DEMO_USERS:
+            is_admin = role == ADMINS_GROUP
             user = User(
                 username=username,
                 first_name=first,
@@ -291,14 +298,11 @@ class _Seeder:
             )
             user.set_password(password)
             user.save()
-            user.groups.add(admins if is_admin else agents)
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
+            for team in teams:
+                self.teams[team].members.add(user)
             self.users[username] = user
         self.admin = self.users["admin"]
-        support = Team.objects.create(name="Support", email="support@helpdesk.localhost")
-        billing = Team.objects.create(name="Billing", email="billing@helpdesk.localhost")
-        support.members.add(self.users["agent"], self.users["agent2"], self.admin)
-        billing.members.add(self.users["agent2"], self.admin)
-        self.teams = {"Support": support, "Billing": billing}
         self.team_agents = {
             "Support": [self.users["agent"], self.users["agent2"], self.admin],
             # Jordan works most of the billing queue.

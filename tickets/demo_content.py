@@ -7,6 +7,8 @@ so nothing the demo holds can reach a real person.
 
 from dataclasses import dataclass
 
+from tickets.models import Priority, Status
+
 ORGANIZATIONS = (
     ("Northwind Traders", "northwind.example"),
     ("Globex Corporation", "globex.example"),
@@ -45,7 +47,7 @@ class Topic:
     note: str  # an internal note between agents
     team: str  # "Support" or "Billing"
     tags: tuple[str, ...]
-    priority: str = "normal"
+    priority: str = Priority.NORMAL
 
 
 TOPICS = (
@@ -63,7 +65,7 @@ TOPICS = (
         note="Account was locked by the brute-force guard (5 failures in 10 min).",
         team="Support",
         tags=("login", "account"),
-        priority="high",
+        priority=Priority.HIGH,
     ),
     Topic(
         subject="Order {order} hasn't arrived",
@@ -109,7 +111,7 @@ TOPICS = (
         note="Regression from the reports refactor; engineering ticket ENG-2291.",
         team="Support",
         tags=("bug", "reports"),
-        priority="high",
+        priority=Priority.HIGH,
     ),
     Topic(
         subject="Webhook deliveries failing with 401",
@@ -125,7 +127,7 @@ TOPICS = (
         note="Customer confused API key and signing secret. Docs could be clearer here.",
         team="Support",
         tags=("api", "webhooks"),
-        priority="high",
+        priority=Priority.HIGH,
     ),
     Topic(
         subject="Mobile app crashes on startup",
@@ -156,7 +158,7 @@ TOPICS = (
         note="Identity verified via email on file and last invoice amount.",
         team="Support",
         tags=("2fa", "account"),
-        priority="urgent",
+        priority=Priority.URGENT,
     ),
     Topic(
         subject="Feature request: dark mode",
@@ -171,7 +173,7 @@ TOPICS = (
         note="+1 for dark mode (now 48 votes).",
         team="Support",
         tags=("feature-request",),
-        priority="low",
+        priority=Priority.LOW,
     ),
     Topic(
         subject="Please delete my account and data",
@@ -202,7 +204,7 @@ TOPICS = (
         note="Duplicate charge from the retry job; refund issued in the payment dashboard.",
         team="Billing",
         tags=("billing", "refund"),
-        priority="high",
+        priority=Priority.HIGH,
     ),
     Topic(
         subject="Need a copy of invoice for March",
@@ -217,7 +219,7 @@ TOPICS = (
         note="VAT number added to billing profile.",
         team="Billing",
         tags=("billing", "invoice"),
-        priority="low",
+        priority=Priority.LOW,
     ),
     Topic(
         subject="Card declined on renewal",
@@ -276,7 +278,7 @@ TOPICS = (
         note="Temporary rate limit override expires in 48 h.",
         team="Support",
         tags=("api", "rate-limit"),
-        priority="high",
+        priority=Priority.HIGH,
     ),
     Topic(
         subject="Wrong size delivered",
@@ -308,7 +310,7 @@ DEMO_MACROS = (
         "Hi {{ customer.first_name }},\n\nThanks for getting in touch. Could you send me your "
         "order number (it starts with #, in your confirmation email)? Then I can look into "
         "it right away.\n\nBest,\n{{ agent.first_name }}",
-        "pending",
+        Status.PENDING,
         "",
         "",
         "",
@@ -317,7 +319,7 @@ DEMO_MACROS = (
         "Refund issued",
         "Hi {{ customer.first_name }},\n\nI have issued your refund today. It shows on your "
         "statement within 3 to 5 business days.\n\nBest,\n{{ agent.first_name }}",
-        "solved",
+        Status.SOLVED,
         "",
         "",
         "refund",
@@ -327,7 +329,7 @@ DEMO_MACROS = (
         "Hi {{ customer.first_name }},\n\nI am sorry your parcel is late. Our carrier has a "
         "backlog this week; your order is on its way and I will keep an eye on it. You will "
         "hear from me again if it has not arrived by Friday.\n\nBest,\n{{ agent.first_name }}",
-        "pending",
+        Status.PENDING,
         "",
         "",
         "shipping",
@@ -348,7 +350,7 @@ DEMO_MACROS = (
         'choose "Forgot password", enter {{ customer.email }} and follow the link we email '
         "you (it works for an hour). Let me know if the email does not arrive.\n\nBest,\n"
         "{{ agent.first_name }}",
-        "pending",
+        Status.PENDING,
         "",
         "",
         "account",
@@ -358,7 +360,7 @@ DEMO_MACROS = (
         "Hi {{ customer.first_name }},\n\nThis looks like the same request as another ticket "
         "we are already working on, so I am closing this one to keep everything in one "
         "place. You will hear from us there.\n\nBest,\n{{ agent.first_name }}",
-        "solved",
+        Status.SOLVED,
         "",
         "",
         "duplicate",
@@ -368,7 +370,7 @@ DEMO_MACROS = (
         "Hi {{ customer.first_name }},\n\nI am sorry the item arrived damaged. Could you "
         "reply with a photo of the item and of the box? Then I will send a replacement.\n\n"
         "Best,\n{{ agent.first_name }}",
-        "pending",
+        Status.PENDING,
         "",
         "",
         "damaged",
@@ -379,7 +381,7 @@ DEMO_MACROS = (
         "and are working on it now; I will update this ticket as soon as it is fixed.\n\n"
         "Best,\n{{ agent.first_name }}",
         "",
-        "urgent",
+        Priority.URGENT,
         "",
         "outage",
     ),
@@ -388,7 +390,7 @@ DEMO_MACROS = (
         "Hi {{ customer.first_name }},\n\nGreat to hear it works now. I am marking this "
         "request as solved; just reply if anything else comes up.\n\nBest,\n"
         "{{ agent.first_name }}",
-        "solved",
+        Status.SOLVED,
         "",
         "",
         "",

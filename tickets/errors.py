@@ -20,7 +20,9 @@ class TicketErrorCode(Enum):
     INVALID_MACRO = "invalid_macro"
     NOT_FOUND = "not_found"
     INVALID_PREFERENCE = "invalid_preference"
-    NOT_ALLOWED = "not_allowed"
+    # The actor's role does not allow it: a 403 on the API (helpdesk.api), with the code
+    # DRF's own permission refusals carry.
+    NOT_ALLOWED = "permission_denied"
     ALREADY_ERASED = "already_erased"
 
 

@@ -5,7 +5,7 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.db.models import (
     F,
@@ -21,7 +21,6 @@ from django.utils.dateparse import parse_datetime
 
 from helpdesk.lib.cursors import pk_cursor, pk_from_cursor
 from helpdesk.lib.dates import date_in_range
-from helpdesk.roles import is_agent
 from tickets import search_trigram
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -68,10 +67,22 @@ class TicketFilters:
     visible: Q | None = None
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class Page:
-    items: Sequence[Ticket]
+class Page(Generic[T]):
+    items: Sequence[T]
     next_cursor: str | None
+
+
+# A list shows the last public message on one line, cut to this many characters.
+PREVIEW_CHARS = 140
+
+
+def message_preview(text: str | None) -> str:
+    """A message's text as one line of a list (the queue, the portal's requests)."""
+    return " ".join((text or "").split())[:PREVIEW_CHARS]
 
 
 class InvalidCursor(ValueError):
@@ -171,7 +182,7 @@ def _sort_key(ticket: Ticket, sort: str) -> list[str]:
 
 def _encode_sorted_cursor(ticket: Ticket, sort: str) -> str:
     if sort == "updated":
-        return encode_cursor(ticket)  # the original format, still understood by old links
+        return encode_cursor(ticket)  # the plain format, shared with the portal's list
     raw = "|".join([sort, *_sort_key(ticket, sort), str(ticket.pk)]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -275,24 +286,23 @@ def ticket_list(
     limit: int = 50,
     sort: str = "updated",
     viewer: Any | None = None,
-    with_sla: bool = False,
-) -> Page:
+) -> Page[Ticket]:
     """Tickets in `sort` order (last update, priority then last update, or created; newest
     first), keyset-paginated. Two queries whatever the page size: the tickets with
-    customer/assignee/team, the last public message preview and the viewer's read mark;
-    their tags. A word search adds up to five (the newest candidates tested, its
-    matches read: _word_page, tickets.search); when it finds nothing, a typo search
-    (tickets.search_trigram) adds up to four more and pages its matches the same way.
-    `with_sla` adds each ticket's SLA state (tickets.sla.selectors.sla_states: one to
-    four)."""
+    customer/assignee/team, annotated with their last public message
+    (`last_message_text`, `last_message_direction`) and, given a viewer, when the viewer
+    last opened them (`seen_at`, None if never); their tags. A word search adds up to
+    five (the newest candidates tested, its matches read: _word_page, tickets.search);
+    when it finds nothing, a typo search (tickets.search_trigram) adds up to four more
+    and pages its matches the same way."""
     if sort not in SORTS:
         raise InvalidCursor(f"Unknown sort “{sort}”. Use one of: {', '.join(SORTS)}.")
     limit = max(1, min(limit, MAX_PAGE))
-    page = _ticket_page(filters, cursor, limit, sort, viewer, with_sla, typo=False)
+    page = _ticket_page(filters, cursor, limit, sort, viewer, typo=False)
     if not page.items and is_word_search(filters.search):
         # Nothing has these words: perhaps a typo. Only then, so a search that finds its
         # words never pays for trigrams.
-        page = _ticket_page(filters, cursor, limit, sort, viewer, with_sla, typo=True)
+        page = _ticket_page(filters, cursor, limit, sort, viewer, typo=True)
     return page
 
 
@@ -302,9 +312,8 @@ def _ticket_page(
     limit: int,
     sort: str,
     viewer: Any | None,
-    with_sla: bool,
     typo: bool,
-) -> Page:
+) -> Page[Ticket]:
     if typo:
         with search_trigram.threshold():
             condition = search_trigram.typo_q(filters.search)
@@ -320,7 +329,7 @@ def _ticket_page(
                     ordered = _keyset(ordered, cursor, sort)
                 # Listed inside the transaction that holds the similarity threshold.
                 typo_ids = list(ordered.values_list("pk", flat=True)[: limit + 1])
-        return _page_of(typo_ids, limit, sort, viewer, with_sla)
+        return _page_of(typo_ids, limit, sort, viewer)
     search = search_plan(filters.search) if filters.search.strip() else None
     per_ticket = search.per_ticket if search is not None else None
     page_ids: Any = None
@@ -338,10 +347,10 @@ def _ticket_page(
             if cursor:
                 ordered = _keyset(ordered, cursor, sort)
             page_ids = Subquery(ordered.values("pk")[: limit + 1])
-    return _page_of(page_ids, limit, sort, viewer, with_sla)
+    return _page_of(page_ids, limit, sort, viewer)
 
 
-def _page_of(page_ids: Any, limit: int, sort: str, viewer: Any | None, with_sla: bool) -> Page:
+def _page_of(page_ids: Any, limit: int, sort: str, viewer: Any | None) -> Page[Ticket]:
     """The page's tickets (ids as a list or a subquery), with what a row shows."""
     last_message = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
         "-created_at", "-id"
@@ -361,18 +370,6 @@ def _page_of(page_ids: Any, limit: int, sort: str, viewer: Any | None, with_sla:
     items = list(_sorted(qs, sort)[: limit + 1])
     has_more = len(items) > limit
     items = items[:limit]
-    for ticket in items:
-        text = getattr(ticket, "last_message_text", None) or ""
-        ticket.preview = " ".join(text.split())[:140]  # type: ignore[attr-defined]
-        if viewer is not None:
-            seen_at = getattr(ticket, "seen_at", None)
-            ticket.unread = seen_at is None or ticket.updated_at > seen_at  # type: ignore[attr-defined]
-    if with_sla:
-        from tickets.sla.selectors import sla_states
-
-        states = sla_states(tickets=items)
-        for ticket in items:
-            ticket.sla = states[ticket.pk]  # type: ignore[attr-defined]
     next_cursor = _encode_sorted_cursor(items[-1], sort) if has_more and items else None
     return Page(items=items, next_cursor=next_cursor)
 
@@ -381,17 +378,23 @@ def ticket_count(*, filters: TicketFilters) -> int:
     return _filtered(filters).count()
 
 
+def ticket_for_agent(*, user: Any, number: int) -> Ticket | None:
+    """The ticket with this number if the user is an agent who may see it, else None."""
+    return (
+        tickets_visible_to(user)
+        .select_related("customer__organization", "assignee", "team")
+        .filter(number=number)
+        .first()
+    )
+
+
 def ticket_get_for_agent(*, user: Any, number: int) -> Ticket:
-    if not is_agent(user):
-        raise Http404("No such ticket.")
-    try:
-        return (
-            tickets_visible_to(user)
-            .select_related("customer__organization", "assignee", "team")
-            .get(number=number)
-        )
-    except Ticket.DoesNotExist as exc:
-        raise Http404(f"There is no ticket #{number}.") from exc
+    """ticket_for_agent for tickets/api.py, whose exception handler gives Http404 the
+    API's error shape. The HTML views map None to 404 themselves."""
+    ticket = ticket_for_agent(user=user, number=number)
+    if ticket is None:
+        raise Http404(f"There is no ticket #{number}.")
+    return ticket
 
 
 def ticket_timeline(*, ticket: Ticket) -> list[Message | TicketEvent]:
@@ -408,7 +411,7 @@ def ticket_timeline(*, ticket: Ticket) -> list[Message | TicketEvent]:
 
 
 def ticket_satisfaction(*, ticket: Ticket) -> SatisfactionRating | None:
-    """The customer's rating of the ticket, for the agent page (None until rated)."""
+    """The customer's rating of the ticket (None until rated)."""
     return SatisfactionRating.objects.filter(ticket=ticket).first()
 
 

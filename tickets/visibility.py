@@ -1,9 +1,12 @@
-"""Which tickets an agent may see: one selector every surface reads (docs/access.md).
+"""Which tickets an agent may see, and so which customers: one selector every surface
+reads (docs/access.md).
 
 An agent's scope is their own setting (AgentPreference.ticket_scope) or, when that is
 empty, their role's: the permission tickets.view_all_tickets gives every ticket,
 tickets.view_team_tickets the tickets of their teams (and those assigned to them),
 neither only the tickets assigned to them. Admins and superusers see every ticket.
+An agent sees a customer when they see one of the customer's tickets, or when the
+customer has none yet; an agent who sees every ticket sees every customer.
 """
 
 from typing import Any
@@ -11,7 +14,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
-from django.http import Http404
 
 from helpdesk.roles import is_admin, is_agent
 from tickets.models import AgentPreference, Customer, Team, Ticket, TicketScope
@@ -85,13 +87,6 @@ def ticket_visible_or_none(user: Any, number: int) -> Ticket | None:
     return tickets_visible_to(user).filter(number=number).first()
 
 
-def ticket_visible_or_404(user: Any, number: int) -> Ticket:
-    ticket = ticket_visible_or_none(user, number)
-    if ticket is None:
-        raise Http404(f"There is no ticket #{number}.")
-    return ticket
-
-
 def ticket_id_visible(user: Any, ticket_id: int) -> bool:
     return tickets_visible_to(user).filter(pk=ticket_id).exists()
 
@@ -107,3 +102,7 @@ def customers_visible_to(user: Any) -> QuerySet[Customer]:
         return Customer.objects.all()
     tickets = Ticket.objects.filter(customer_id=OuterRef("pk"))
     return Customer.objects.filter(Exists(tickets.filter(condition)) | ~Exists(tickets))
+
+
+def customer_visible_or_none(user: Any, customer_id: int) -> Customer | None:
+    return customers_visible_to(user).filter(pk=customer_id).first()

@@ -295,8 +295,7 @@ def _ticket_reference(msg: Message, meta: dict[str, str], own: set[str], subject
         match = _PLUS_TOKEN.match(address.lower())
         if match is None:
             continue
-        base = f"{address.split('+', 1)[0]}@{match.group(2)}".lower()
-        if not own or base in own:
+        if not own or plus_base(address) in own:
             return match.group(1)
     token = _SUBJECT_TOKEN.search(subject)
     return token.group(1) if token else ""

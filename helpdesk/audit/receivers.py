@@ -33,11 +33,15 @@ def _on_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs: An
 
 def _on_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any) -> None:
     username = str(credentials.get("username", ""))
+    # helpdesk.twofa.views marks a wrong code after a right password (SECOND_FACTOR).
+    code = bool(credentials.get("second_factor"))
     audit_record(
-        action="auth.login_failed",
+        action="twofa.failed" if code else "auth.login_failed",
         actor=username,
         request=request,
-        summary=f"Failed sign-in as {username!r}",
+        summary=f"Wrong two-factor code for {username!r}"
+        if code
+        else f"Failed sign-in as {username!r}",
     )
 
 

@@ -20,12 +20,16 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import login as otp_login
 from django_otp import match_token
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from helpdesk.audit.services import audit_record
 from helpdesk.lib.lockout import lockout_response
-from helpdesk.twofa.policy import has_device, must_enrol, new_recovery_codes
+from helpdesk.twofa.policy import has_device, must_enrol, new_recovery_codes, recovery_codes_left
 
 PENDING_KEY = "twofa_pending"
+# In the credentials of a failed sign-in: it was the code, after a right password.
+SECOND_FACTOR = "second_factor"
 PENDING_SECONDS = 300  # the password step is good for this long
 SETUP_DEVICE_KEY = "twofa_setup_device"
 CODES_KEY = "twofa_new_codes"
@@ -110,8 +114,11 @@ def verify(request: HttpRequest) -> HttpResponse:
         code = "".join(request.POST.get("code", "").split())
         device = match_token(user, code) if code else None
         if device is not None:
+            _audit_verified(request, user, device)
             return HttpResponseRedirect(_finish_login(request, user, device))
-        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        # Marked as the second step, so the audit log records a wrong code, not a password.
+        failed = {**credentials, SECOND_FACTOR: True}
+        user_login_failed.send(sender=__name__, credentials=failed, request=request)
         if getattr(request, "axes_locked_out", False):
             request.session.pop(PENDING_KEY, None)
             return lockout_response(request)
@@ -120,6 +127,23 @@ def verify(request: HttpRequest) -> HttpResponse:
             "your authenticator app, or a recovery code."
         )
     return render(request, "twofa/verify.html", {"error": error}, status=400 if error else 200)
+
+
+def _audit(request: HttpRequest, user: Any, action: str, **extra: Any) -> None:
+    """An entry of the audit log about the user's own second factor."""
+    audit_record(action=action, actor=user, target=user, request=request, **extra)
+
+
+def _audit_verified(request: HttpRequest, user: Any, device: Any) -> None:
+    recovery = isinstance(device, StaticDevice)
+    if recovery:
+        left = recovery_codes_left(user)
+        summary = f"Recovery code used; {left} left"
+        _audit(
+            request, user, "twofa.recovery_code_used", summary=summary, data={"codes_left": left}
+        )
+    method = "recovery_code" if recovery else "authenticator"
+    _audit(request, user, "twofa.login", data={"method": method})
 
 
 def _setup_device(request: HttpRequest, user: Any) -> TOTPDevice:
@@ -158,6 +182,7 @@ def setup(request: HttpRequest) -> HttpResponse:
             device.save(update_fields=["confirmed"])
             request.session.pop(SETUP_DEVICE_KEY, None)
             codes = new_recovery_codes(user)
+            _audit(request, user, "twofa.enrol", summary="Authenticator app enrolled")
             next_url = reverse("twofa:manage")
             if not signed_in:
                 next_url = _finish_login(request, user, device)
@@ -195,6 +220,7 @@ def manage(request: HttpRequest) -> HttpResponse:
             "codes": new_recovery_codes(request.user),
             "next": reverse("twofa:manage"),
         }
+        _audit(request, request.user, "twofa.recovery_codes_new", summary="New recovery codes")
         return redirect("twofa:codes")
     return render(
         request, "twofa/manage.html", {"enrolled": enrolled, "required": must_enrol(request.user)}

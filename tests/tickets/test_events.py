@@ -48,13 +48,13 @@ def test_it_publishes_a_change_only_after_the_commit(
 
 
 def test_it_tells_the_old_and_new_assignee_queues(
-    ticket, agent, other_agent, django_capture_on_commit_callbacks
+    ticket, agent, other_agent, lead, django_capture_on_commit_callbacks
 ):
     ticket_assign(ticket=ticket, agent=agent, actor=agent)
     layer, channel = _listen(agent_queue_group(agent.pk), agent_queue_group(other_agent.pk))
 
     with django_capture_on_commit_callbacks(execute=True):
-        ticket_assign(ticket=ticket, agent=other_agent, actor=agent)
+        ticket_assign(ticket=ticket, agent=other_agent, actor=lead)
 
     kinds = {_receive(layer, channel)["payload"]["kind"] for _ in range(2)}
     assert kinds == {"assigned"}

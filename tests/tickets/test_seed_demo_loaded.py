@@ -115,11 +115,25 @@ def test_it_creates_the_demo_logins_with_their_roles(demo):
     assert admin.check_password("admin")
     assert admin.is_superuser and admin.is_staff and is_admin(admin)
     assert admin.groups.filter(name="Admins").exists()
-    for username in ("agent", "agent2"):
+    for username in ("agent", "agent2", "lead", "light"):
         user = User.objects.get(username=username)
         assert user.check_password(username)
         assert is_agent(user) and not is_admin(user)
         assert user.first_name
+    lead, light = User.objects.get(username="lead"), User.objects.get(username="light")
+    assert lead.groups.filter(name="Leads").exists() and lead.has_perm("tickets.assign_others")
+    assert light.groups.filter(name="Light agents").exists()
+    assert list(light.teams.values_list("name", flat=True)) == ["Billing"]
+    assert not light.has_perm("tickets.reply_public")
+
+
+def test_the_light_agent_sees_only_billings_tickets(demo):
+    from tickets.visibility import tickets_visible_to
+
+    light = get_user_model().objects.get(username="light")
+    visible = tickets_visible_to(light)
+    assert visible.exists()
+    assert set(visible.values_list("team__name", flat=True)) == {"Billing"}
 
 
 def test_it_loads_nothing_the_second_time_with_if_empty(demo):
@@ -134,10 +148,14 @@ def test_it_loads_nothing_the_second_time_with_if_empty(demo):
 def test_it_replaces_the_data_with_the_same_demo_on_reset(demo):
     subjects = sorted(Ticket.objects.values_list("subject", flat=True))
 
-    seed("--reset")
+    output = seed("--reset")
 
+    # The logins are printed, each role's.
+    for login in ("admin/admin", "agent/agent", "agent2/agent2", "lead/lead", "light/light"):
+        assert login in output
     assert sorted(Ticket.objects.values_list("subject", flat=True)) == subjects
-    assert get_user_model().objects.filter(username__in=["admin", "agent", "agent2"]).count() == 3
+    names = ["admin", "agent", "agent2", "lead", "light"]
+    assert get_user_model().objects.filter(username__in=names).count() == 5
     assert Customer.objects.count() == 40
 
 

@@ -10,6 +10,7 @@ from tickets.models import Message, Status, Tag, Ticket, TicketEvent
 from tickets.selectors import (
     InvalidCursor,
     TicketFilters,
+    message_preview,
     ticket_list,
     ticket_timeline,
 )
@@ -48,7 +49,7 @@ def test_it_lists_tickets_in_the_same_number_of_queries_for_1_and_50(agent):
         assert len(page.items) == 50
         for t in page.items:
             (t.customer.name, t.assignee.username, t.team.name, [g.name for g in t.tags.all()])
-            assert t.preview == "Where is my order?"
+            assert message_preview(t.last_message_text) == "Where is my order?"
 
     fifty = _count_queries(render_all)
 

@@ -1,7 +1,9 @@
 import pytest
+from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from channels_app.models import Delivery
+from helpdesk.roles import LEADS_GROUP
 from tests.factories import TeamFactory
 from tickets.integrations.tokens import api_token_create
 from tickets.models import ContactIdentity, Customer, Direction, Message, Ticket
@@ -27,6 +29,7 @@ def _create(client, **fields):
 def test_an_email_ticket_for_a_new_customer_sends_its_first_message_through_the_outbox(
     writer, agent, other_agent
 ):
+    agent.groups.add(Group.objects.get(name=LEADS_GROUP))  # assigns to someone else
     TeamFactory(name="Billing")
 
     response = _create(

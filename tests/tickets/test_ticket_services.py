@@ -54,10 +54,10 @@ def test_it_refuses_unknown_status_and_priority_at_creation(customer):
     assert exc.value.code == TicketErrorCode.INVALID_STATUS
 
 
-def test_it_assigns_to_an_agent_and_records_from_and_to(ticket, agent, other_agent):
+def test_it_assigns_to_an_agent_and_records_from_and_to(ticket, agent, other_agent, lead):
     ticket_assign(ticket=ticket, agent=agent, actor=agent)
-    ticket_assign(ticket=ticket, agent=other_agent, actor=agent)
-    ticket_assign(ticket=ticket, agent=None, actor=agent)
+    ticket_assign(ticket=ticket, agent=other_agent, actor=lead)
+    ticket_assign(ticket=ticket, agent=None, actor=lead)
 
     ticket.refresh_from_db()
     assert ticket.assignee is None

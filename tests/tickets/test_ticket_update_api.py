@@ -1,6 +1,8 @@
 import pytest
+from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
+from helpdesk.roles import LEADS_GROUP
 from tests.factories import TeamFactory, TicketFactory
 from tickets.integrations.tokens import api_token_create
 from tickets.models import EventKind, Priority, Status, Ticket, TicketEvent
@@ -21,6 +23,7 @@ def _patch(client, ticket, body):
 
 
 def test_it_changes_status_priority_assignee_team_subject_and_tags(writer, agent, other_agent):
+    agent.groups.add(Group.objects.get(name=LEADS_GROUP))  # assigns to someone else
     team = TeamFactory(name="Billing")
     ticket = TicketFactory(status=Status.OPEN, priority=Priority.NORMAL)
 

@@ -10,7 +10,8 @@ from django.urls import reverse_lazy
 from knowledge_base.models import SupportCategory
 from tickets.errors import TicketError
 from tickets.identity import normalize_identity
-from tickets.models import IdentityKind
+from tickets.models import IdentityKind, SatisfactionRating
+from tickets.portal.services import WebRequest
 from tickets.uploads import check_uploads
 
 
@@ -130,6 +131,21 @@ class WebRequestForm(_WithFiles):
     def is_bot(self) -> bool:
         return bool(self.cleaned_data.get("website"))
 
+    def web_request(self, *, client_ip: str) -> WebRequest:
+        """The valid form as the service's input."""
+        data = self.cleaned_data
+        return WebRequest(
+            name=data["name"],
+            email=data["email"],
+            phone=data["phone"],
+            subject=data["subject"],
+            description=data["description"],
+            category=data["category"],
+            submission_id=data["submission_id"],
+            files=tuple(data["attachments"]),
+            client_ip=client_ip,
+        )
+
 
 class PortalReplyForm(_WithFiles):
     body = forms.CharField(
@@ -171,3 +187,14 @@ class RatingForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         label="Anything you want to add? (optional)",
     )
+
+    @classmethod
+    def for_rating(cls, rating: SatisfactionRating | None, *, score: str | None) -> "RatingForm":
+        """The form showing the customer's rating, or, before they rated, the score their
+        link's button picked."""
+        initial: dict[str, Any] = (
+            {"score": rating.score, "comment": rating.comment} if rating else {}
+        )
+        if score is not None and rating is None:
+            initial["score"] = score
+        return cls(initial=initial)

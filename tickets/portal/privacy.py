@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from tickets.models import IdentityKind
 from tickets.portal.models import PortalSignIn
 from tickets.portal.views import DONE_KEY, SESSION_KEY
 from tickets.privacy import CustomerScope
@@ -46,7 +47,7 @@ def portal_customer_erased(event: Any) -> None:
         "django.contrib.sessions.backends.cached_db",
     ):
         return
-    emails = {value.lower() for kind, value in event.identities if kind == "email"}
+    emails = {value.lower() for kind, value in event.identities if kind == IdentityKind.EMAIL}
     doomed: list[str] = []
     live = Session.objects.filter(expire_date__gt=timezone.now()).order_by("session_key")
     last = ""

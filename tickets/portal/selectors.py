@@ -1,14 +1,16 @@
 """What a customer may read: only their own tickets, public messages and attachments.
 
-Every lookup is scoped by the signed-in customer; anything else is a 404, never a 403,
-so ticket numbers and attachment ids cannot be probed.
+Every lookup is scoped by the signed-in customer and finds nothing (None) outside it;
+the views answer that with a 404, never a 403, so ticket numbers and attachment ids
+cannot be probed.
 """
 
-from django.db.models import OuterRef, Prefetch, Q, Subquery
-from django.http import Http404
+from dataclasses import dataclass
 
-from tickets.models import Attachment, Customer, Message, SatisfactionRating, Ticket
-from tickets.selectors import Page, decode_cursor, encode_cursor
+from django.db.models import OuterRef, Prefetch, Q, Subquery
+
+from tickets.models import Attachment, Customer, Message, Ticket
+from tickets.selectors import Page, decode_cursor, encode_cursor, message_preview
 
 MAX_PAGE = 50
 
@@ -25,7 +27,17 @@ def customer_resolve(*, customer_id: int) -> Customer | None:
     return customer
 
 
-def portal_ticket_list(*, customer_id: int, cursor: str | None = None, limit: int = 20) -> Page:
+@dataclass(frozen=True)
+class PortalTicket:
+    """A ticket as the customer's list of requests shows it."""
+
+    ticket: Ticket
+    preview: str  # the last public message, on one line (message_preview)
+
+
+def portal_ticket_list(
+    *, customer_id: int, cursor: str | None = None, limit: int = 20
+) -> Page[PortalTicket]:
     """The customer's tickets from every channel, latest activity first. One query."""
     limit = max(1, min(limit, MAX_PAGE))
     last_public = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
@@ -42,22 +54,21 @@ def portal_ticket_list(*, customer_id: int, cursor: str | None = None, limit: in
     items = list(qs[: limit + 1])
     has_more = len(items) > limit
     items = items[:limit]
-    for ticket in items:
-        text = getattr(ticket, "last_message_text", None) or ""
-        ticket.preview = " ".join(text.split())[:140]  # type: ignore[attr-defined]
-    return Page(items=items, next_cursor=encode_cursor(items[-1]) if has_more and items else None)
+    rows = [
+        PortalTicket(ticket=t, preview=message_preview(getattr(t, "last_message_text", None)))
+        for t in items
+    ]
+    return Page(items=rows, next_cursor=encode_cursor(items[-1]) if has_more and items else None)
 
 
-def portal_ticket_get(*, customer_id: int, number: int) -> Ticket:
+def portal_ticket_get(*, customer_id: int, number: int) -> Ticket | None:
     """The customer's ticket by number. A ticket merged into another of the same
-    customer's gives that one (the caller redirects); anything else is a 404."""
+    customer's gives that one (the caller redirects); None when they have no such one."""
     ticket = Ticket.objects.filter(customer_id=customer_id, number=number).first()
     hops = 0
     while ticket is not None and ticket.merged_into_id and hops < 10:
         ticket = Ticket.objects.filter(customer_id=customer_id, pk=ticket.merged_into_id).first()
         hops += 1
-    if ticket is None:
-        raise Http404("There is no such request in your account.")
     return ticket
 
 
@@ -71,8 +82,9 @@ def portal_ticket_messages(*, ticket: Ticket) -> list[Message]:
     )
 
 
-def portal_attachment_get(*, customer_id: int, attachment_id: int) -> Attachment:
-    attachment = (
+def portal_attachment_get(*, customer_id: int, attachment_id: int) -> Attachment | None:
+    """A file of one of the customer's public messages."""
+    return (
         Attachment.objects.filter(
             pk=attachment_id,
             message__ticket__customer_id=customer_id,
@@ -81,10 +93,11 @@ def portal_attachment_get(*, customer_id: int, attachment_id: int) -> Attachment
         .select_related("message")
         .first()
     )
-    if attachment is None:
-        raise Http404("There is no such file in your requests.")
-    return attachment
 
 
-def satisfaction_rating_get(*, ticket: Ticket) -> SatisfactionRating | None:
-    return SatisfactionRating.objects.filter(ticket=ticket).first()
+def rating_ticket_get(*, ticket_id: int, customer_id: int) -> Ticket | None:
+    """The ticket a rating link names, if it is still the customer's and they were not
+    erased."""
+    return Ticket.objects.filter(
+        pk=ticket_id, customer_id=customer_id, customer__erased_at__isnull=True
+    ).first()

@@ -27,6 +27,8 @@ from tickets.domain_events import Actor, ActorKind, SatisfactionRated, publish
 from tickets.errors import TicketError
 from tickets.identity import normalize_identity
 from tickets.models import (
+    ACTIVE_STATUSES,
+    Channel,
     ContactIdentity,
     Customer,
     IdentityKind,
@@ -88,7 +90,7 @@ def _store_and_ingest(
     staged = _stage(files)
     payload = {**payload, "attachments": staged, "received_at": timezone.now().isoformat()}
     raw = raw_inbound_store(
-        channel="web",
+        channel=Channel.WEB,
         adapter=web_adapter.NAME,
         source=source,
         payload=json.dumps(payload).encode(),
@@ -183,7 +185,7 @@ def portal_reply_submit(
 
 
 CUSTOMER_STATUS_CHANGES = {
-    Status.SOLVED: {Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD},
+    Status.SOLVED: ACTIVE_STATUSES,
     Status.OPEN: {Status.SOLVED},
 }
 

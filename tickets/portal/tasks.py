@@ -1,8 +1,9 @@
 """Celery tasks: take ids, call one service, safe to run twice.
 
-The notifications themselves go through the outbox (channels_app.notifications); the
-first three tasks remain so that ones queued before it are still carried out: each
-writes its outbox row, deduplicated where a repeat would be a second mail.
+Notifications go out through the outbox (channels_app.notifications). The first two
+tasks have no caller in this code: a broker can still hold messages of their names
+from an older release, and each one writes its outbox row, deduplicated where a repeat
+would be a second mail, so such a message is neither lost nor sent twice.
 """
 
 from celery import shared_task

@@ -17,7 +17,8 @@ from helpdesk.errors import DomainError
 from helpdesk.lib.urls import absolute_url
 from tickets.portal.errors import PortalErrorCode
 
-# v2: links carry a nonce and sign in once; v1 links (reusable) are no longer accepted.
+# The salt names the link format (v2: a nonce, one sign-in): a link signed for another
+# format fails its signature check and is refused.
 PORTAL_SALT = "helpdesk.portal.magic-link.v2"
 RATING_SALT = "helpdesk.portal.satisfaction.v1"
 

@@ -3,11 +3,11 @@ service or selector, render."""
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,13 +18,13 @@ from helpdesk.lib.downloads import file_download_response
 from knowledge_base.models import SearchSource
 from knowledge_base.selectors import kb_search
 from knowledge_base.services import search_log_record
-from tickets.models import Customer, Status, Ticket
+from tickets.models import Customer, SatisfactionRating, Status, Ticket
 from tickets.portal import selectors
 from tickets.portal.errors import PortalErrorCode
 from tickets.portal.forms import LinkRequestForm, PortalReplyForm, RatingForm, WebRequestForm
 from tickets.portal.ratelimit import RateLimit, client_ip, rate_limit_hit
 from tickets.portal.services import (
-    WebRequest,
+    WebSubmitResult,
     portal_link_request,
     portal_reply_submit,
     portal_ticket_set_status,
@@ -44,7 +44,7 @@ from tickets.portal.tokens import (
     rating_token_make,
     rating_token_read,
 )
-from tickets.selectors import InvalidCursor
+from tickets.selectors import InvalidCursor, ticket_satisfaction
 
 SESSION_KEY = "portal_access"
 DONE_KEY = "support_done"
@@ -109,11 +109,15 @@ def _form_page(request: HttpRequest, form: WebRequestForm, status: int = 200) ->
 
 @require_http_methods(["GET", "POST"])
 def support_new(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET":
-        form = WebRequestForm(
-            initial={"submission_id": uuid.uuid4().hex, "subject": request.GET.get("subject", "")}
-        )
-        return _form_page(request, form)
+    if request.method == "POST":
+        return _support_submit(request)
+    form = WebRequestForm(
+        initial={"submission_id": uuid.uuid4().hex, "subject": request.GET.get("subject", "")}
+    )
+    return _form_page(request, form)
+
+
+def _support_submit(request: HttpRequest) -> HttpResponse:
     refused = _too_large(request)
     if refused:
         return refused
@@ -123,29 +127,15 @@ def support_new(request: HttpRequest) -> HttpResponse:
     if form.is_bot:
         # Look like success so the bot learns nothing; nothing is stored.
         return render(request, "portal/support_thanks.html", {"number": None})
-    data = form.cleaned_data
-    blocked = _limited(
-        request, "web", email=data["email"], per_email=settings.HELPDESK_WEB_RATE_PER_EMAIL
-    )
+    email = form.cleaned_data["email"]
+    blocked = _limited(request, "web", email=email, per_email=settings.HELPDESK_WEB_RATE_PER_EMAIL)
     if blocked:
         return too_many_requests(request, blocked)
-    result = web_request_submit(
-        request=WebRequest(
-            name=data["name"],
-            email=data["email"],
-            phone=data["phone"],
-            subject=data["subject"],
-            description=data["description"],
-            category=data["category"],
-            submission_id=data["submission_id"],
-            files=tuple(data["attachments"]),
-            client_ip=client_ip(request.META),
-        )
-    )
+    result = web_request_submit(request=form.web_request(client_ip=client_ip(request.META)))
     request.session[DONE_KEY] = {
         "number": result.ticket.number if result.ticket else None,
         "raw": result.raw_id,
-        "email": data["email"],
+        "email": email,
     }
     return redirect("portal:support-thanks")
 
@@ -192,11 +182,9 @@ class Visitor:
     email: str
 
 
-def _visitor(request: HttpRequest) -> Visitor:
-    return cast(Visitor, getattr(request, "portal_visitor"))  # noqa: B009 (set by _signed_in)
-
-
 def _signed_in(view: Any) -> Any:
+    """Views for a signed-in customer: they get the Visitor as `visitor`."""
+
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         found = _customer(request)
         if found is None:
@@ -204,8 +192,8 @@ def _signed_in(view: Any) -> Any:
                 request, "Enter your email address and we will send you a link to your requests."
             )
             return redirect("portal:home")
-        request.portal_visitor = Visitor(customer=found[0], email=found[1])  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
+        visitor = Visitor(customer=found[0], email=found[1])
+        return view(request, *args, visitor=visitor, **kwargs)
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
@@ -276,23 +264,28 @@ def portal_logout(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @_signed_in
-def portal_tickets(request: HttpRequest) -> HttpResponse:
+def portal_tickets(request: HttpRequest, *, visitor: Visitor) -> HttpResponse:
     try:
         page = selectors.portal_ticket_list(
-            customer_id=_visitor(request).customer.pk, cursor=request.GET.get("cursor")
+            customer_id=visitor.customer.pk, cursor=request.GET.get("cursor")
         )
     except InvalidCursor as exc:
         messages.error(request, str(exc))
         return redirect("portal:tickets")
-    return render(
-        request, "portal/tickets.html", {"page": page, "customer": _visitor(request).customer}
-    )
+    return render(request, "portal/tickets.html", {"page": page, "customer": visitor.customer})
+
+
+def _ticket_or_404(visitor: Visitor, number: int) -> Ticket:
+    ticket = selectors.portal_ticket_get(customer_id=visitor.customer.pk, number=number)
+    if ticket is None:
+        raise Http404("There is no such request in your account.")
+    return ticket
 
 
 def _ticket_page(
     request: HttpRequest, ticket: Ticket, reply_form: PortalReplyForm, status: int = 200
 ) -> HttpResponse:
-    rating = selectors.satisfaction_rating_get(ticket=ticket)
+    rating = ticket_satisfaction(ticket=ticket)
     rate_url = None
     if ticket.status in (Status.SOLVED, Status.CLOSED) and rating_changeable(rating):
         rate_url = reverse(
@@ -307,7 +300,7 @@ def _ticket_page(
         "form": reply_form,
         "rating": rating,
         "rate_url": rate_url,
-        "can_solve": ticket.status in (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD),
+        "can_solve": ticket.is_active,
         "can_reopen": ticket.status == Status.SOLVED,
     }
     return render(request, "portal/ticket.html", context, status=status)
@@ -315,38 +308,41 @@ def _ticket_page(
 
 @require_http_methods(["GET", "POST"])
 @_signed_in
-def portal_ticket(request: HttpRequest, number: int) -> HttpResponse:
-    customer = _visitor(request).customer
-    ticket = selectors.portal_ticket_get(customer_id=customer.pk, number=number)
+def portal_ticket(request: HttpRequest, number: int, *, visitor: Visitor) -> HttpResponse:
+    ticket = _ticket_or_404(visitor, number)
     if ticket.number != number:  # merged into another of their requests
         return redirect("portal:ticket", number=ticket.number)
-    if request.method == "GET":
-        return _ticket_page(
-            request, ticket, PortalReplyForm(initial={"submission_id": uuid.uuid4().hex})
-        )
+    if request.method == "POST":
+        return _portal_reply(request, ticket, visitor)
+    form = PortalReplyForm(initial={"submission_id": uuid.uuid4().hex})
+    return _ticket_page(request, ticket, form)
+
+
+def _portal_reply(request: HttpRequest, ticket: Ticket, visitor: Visitor) -> HttpResponse:
     refused = _too_large(request)
     if refused:
         return refused
     form = PortalReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _ticket_page(request, ticket, form, status=400)
-    blocked = _limited(
-        request,
-        "portal-reply",
-        email=_visitor(request).email,
-        per_email=settings.HELPDESK_WEB_RATE_PER_EMAIL * 3,
-    )
+    per_email = settings.HELPDESK_WEB_RATE_PER_EMAIL * 3
+    blocked = _limited(request, "portal-reply", email=visitor.email, per_email=per_email)
     if blocked:
         return too_many_requests(request, blocked)
     result = portal_reply_submit(
-        customer=customer,
-        email=_visitor(request).email,
+        customer=visitor.customer,
+        email=visitor.email,
         ticket=ticket,
         text=form.cleaned_data["body"],
         submission_id=form.cleaned_data["submission_id"],
         files=tuple(form.cleaned_data["attachments"]),
         client_ip=client_ip(request.META),
     )
+    return _replied(request, ticket, result)
+
+
+def _replied(request: HttpRequest, ticket: Ticket, result: WebSubmitResult) -> HttpResponse:
+    """Say where the reply went, and show that request."""
     if result.ticket is None:
         messages.error(
             request,
@@ -366,8 +362,8 @@ def portal_ticket(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_POST
 @_signed_in
-def portal_ticket_status(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = selectors.portal_ticket_get(customer_id=_visitor(request).customer.pk, number=number)
+def portal_ticket_status(request: HttpRequest, number: int, *, visitor: Visitor) -> HttpResponse:
+    ticket = _ticket_or_404(visitor, number)
     try:
         portal_ticket_set_status(ticket=ticket, status=request.POST.get("status", ""))
     except DomainError as exc:
@@ -384,10 +380,14 @@ def portal_ticket_status(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_GET
 @_signed_in
-def portal_attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
+def portal_attachment(
+    request: HttpRequest, attachment_id: int, *, visitor: Visitor
+) -> HttpResponseBase:
     attachment = selectors.portal_attachment_get(
-        customer_id=_visitor(request).customer.pk, attachment_id=attachment_id
+        customer_id=visitor.customer.pk, attachment_id=attachment_id
     )
+    if attachment is None:
+        raise Http404("There is no such file in your requests.")
     return file_download_response(
         attachment.file, filename=attachment.filename, content_type=attachment.content_type
     )
@@ -399,53 +399,44 @@ def portal_rate(request: HttpRequest, token: str) -> HttpResponse:
         access = rating_token_read(token)
     except PortalLinkError as exc:
         return render(request, "portal/rate.html", {"link_error": exc.message}, status=400)
-    ticket = Ticket.objects.filter(
-        pk=access.ticket_id, customer_id=access.customer_id, customer__erased_at__isnull=True
-    ).first()
+    ticket = selectors.rating_ticket_get(ticket_id=access.ticket_id, customer_id=access.customer_id)
     if ticket is None:
-        return render(
-            request,
-            "portal/rate.html",
-            {"link_error": "We cannot find the request this rating link is for."},
-            status=404,
-        )
-    rating = selectors.satisfaction_rating_get(ticket=ticket)
-    if request.method == "GET":
-        initial = {"score": rating.score, "comment": rating.comment} if rating else {}
-        if "score" in request.GET and rating is None:
-            initial["score"] = request.GET["score"]
-        form = RatingForm(initial=initial)
-        return render(
-            request,
-            "portal/rate.html",
-            {
-                "form": form,
-                "ticket": ticket,
-                "rating": rating,
-                "changeable": rating_changeable(rating),
-            },
-        )
+        error = "We cannot find the request this rating link is for."
+        return render(request, "portal/rate.html", {"link_error": error}, status=404)
+    rating = ticket_satisfaction(ticket=ticket)
+    if request.method == "POST":
+        return _rate_submit(request, ticket, rating, customer_id=access.customer_id)
+    form = RatingForm.for_rating(rating, score=request.GET.get("score"))
+    return _rate_page(request, form, ticket, rating, changeable=rating_changeable(rating))
+
+
+def _rate_page(
+    request: HttpRequest,
+    form: RatingForm,
+    ticket: Ticket,
+    rating: SatisfactionRating | None,
+    *,
+    changeable: bool,
+    status: int = 200,
+) -> HttpResponse:
+    context = {"form": form, "ticket": ticket, "rating": rating, "changeable": changeable}
+    return render(request, "portal/rate.html", context, status=status)
+
+
+def _rate_submit(
+    request: HttpRequest, ticket: Ticket, rating: SatisfactionRating | None, *, customer_id: int
+) -> HttpResponse:
     form = RatingForm(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "portal/rate.html",
-            {"form": form, "ticket": ticket, "rating": rating, "changeable": True},
-            status=400,
-        )
+        return _rate_page(request, form, ticket, rating, changeable=True, status=400)
     try:
         rating = satisfaction_rating_submit(
             ticket=ticket,
-            customer_id=access.customer_id,
+            customer_id=customer_id,
             score=form.cleaned_data["score"],
             comment=form.cleaned_data["comment"],
         )
     except DomainError as exc:
         form.add_error(None, exc.message)
-        return render(
-            request,
-            "portal/rate.html",
-            {"form": form, "ticket": ticket, "rating": rating, "changeable": False},
-            status=400,
-        )
+        return _rate_page(request, form, ticket, rating, changeable=False, status=400)
     return render(request, "portal/rate_thanks.html", {"ticket": ticket, "rating": rating})

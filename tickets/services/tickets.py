@@ -26,6 +26,7 @@ from tickets.models import (
     Team,
     Ticket,
 )
+from tickets.permissions import assignment_check
 from tickets.services.base import _require_agent, _touch, actor_of, event_record, ticket_changed
 from tickets.sla.services import sla_recompute
 
@@ -57,6 +58,7 @@ def ticket_create(
         raise TicketError(TicketErrorCode.INVALID_STATUS, f"Unknown status “{status}”.")
     if assignee is not None:
         _require_agent(assignee, what="be assigned tickets")
+        assignment_check(actor=actor, current_id=None, new_id=assignee.pk)
     # Inside a caller's transaction (ingest) its savepoint already covers these writes; a
     # savepoint of our own would only cost two round trips per ticket.
     nested = transaction.get_connection().in_atomic_block
@@ -218,6 +220,7 @@ def ticket_assign(*, ticket: Ticket, agent: Any | None, actor: Any | None) -> Ti
     new_id = agent.pk if agent is not None else None
     if ticket.assignee_id == new_id:
         return ticket
+    assignment_check(actor=actor, current_id=ticket.assignee_id, new_id=new_id)
     event_record(
         ticket=ticket,
         actor=actor,

@@ -10,7 +10,6 @@ counted twice, because it really is worked twice.
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 MINUTES_PER_DAY = 24 * 60
@@ -167,40 +166,4 @@ def next_business_instant(calendar: Calendar, when: datetime) -> datetime:
     raise AssertionError("business_spans ends only by raising")  # pragma: no cover
 
 
-def is_business_time(calendar: Calendar, when: datetime) -> bool:
-    return next_business_instant(calendar, when) == _utc(when)
-
-
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def interval_problems(intervals: list[tuple[int, int, int]], *, always_open: bool) -> list[str]:
-    """What is wrong with a week of (weekday, start, end) minute intervals, in words."""
-    problems = []
-    if not intervals and not always_open:
-        problems.append(
-            "The week has no open hours. Add at least one interval (e.g. Monday 09:00-17:00) "
-            "or tick 24/7."
-        )
-    by_day: dict[int, list[tuple[int, int]]] = {}
-    for weekday, start, end in intervals:
-        if end <= start:
-            problems.append(
-                f"{WEEKDAY_NAMES[weekday]} {_hhmm(start)}-{_hhmm(end)} ends before it starts. "
-                "Use an end after the start (00:00 for midnight)."
-            )
-            continue
-        by_day.setdefault(weekday, []).append((start, end))
-    for weekday, spans in sorted(by_day.items()):
-        spans.sort()
-        for (a1, b1), (a2, b2) in pairwise(spans):
-            if a2 < b1:
-                problems.append(
-                    f"{WEEKDAY_NAMES[weekday]}: {_hhmm(a1)}-{_hhmm(b1)} overlaps "
-                    f"{_hhmm(a2)}-{_hhmm(b2)}. Merge them or move one."
-                )
-    return problems

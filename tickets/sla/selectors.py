@@ -18,6 +18,7 @@ from tickets.models import (
     SlaRecord,
     SlaRecordState,
     SlaTargetKind,
+    Status,
     Ticket,
 )
 from tickets.sla.calendar import (
@@ -143,7 +144,7 @@ def sla_at_risk_parts(*, now: datetime) -> tuple[Q, Q]:
     time: the partial index sla_record_alerted holds only warned or breached running
     clocks, keyed by due time.
     """
-    active = Q(status__in=["new", "open"], sla_next_due_at__isnull=False)
+    active = Q(status__in=[Status.NEW, Status.OPEN], sla_next_due_at__isnull=False)
     alerted = SlaRecord.objects.filter(
         Q(warned_at__isnull=False) | Q(breached_at__isnull=False),
         state=SlaRecordState.RUNNING,
@@ -248,11 +249,17 @@ class SlaReport:
         return max((d.met + d.breached for d in self.daily), default=0)
 
 
-def sla_report(*, start: date, end: date) -> SlaReport:
+def sla_report(*, start: date, end: date, tickets: QuerySet[Ticket] | None = None) -> SlaReport:
     """Clocks started between start and end (inclusive, UTC days) whose outcome is known:
-    met in time, or breached (late or still running past due). Four queries."""
+    met in time, or breached (late or still running past due), of `tickets` when given
+    (the tickets the reader may see, tickets.visibility). Four queries."""
+    records = (
+        SlaRecord.objects.all()
+        if tickets is None
+        else SlaRecord.objects.filter(ticket__in=tickets.values("pk"))
+    )
     decided = (
-        SlaRecord.objects.filter(started_at__date__gte=start, started_at__date__lte=end)
+        records.filter(started_at__date__gte=start, started_at__date__lte=end)
         .exclude(state=SlaRecordState.CANCELLED)
         .filter(
             Q(state__in=[SlaRecordState.MET, SlaRecordState.MISSED]) | Q(breached_at__isnull=False)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from helpdesk.lib.dates import date_parse
 from helpdesk.roles import is_admin, is_agent
 from tickets.sla.selectors import sla_report
+from tickets.visibility import tickets_visible_to, visibility_q
 
 MAX_DAYS = 366
 
@@ -47,7 +48,9 @@ def sla_report_view(request: HttpRequest) -> HttpResponse:
     if not sla_report_allowed(request.user):
         raise PermissionDenied("The SLA report needs the “Can view the SLA report” permission.")
     start, end, problem = _period(request)
-    report = sla_report(start=start, end=end)
+    # Scoped like every other agent page: the report counts only tickets the reader sees.
+    visible = None if visibility_q(request.user) is None else tickets_visible_to(request.user)
+    report = sla_report(start=start, end=end, tickets=visible)
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="sla-{start}-{end}.csv"'

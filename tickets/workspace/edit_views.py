@@ -2,18 +2,18 @@
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import services
 from tickets.errors import TicketError, TicketErrorCode
-from tickets.models import Customer, IdentityKind, Team, Ticket
+from tickets.models import IdentityKind, Team, Ticket
 from tickets.portal.sign_in import portal_sign_out_everywhere
-from tickets.selectors import ticket_get_for_agent
+from tickets.visibility import customers_visible_to
 from tickets.workspace import selectors as sel
 from tickets.workspace.forms import CustomerForm, IdentityForm, MacroForm, TicketFieldForm
 from tickets.workspace.services import macro_create, macro_delete
-from tickets.workspace.views import agent_required, header_context
+from tickets.workspace.views import agent_required, customer_or_404, header_context, ticket_or_404
 
 
 def _apply_field(ticket: Ticket, field: str, value: str, actor: object) -> None:
@@ -46,7 +46,7 @@ def _apply_field(ticket: Ticket, field: str, value: str, actor: object) -> None:
 @agent_required
 @require_POST
 def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket = ticket_or_404(request, number)
     form = TicketFieldForm(request.POST)
     error = ""
     if not request.user.has_perm("tickets.edit_ticket_fields"):
@@ -71,22 +71,13 @@ def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
 @agent_required
 @require_http_methods(["GET", "POST"])
 def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket = ticket_or_404(request, number)
     into = request.POST.get("into") or request.GET.get("into") or ""
     preview = (
         sel.ticket_merge_preview(number=int(into), user=request.user) if into.isdigit() else None
     )
     if request.method == "POST":
-        if preview is None:
-            messages.error(request, f"There is no ticket #{into}. Search again.")
-            return redirect("tickets:ticket-merge", number=number)
-        try:
-            target = services.ticket_merge(source=ticket, target=preview[0], actor=request.user)
-        except TicketError as exc:
-            messages.error(request, exc.message)
-            return redirect("tickets:ticket-merge", number=number)
-        messages.success(request, f"#{ticket.number} was merged into #{target.number}.")
-        return redirect("tickets:ticket", number=target.number)
+        return _merge_submit(request, ticket, preview.target if preview else None, into=into)
     query = request.GET.get("q", "")
     context = {
         "t": ticket,
@@ -96,6 +87,21 @@ def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
         "source_count": ticket.messages.count(),
     }
     return render(request, "agent/ticket_merge.html", context)
+
+
+def _merge_submit(
+    request: HttpRequest, ticket: Ticket, target: Ticket | None, *, into: str
+) -> HttpResponse:
+    if target is None:
+        messages.error(request, f"There is no ticket #{into}. Search again.")
+        return redirect("tickets:ticket-merge", number=ticket.number)
+    try:
+        target = services.ticket_merge(source=ticket, target=target, actor=request.user)
+    except TicketError as exc:
+        messages.error(request, exc.message)
+        return redirect("tickets:ticket-merge", number=ticket.number)
+    messages.success(request, f"#{ticket.number} was merged into #{target.number}.")
+    return redirect("tickets:ticket", number=target.number)
 
 
 def _customer_back(request: HttpRequest) -> HttpResponse:
@@ -108,7 +114,7 @@ def _customer_back(request: HttpRequest) -> HttpResponse:
 @agent_required
 @require_POST
 def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
-    customer = get_object_or_404(Customer, pk=customer_id)
+    customer = customer_or_404(request, customer_id)
     form = CustomerForm(request.POST)
     if form.is_valid():
         d = form.cleaned_data
@@ -125,7 +131,7 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_POST
 def customer_portal_sign_out(request: HttpRequest, customer_id: int) -> HttpResponse:
     """End every portal session of the customer: a lost phone, a shared computer."""
-    customer = get_object_or_404(Customer, pk=customer_id)
+    customer = customer_or_404(request, customer_id)
     ended = portal_sign_out_everywhere(customer_id=customer.pk)
     if ended:
         messages.success(request, f"{customer} is signed out of the portal everywhere.")
@@ -137,7 +143,7 @@ def customer_portal_sign_out(request: HttpRequest, customer_id: int) -> HttpResp
 @agent_required
 @require_POST
 def customer_identity_add(request: HttpRequest, customer_id: int) -> HttpResponse:
-    customer = get_object_or_404(Customer, pk=customer_id)
+    customer = customer_or_404(request, customer_id)
     form = IdentityForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a kind and enter the email, phone or id to add.")
@@ -154,10 +160,11 @@ def customer_identity_add(request: HttpRequest, customer_id: int) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def customer_merge(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Merge another customer (the source) into this one, after a preview."""
-    target = get_object_or_404(Customer, pk=customer_id)
+    target = customer_or_404(request, customer_id)
     ticket_number = request.POST.get("ticket") or request.GET.get("ticket") or ""
     if request.method == "POST":
-        source = Customer.objects.filter(pk=request.POST.get("source") or 0).first()
+        chosen = request.POST.get("source") or 0
+        source = customers_visible_to(request.user).filter(pk=chosen).first()
         if source is None:
             messages.error(request, "Pick the customer to merge from the search results.")
         else:
@@ -172,7 +179,7 @@ def customer_merge(request: HttpRequest, customer_id: int) -> HttpResponse:
         "target": target,
         "q": query,
         "ticket_number": ticket_number,
-        "candidates": sel.customer_find(query=query, exclude_id=target.pk),
+        "candidates": sel.customer_find(query=query, exclude_id=target.pk, user=request.user),
     }
     return render(request, "agent/customer_merge.html", context)
 

@@ -1,9 +1,11 @@
 """Typed input for the agent workspace views."""
 
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.db import models
 from django.utils import timezone
 
 from channels_app.registry import reply_channel_choices
@@ -11,7 +13,7 @@ from helpdesk.lib.dates import BoundedDateField
 from tickets.models import AfterSend, Channel, IdentityKind, Priority, Status
 from tickets.selectors import SORTS, TicketFilters
 from tickets.workspace.search_selectors import customer_ids_matching
-from tickets.workspace.selectors import ALL_VIEW, VIEW_KEYS
+from tickets.workspace.selectors import ALL_VIEW, VIEW_KEYS, QueueChoice, queue_choice
 
 VIEW_CHOICES = [(k, k) for k in (*VIEW_KEYS, ALL_VIEW)]
 
@@ -52,6 +54,21 @@ class QueueForm(forms.Form):
             )
         return text
 
+    def choice(self, *, user: Any, team_ids: Sequence[int], now: datetime) -> QueueChoice:
+        """The queue page the query string asks for. One that does not parse is the
+        default view unfiltered (the page shows the form's errors above it)."""
+        valid = self.is_valid()
+        data = self.cleaned_data if valid else {}
+        return queue_choice(
+            view=data.get("view"),
+            sort=data.get("sort"),
+            base=self.filters() if valid else TicketFilters(),
+            user=user,
+            team_ids=team_ids,
+            now=now,
+            cursor=data.get("cursor"),
+        )
+
     def filters(self) -> TicketFilters:
         data = self.cleaned_data
         tz = timezone.get_current_timezone()
@@ -79,8 +96,15 @@ class QueueForm(forms.Form):
         )
 
 
+class _AnyIds(forms.TypedMultipleChoiceField):
+    """Ticket ids, any number: the view loads only the tickets that exist and are visible."""
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value).isdigit()
+
+
 class BulkForm(forms.Form):
-    ids = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=True)
+    ids = _AnyIds(coerce=int, choices=(), required=True)
     action = forms.ChoiceField(
         choices=[(a, a) for a in ("assign", "status", "priority", "tag", "merge")]
     )
@@ -91,15 +115,22 @@ class BulkForm(forms.Form):
     merge_into = forms.CharField(required=False, max_length=20)
     next = forms.CharField(required=False, max_length=2000)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Any id is accepted here; the view loads only tickets that exist.
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit()  # type: ignore[attr-defined]
+    def value(self) -> str:
+        """The action's argument: the status, priority or tag picked, or the ticket number
+        to merge into."""
+        d = self.cleaned_data
+        by_action = {"status": d["status"], "priority": d["priority"], "tag": d["tag"]}
+        return by_action.get(d["action"], d["merge_into"]) or ""
+
+
+class ReplyKind(models.TextChoices):
+    REPLY = "reply", "Public reply"
+    NOTE = "note", "Internal note"
 
 
 class ReplyForm(forms.Form):
     body = forms.CharField(required=False, max_length=100_000, widget=forms.Textarea)
-    kind = forms.ChoiceField(choices=[("reply", "Public reply"), ("note", "Internal note")])
+    kind = forms.ChoiceField(choices=ReplyKind.choices)
     channel = forms.ChoiceField(choices=reply_channel_choices, required=False)
     then = forms.ChoiceField(
         choices=[("", "Send"), (Status.PENDING, "pending"), (Status.SOLVED, "solved")],

@@ -13,7 +13,7 @@ from tickets.identity import normalize_email
 from tickets.models import ContactIdentity, Customer, IdentityKind
 from tickets.search import highlight
 from tickets.selectors import TicketFilters, ticket_list
-from tickets.visibility import visibility_q
+from tickets.visibility import customers_visible_to, visibility_q
 
 SUGGESTIONS = 8
 CUSTOMER_MATCHES = 50
@@ -88,14 +88,16 @@ def customer_ids_matching(*, text: str) -> list[int]:
     return list(found.values_list("pk", flat=True)[:CUSTOMER_MATCHES])
 
 
-def customer_options(*, text: str, limit: int = SUGGESTIONS) -> list[CustomerOption]:
-    """The type-ahead's customers, labelled with their email address. Two queries."""
+def customer_options(*, text: str, user: Any, limit: int = SUGGESTIONS) -> list[CustomerOption]:
+    """The type-ahead's customers the user may see, labelled with their email address.
+    Two queries, besides the user's scope (tickets.visibility reads it once per request)."""
     condition = _matching(text)
     if condition is None:
         return []
     emails = ContactIdentity.objects.filter(kind=IdentityKind.EMAIL).order_by("id")
     found = (
-        Customer.objects.filter(condition, merged_into__isnull=True)
+        customers_visible_to(user)
+        .filter(condition, merged_into__isnull=True)
         .order_by("name", "id")
         .prefetch_related(Prefetch("identities", queryset=emails, to_attr="emails"))[:limit]
     )
@@ -113,7 +115,8 @@ def customer_option(customer: Customer) -> CustomerOption:
     return CustomerOption(pk=customer.pk, label=customer.name or email or str(customer))
 
 
-def customer_label(*, customer_id: int) -> str:
-    """The filter's text for a `customer=<id>` link; empty when there is no such customer."""
-    customer = Customer.objects.filter(pk=customer_id).first()
+def customer_label(*, customer_id: int, user: Any) -> str:
+    """The filter's text for a `customer=<id>` link; empty when there is no such customer
+    the user may see."""
+    customer = customers_visible_to(user).filter(pk=customer_id).first()
     return customer_option(customer).label if customer is not None else ""

@@ -44,5 +44,5 @@ def search_suggest(request: HttpRequest) -> HttpResponse:
 @agent_required
 @require_GET
 def customer_suggest(request: HttpRequest) -> HttpResponse:
-    options = customer_options(text=_query(request))
+    options = customer_options(text=_query(request), user=request.user)
     return render(request, "agent/_customer_options.html", {"options": options})

@@ -15,12 +15,13 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Value
 from django.utils import timezone
 
-from helpdesk.roles import ADMINS_GROUP, AGENTS_GROUP
+from helpdesk.roles import ADMINS_GROUP, AGENT_GROUPS
 from tickets.models import (
     ACTIVE_STATUSES,
     AfterSend,
     AgentPreference,
     ContactIdentity,
+    Direction,
     Macro,
     Message,
     SatisfactionRating,
@@ -30,9 +31,15 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.selectors import TicketFilters, _encode_sorted_cursor, ticket_list
-from tickets.sla.selectors import sla_at_risk_parts, sla_at_risk_q
-from tickets.visibility import tickets_visible_to, visibility_q
+from tickets.selectors import (
+    Page,
+    TicketFilters,
+    _encode_sorted_cursor,
+    message_preview,
+    ticket_list,
+)
+from tickets.sla.selectors import SlaState, sla_at_risk_parts, sla_at_risk_q, sla_states
+from tickets.visibility import customers_visible_to, tickets_visible_to, visibility_q
 
 RECENTLY_SOLVED = timedelta(days=7)
 # A message committed a little after a later one must still reach a page that resyncs
@@ -66,6 +73,7 @@ def queue_views(*, team_ids: Sequence[int]) -> list[QueueView]:
 
 
 VIEW_KEYS = ("unassigned", "mine", "teams", "open", "pending", "on_hold", "solved", "at_risk")
+DEFAULT_VIEW = "open"
 # Views with their own natural order when the agent picks none.
 DEFAULT_SORT = {"at_risk": "sla"}
 # "all" has no count (it would count the whole table): searches and customer links use it.
@@ -92,6 +100,36 @@ def _view_q(view: str, *, user: Any, team_ids: Sequence[int], now: datetime) -> 
     if view == "at_risk":
         return sla_at_risk_q(now=now)
     return Q(status__in=_WORKING)
+
+
+@dataclass(frozen=True)
+class QueueChoice:
+    """The queue page a query string asks for: a view, its sort, the agent's filters
+    within it and the page's cursor."""
+
+    view: str
+    sort: str
+    filters: TicketFilters
+    cursor: str | None = None
+
+
+def queue_choice(
+    *,
+    view: str | None,
+    sort: str | None,
+    base: TicketFilters,
+    user: Any,
+    team_ids: Sequence[int],
+    now: datetime,
+    cursor: str | None = None,
+) -> QueueChoice:
+    """The view (the default one when none is named) with its natural sort unless one is
+    chosen, and its filters (queue_view_filters)."""
+    view = view or DEFAULT_VIEW
+    filters = queue_view_filters(view=view, user=user, team_ids=team_ids, base=base, now=now)
+    return QueueChoice(
+        view=view, sort=sort or DEFAULT_SORT.get(view, "updated"), filters=filters, cursor=cursor
+    )
 
 
 def queue_view_filters(
@@ -196,15 +234,58 @@ def _capped_sum(counts: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
     return f"{least}({total}, {COUNT_CAP})", params
 
 
+@dataclass(frozen=True)
+class QueueRow:
+    """One ticket as its queue row shows it."""
+
+    ticket: Ticket
+    preview: str  # the last public message, on one line (message_preview)
+    outbound: bool  # that message is ours: the row marks it as answered
+    unread: bool  # changed since the agent last opened it, or never opened
+    sla: SlaState | None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    page: Page[Ticket]
+    rows: tuple[QueueRow, ...]
+
+
+def queue_page(*, choice: QueueChoice, user: Any) -> QueuePage:
+    """The tickets of a queue page and their rows: ticket_list's queries, for the agent's
+    read marks, and sla_states' for the SLA badges. Raises InvalidCursor."""
+    page = ticket_list(filters=choice.filters, cursor=choice.cursor, sort=choice.sort, viewer=user)
+    states = sla_states(tickets=page.items)
+    rows = []
+    for ticket in page.items:
+        # Annotations of ticket_list's query.
+        seen_at = getattr(ticket, "seen_at", None)
+        rows.append(
+            QueueRow(
+                ticket=ticket,
+                preview=message_preview(getattr(ticket, "last_message_text", None)),
+                outbound=getattr(ticket, "last_message_direction", None) == Direction.OUTBOUND,
+                unread=seen_at is None or ticket.updated_at > seen_at,
+                sla=states[ticket.pk],
+            )
+        )
+    return QueuePage(page=page, rows=tuple(rows))
+
+
+# What a page shows when its cursor or sort does not parse.
+QUEUE_PAGE_EMPTY = QueuePage(page=Page(items=(), next_cursor=None), rows=())
+
+
 def count_label(count: int) -> str:
     return f"{COUNT_CAP}+" if count >= COUNT_CAP else str(count)
 
 
 def agent_choices() -> QuerySet:
+    """Everyone who can be assigned tickets: agents of every role (helpdesk.roles.is_agent)."""
     User = get_user_model()
     return (
         User.objects.filter(
-            Q(is_superuser=True) | Q(groups__name__in=[AGENTS_GROUP, ADMINS_GROUP]),
+            Q(is_superuser=True) | Q(groups__name__in=[*sorted(AGENT_GROUPS), ADMINS_GROUP]),
             is_active=True,
         )
         .distinct()
@@ -320,28 +401,36 @@ def ticket_merge_candidates(
     return list(qs.order_by("-updated_at", "-id")[:limit])
 
 
-def ticket_merge_preview(*, number: int, user: Any) -> tuple[Ticket, int] | None:
-    target = (
+@dataclass(frozen=True)
+class MergePreview:
+    target: Ticket
+    message_count: int
+
+
+def ticket_merge_preview(*, number: int, user: Any) -> MergePreview | None:
+    """The ticket a merge would go into, if the user may see it, and how many messages
+    it holds. One query."""
+    found = (
         tickets_visible_to(user)
         .select_related("customer")
         .annotate(message_count=Count("messages"))
         .filter(number=number)
         .first()
     )
-    if target is None:
+    if found is None:
         return None
-    return target, target.message_count
+    return MergePreview(target=found, message_count=found.message_count)
 
 
-def customer_find(*, query: str, exclude_id: int) -> list[Any]:
-    """Customers matching an email, phone or name, for the customer merge picker."""
-    from tickets.models import Customer
-
+def customer_find(*, query: str, exclude_id: int, user: Any) -> list[Any]:
+    """Customers the user may see matching an email, phone or name, for the customer
+    merge picker."""
     term = query.strip()[:200]
     if not term:
         return []
     return list(
-        Customer.objects.filter(merged_into__isnull=True)
+        customers_visible_to(user)
+        .filter(merged_into__isnull=True)
         .exclude(pk=exclude_id)
         .filter(Q(name__icontains=term) | Q(identities__value__icontains=term.lower()))
         .distinct()
@@ -350,10 +439,13 @@ def customer_find(*, query: str, exclude_id: int) -> list[Any]:
     )
 
 
-def customer_ratings(*, customer_id: int, limit: int = 10) -> list[SatisfactionRating]:
-    """The customer's satisfaction ratings, newest first, for the sidebar's CSAT history."""
+def customer_ratings(*, customer_id: int, user: Any, limit: int = 10) -> list[SatisfactionRating]:
+    """The customer's satisfaction ratings on tickets the user may see, newest first, for
+    the sidebar's CSAT history."""
     return list(
-        SatisfactionRating.objects.filter(ticket__customer_id=customer_id)
+        SatisfactionRating.objects.filter(
+            ticket__customer_id=customer_id, ticket__in=tickets_visible_to(user)
+        )
         .select_related("ticket")
         .order_by("-updated_at", "-id")[:limit]
     )

@@ -22,6 +22,7 @@ from tickets.models import (
     Ticket,
     TicketRead,
 )
+from tickets.permissions import assignment_check, fields_check, may_manage_shared_macros
 from tickets.services import (
     _require_agent,
     message_reply,
@@ -63,6 +64,8 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor: Any) -> Ticket:
     _require_agent(actor, what="apply macros")
     if macro.owner_id is not None and macro.owner_id != actor.pk:
         raise TicketError(TicketErrorCode.NOT_FOUND, "That macro belongs to another agent.")
+    if _macro_changes_fields(macro):
+        fields_check(actor=actor)
     if macro.set_priority:
         ticket = ticket_set_priority(ticket=ticket, priority=macro.set_priority, actor=actor)
     if macro.set_team_id is not None:
@@ -76,21 +79,34 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor: Any) -> Ticket:
     return ticket
 
 
+def _macro_changes_fields(macro: Macro) -> bool:
+    return bool(
+        macro.set_priority
+        or macro.set_status
+        or macro.set_team_id is not None
+        or macro.set_assignee_id is not None
+        or macro.tag_list
+    )
+
+
 @transaction.atomic
 def macro_create(
     *, actor: Any, name: str, body: str, shared: bool = False, **changes: Any
 ) -> Macro:
-    """A personal macro, or a shared one when an admin asks for it."""
-    from helpdesk.roles import is_admin
-
+    """A personal macro, or a shared one for those whose role manages shared macros."""
     _require_agent(actor, what="create macros")
-    if shared and not is_admin(actor):
-        raise TicketError(TicketErrorCode.NOT_AN_AGENT, "Only admins can create shared macros.")
+    if shared and not may_manage_shared_macros(actor):
+        raise TicketError(
+            TicketErrorCode.NOT_ALLOWED,
+            "Your role cannot create shared macros: save it as your own, or ask a lead.",
+        )
     if not name.strip():
         raise TicketError(TicketErrorCode.INVALID_MACRO, "Give the macro a name.")
     from tickets.workspace.macros import macro_render_text
 
-    macro_render_text(body=body, context={})  # refuses tags and broken placeholders now
+    # Refuse template tags and broken placeholders when the macro is saved, not when an
+    # agent first uses it on a ticket.
+    macro_render_text(body=body, context={})
     return Macro.objects.create(
         name=name.strip()[:120], body=body, owner=None if shared else actor, **changes
     )
@@ -98,10 +114,14 @@ def macro_create(
 
 @transaction.atomic
 def macro_delete(*, macro: Macro, actor: Any) -> None:
-    """An agent deletes their own macro; shared ones are admins' (here or in the admin)."""
-    from helpdesk.roles import is_admin
-
-    if macro.owner_id != actor.pk and not (macro.owner_id is None and is_admin(actor)):
+    """An agent deletes their own macro; shared ones need the role that manages them."""
+    if macro.owner_id is None:
+        if not may_manage_shared_macros(actor):
+            raise TicketError(
+                TicketErrorCode.NOT_ALLOWED,
+                "Your role cannot delete shared macros. Ask a lead or an admin.",
+            )
+    elif macro.owner_id != actor.pk:
         raise TicketError(TicketErrorCode.NOT_FOUND, "You can only delete your own macros.")
     macro.delete()
 
@@ -135,6 +155,9 @@ def ticket_bulk_update(
         raise TicketError(TicketErrorCode.INVALID_PRIORITY, f"Unknown priority “{value}”.")
     if action == "merge":
         return _bulk_merge(tickets=tickets, actor=actor, into=value)
+    if action == "assign":
+        # Refused once for the whole selection, not once per ticket.
+        assignment_check(actor=actor, current_id=None, new_id=getattr(agent, "pk", None))
     changed, errors = 0, []
     for ticket in tickets:
         try:
@@ -193,6 +216,8 @@ def reply_send(
         raise TicketError(
             TicketErrorCode.INVALID_STATUS, "Send and set status works with pending or solved."
         )
+    if set_status or (macro is not None and _macro_changes_fields(macro)):
+        fields_check(actor=author)  # before anything is written
     with transaction.atomic():
         message_reply(
             ticket=ticket,

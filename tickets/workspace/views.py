@@ -12,7 +12,15 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
+from django.core.files.uploadedfile import UploadedFile
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    QueryDict,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,14 +31,14 @@ from channels_app.registry import reply_channel_choices
 from helpdesk.lib.dates import datetime_parse
 from helpdesk.roles import is_agent
 from tickets.errors import TicketError
-from tickets.models import AfterSend, Channel, Status, Team, Ticket
-from tickets.selectors import InvalidCursor, Page, TicketFilters, ticket_get_for_agent, ticket_list
+from tickets.models import AfterSend, Channel, Customer, Status, Team, Ticket
+from tickets.selectors import InvalidCursor, ticket_for_agent
 from tickets.services import NewFile, reply_channel_default
 from tickets.sla.selectors import sla_state
-from tickets.visibility import tickets_visible_to
+from tickets.visibility import customer_visible_or_none, tickets_visible_to
 from tickets.workspace import kb
 from tickets.workspace import selectors as sel
-from tickets.workspace.forms import BulkForm, QueueForm, ReplyForm
+from tickets.workspace.forms import BulkForm, QueueForm, ReplyForm, ReplyKind
 from tickets.workspace.macros import macro_changes, macro_render
 from tickets.workspace.presence import presence_list
 from tickets.workspace.search_selectors import customer_label
@@ -58,6 +66,23 @@ def agent_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
     return wrapper
 
 
+def ticket_or_404(request: HttpRequest, number: int) -> Ticket:
+    """The ticket by number, if the agent may see it; else a 404 (never a 403, so numbers
+    outside their scope cannot be probed)."""
+    ticket = ticket_for_agent(user=request.user, number=number)
+    if ticket is None:
+        raise Http404(f"There is no ticket #{number}.")
+    return ticket
+
+
+def customer_or_404(request: HttpRequest, customer_id: int) -> Customer:
+    """The customer, if the agent may see them; else a 404, as for tickets."""
+    customer = customer_visible_or_none(request.user, customer_id)
+    if customer is None:
+        raise Http404(f"There is no customer {customer_id}.")
+    return customer
+
+
 def _back(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.META.get("HTTP_REFERER") or fallback
     ok = url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
@@ -68,51 +93,47 @@ def _back(request: HttpRequest, fallback: str) -> str:
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     form = QueueForm(request.GET)
-    valid = form.is_valid()
-    data = form.cleaned_data if valid else {}
-    view = data.get("view") or "open"
-    sort = data.get("sort") or sel.DEFAULT_SORT.get(view, "updated")
-    team_ids = sel.agent_team_ids(user=request.user)
     now = timezone.now()
-    base = form.filters() if valid else TicketFilters()
-    filters = sel.queue_view_filters(
-        view=view, user=request.user, team_ids=team_ids, base=base, now=now
-    )
+    team_ids = sel.agent_team_ids(user=request.user)
+    choice = form.choice(user=request.user, team_ids=team_ids, now=now)
     try:
-        page = ticket_list(
-            filters=filters,
-            cursor=data.get("cursor"),
-            sort=sort,
-            viewer=request.user,
-            with_sla=True,
-        )
+        found = sel.queue_page(choice=choice, user=request.user)
     except InvalidCursor as exc:
         messages.error(request, str(exc))
-        page = Page(items=[], next_cursor=None)
+        found = sel.QUEUE_PAGE_EMPTY
+    context = {
+        "page": found.page,
+        "rows": found.rows,
+        **_queue_context(request, form, choice, team_ids=team_ids, now=now),
+    }
+    htmx = getattr(request, "htmx", None)  # set by django-htmx middleware
+    if htmx is not None and bool(htmx) and htmx.target == "queue-live":
+        return render(request, "agent/_queue_live.html", context)
+    # Filters that do not parse (a date past 2999, a team that is no number) are the
+    # client's error: the page says which, with the queue unfiltered beneath.
+    return render(request, "agent/queue.html", context, status=200 if form.is_valid() else 400)
+
+
+def _queue_context(
+    request: HttpRequest, form: QueueForm, choice: sel.QueueChoice, *, team_ids: list[int], now: Any
+) -> dict[str, Any]:
+    """What the queue page shows around its rows: the views with counts, the pickers."""
     views = sel.queue_views(team_ids=team_ids)
     counts = sel.queue_counts(user=request.user, team_ids=team_ids, now=now)
     teams = list(Team.objects.order_by("name"))
-    context = {
+    return {
         "form": form,
-        "view": view,
-        "sort": sort,
+        "view": choice.view,
+        "sort": choice.sort,
         "view_counts": [(v, sel.count_label(counts[v.key])) for v in views],
         # Hints for every queue whose counts this page shows: unteamed, each team, mine.
         "live_groups": " ".join(["noteam", "mine", *(f"team.{t.pk}" for t in teams)]),
-        "page": page,
         "agents": sel.agent_choices(),
         "teams": teams,
         "statuses": Status.choices,
         "bulk_actions": BULK_ACTIONS,
-        **_filter_context(form, data, view),
+        **_filter_context(form, choice.view, request.user),
     }
-    htmx = getattr(request, "htmx", None)  # set by django-htmx middleware
-    live = htmx is not None and bool(htmx) and htmx.target == "queue-live"
-    if live:
-        return render(request, "agent/_queue_live.html", context)
-    # Filters that do not parse (a date past 2999, a team that is no number) are the
-    # client's error: the page says which, with the queue unfiltered beneath.
-    return render(request, "agent/queue.html", context, status=200 if valid else 400)
 
 
 # The filter fields the "Filters" button counts (the drawer on narrow screens).
@@ -120,10 +141,11 @@ _FILTER_FIELDS: tuple[str, ...] = ("q", "status", "priority", "channel", "assign
 _FILTER_FIELDS += ("tag", "customer", "customer_q", "created_after", "created_before")
 
 
-def _filter_context(form: QueueForm, data: dict[str, Any], view: str) -> dict[str, Any]:
+def _filter_context(form: QueueForm, view: str, user: Any) -> dict[str, Any]:
     customer_text = form["customer_q"].value() or ""
-    if not customer_text and data.get("customer"):
-        customer_text = customer_label(customer_id=data["customer"])
+    customer_id = form.cleaned_data.get("customer") if form.is_valid() else None
+    if not customer_text and customer_id:
+        customer_text = customer_label(customer_id=customer_id, user=user)
     return {
         "customer_text": customer_text,
         "active_filters": sum(1 for name in _FILTER_FIELDS if form.data.get(name)),
@@ -148,12 +170,9 @@ def bulk(request: HttpRequest) -> HttpResponse:
     agent = None
     if d["action"] == "assign" and d["assignee"].isdigit():
         agent = sel.agent_choices().filter(pk=int(d["assignee"])).first()
-    value = {"status": d["status"], "priority": d["priority"], "tag": d["tag"]}.get(
-        d["action"], d["merge_into"]
-    )
     try:
         result = ticket_bulk_update(
-            tickets=tickets, actor=request.user, action=d["action"], value=value or "", agent=agent
+            tickets=tickets, actor=request.user, action=d["action"], value=form.value(), agent=agent
         )
     except TicketError as exc:
         messages.error(request, exc.message)
@@ -195,7 +214,7 @@ def ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[s
         "p": page,
         "t": page.ticket,
         "sla": sla_state(ticket=page.ticket),
-        "ratings": sel.customer_ratings(customer_id=page.ticket.customer_id),
+        "ratings": sel.customer_ratings(customer_id=page.ticket.customer_id, user=request.user),
         "agents": sel.agent_choices(),
         "teams": Team.objects.order_by("name"),
         "statuses": Status.choices,
@@ -229,21 +248,11 @@ def _from_query(came_from: str) -> str:
     return f"?{urlencode({'from': came_from})}" if came_from else ""
 
 
-def _queue_view(request: HttpRequest, came_from: str) -> tuple[TicketFilters, str]:
-    """The filters and sort of the queue page `came_from` names (as views.queue reads them)."""
-    form = QueueForm(QueryDict(came_from))
-    valid = form.is_valid()
-    data = form.cleaned_data if valid else {}
-    view = data.get("view") or "open"
-    sort = data.get("sort") or sel.DEFAULT_SORT.get(view, "updated")
-    filters = sel.queue_view_filters(
-        view=view,
-        user=request.user,
-        team_ids=sel.agent_team_ids(user=request.user),
-        base=form.filters() if valid else TicketFilters(),
-        now=timezone.now(),
+def _queue_view(request: HttpRequest, came_from: str) -> sel.QueueChoice:
+    """The queue page `came_from` names, as views.queue reads it."""
+    return QueueForm(QueryDict(came_from)).choice(
+        user=request.user, team_ids=sel.agent_team_ids(user=request.user), now=timezone.now()
     )
-    return filters, sort
 
 
 def _after_send(request: HttpRequest, handled: Ticket, after_send: str) -> HttpResponse:
@@ -254,9 +263,11 @@ def _after_send(request: HttpRequest, handled: Ticket, after_send: str) -> HttpR
     if after_send == AfterSend.STAY:
         return redirect(reverse("tickets:ticket", args=[handled.number]) + _from_query(came_from))
     if after_send == AfterSend.NEXT:
-        filters, sort = _queue_view(request, came_from)
+        choice = _queue_view(request, came_from)
         try:
-            following = sel.queue_next_ticket(filters=filters, sort=sort, after=handled)
+            following = sel.queue_next_ticket(
+                filters=choice.filters, sort=choice.sort, after=handled
+            )
         except InvalidCursor:
             following = None
         if following is not None:
@@ -269,7 +280,7 @@ def _after_send(request: HttpRequest, handled: Ticket, after_send: str) -> HttpR
 @agent_required
 @require_GET
 def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket = ticket_or_404(request, number)
     ticket_read_mark(ticket=ticket, user=request.user)
     draft, changes = "", []
     macro_id = request.GET.get("macro", "")
@@ -292,7 +303,7 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
 @require_GET
 def ticket_timeline(request: HttpRequest, number: int) -> HttpResponse:
     """Items since the page's last sync (resync after reconnect), or the header."""
-    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket = ticket_or_404(request, number)
     ticket_read_mark(ticket=ticket, user=request.user)
     try:
         since = datetime_parse(request.GET.get("since", "")) or ticket.created_at
@@ -307,23 +318,39 @@ def ticket_timeline(request: HttpRequest, number: int) -> HttpResponse:
 @agent_required
 @require_GET
 def ticket_header(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket = ticket_or_404(request, number)
     return render(request, "agent/_ticket_header.html", header_context(request, ticket))
 
 
 @agent_required
 @require_POST
 def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket = ticket_or_404(request, number)
     form = ReplyForm(request.POST)
     if not form.is_valid():
         messages.error(request, "The reply form was incomplete. Check it and send again.")
         return redirect(reverse("tickets:ticket", args=[number]) + _from_query(_came_from(request)))
     d = form.cleaned_data
-    if d["kind"] != "note" and not request.user.has_perm("tickets.reply_public"):
+    files = request.FILES.getlist("attachments")
+    refused = _reply_refused(request, ticket, d, files)
+    if refused is not None:
+        return refused
+    before = copy(ticket)  # where it stood in the view: the send moves it
+    try:
+        _reply_send(request, ticket, d, files)
+    except TicketError as exc:
+        return _composer_error(request, ticket, d, exc.message)
+    messages.success(request, "Note added." if d["kind"] == ReplyKind.NOTE else "Reply sent.")
+    return _after_send(request, before, _after_send_choice(request, d))
+
+
+def _reply_refused(
+    request: HttpRequest, ticket: Ticket, d: dict[str, Any], files: list[UploadedFile]
+) -> HttpResponse | None:
+    """The composer again, draft intact, when this send may not go out as it is."""
+    if d["kind"] != ReplyKind.NOTE and not request.user.has_perm("tickets.reply_public"):
         error = "Your role adds internal notes only: send this as a note."
         return _composer_error(request, ticket, d, error)
-    files = request.FILES.getlist("attachments")
     if sum(f.size or 0 for f in files) > MAX_UPLOAD_BYTES:
         return _composer_error(request, ticket, d, "Attachments exceed 20 MB. Send fewer.")
     colliding = sel.messages_colliding(
@@ -332,33 +359,30 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     if colliding and not d["confirm_collision"]:
         note = "New messages arrived while you wrote. Read them, then send again to confirm."
         return _composer_error(request, ticket, d, note, colliding=colliding)
-    before = copy(ticket)  # where it stood in the view: the send moves it
-    try:
-        _reply_send(request, ticket, d, files)
-    except TicketError as exc:
-        return _composer_error(request, ticket, d, exc.message)
-    messages.success(request, "Note added." if d["kind"] == "note" else "Reply sent.")
-    after = _after_send_choice(request, d["after_send"])
+    return None
+
+
+def _after_send_choice(request: HttpRequest, d: dict[str, Any]) -> str:
+    """The choice next to the send buttons, remembered when it changed; else the stored
+    one. A live chat goes on after a message: only a status ends it."""
     if d["channel"] == Channel.CHAT and not d["then"]:
-        after = AfterSend.STAY  # a live chat goes on after a message; a status ends it
-    return _after_send(request, before, after)
-
-
-def _after_send_choice(request: HttpRequest, chosen: str) -> str:
-    """The choice next to the send buttons, remembered when it changed; else the stored one."""
+        return AfterSend.STAY
     stored = sel.agent_after_send(user=request.user)
+    chosen = d["after_send"]
     if chosen and chosen != stored:
         agent_preference_set(user=request.user, after_send=chosen)
     return chosen or stored
 
 
-def _reply_send(request: HttpRequest, ticket: Ticket, d: dict, files: list) -> None:
+def _reply_send(
+    request: HttpRequest, ticket: Ticket, d: dict[str, Any], files: list[UploadedFile]
+) -> None:
     macro = sel.macro_get_for(user=request.user, macro_id=d["macro"]) if d["macro"] else None
     reply_send(
         ticket=ticket,
         author=request.user,
         body_text=d["body"],
-        is_internal=d["kind"] == "note",
+        is_internal=d["kind"] == ReplyKind.NOTE,
         channel=d["channel"] or None,
         attachments=[
             NewFile(
@@ -374,7 +398,7 @@ def _reply_send(request: HttpRequest, ticket: Ticket, d: dict, files: list) -> N
 
 
 def _composer_error(
-    request: HttpRequest, ticket: Ticket, d: dict, error: str, colliding: Any = ()
+    request: HttpRequest, ticket: Ticket, d: dict[str, Any], error: str, colliding: Any = ()
 ) -> HttpResponse:
     """Show the page again with the draft intact: a refused send loses nothing."""
     macro = sel.macro_get_for(user=request.user, macro_id=d["macro"]) if d.get("macro") else None
@@ -382,7 +406,7 @@ def _composer_error(
         request,
         ticket,
         draft=d.get("body", ""),
-        draft_kind=d.get("kind", "reply"),
+        draft_kind=d.get("kind", ReplyKind.REPLY),
         draft_macro=macro.pk if macro else "",
         draft_changes=macro_changes(macro=macro) if macro else [],
         composer_error=error,
@@ -394,7 +418,7 @@ def _composer_error(
 @agent_required
 @require_GET
 def macro_preview(request: HttpRequest, number: int, macro_id: int) -> JsonResponse:
-    ticket = ticket_get_for_agent(user=request.user, number=number)
+    ticket = ticket_or_404(request, number)
     macro = sel.macro_get_for(user=request.user, macro_id=macro_id)
     if macro is None:
         return JsonResponse({"error": "That macro does not exist or is not yours."}, status=404)

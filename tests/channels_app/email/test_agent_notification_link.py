@@ -30,13 +30,13 @@ def test_it_links_a_customer_reply_notification_to_the_ticket(
 
 
 def test_it_links_an_assignment_notification_to_the_ticket(
-    deliver, mailbox, agent, other_agent, settings, django_capture_on_commit_callbacks
+    deliver, mailbox, lead, other_agent, settings, django_capture_on_commit_callbacks
 ):
     settings.PUBLIC_BASE_URL = PUBLIC + "/"  # a trailing slash makes no double slash
     first, _ = deliver(b"From: dana@example.com\r\nSubject: Help\r\n\r\nhelp\r\n", mailbox)
 
     with django_capture_on_commit_callbacks(execute=True):
-        ticket_assign(ticket=first.ticket, agent=other_agent, actor=agent)
+        ticket_assign(ticket=first.ticket, agent=other_agent, actor=lead)
 
     (sent,) = mail.outbox
     assert f"{PUBLIC}/agent/tickets/{first.ticket.number}/" in sent.body
@@ -44,11 +44,11 @@ def test_it_links_an_assignment_notification_to_the_ticket(
 
 
 def test_it_opens_the_linked_page_for_the_agent(
-    deliver, mailbox, agent, other_agent, client, django_capture_on_commit_callbacks
+    deliver, mailbox, lead, other_agent, client, django_capture_on_commit_callbacks
 ):
     first, _ = deliver(b"From: dana@example.com\r\nSubject: Help\r\n\r\nhelp\r\n", mailbox)
     with django_capture_on_commit_callbacks(execute=True):
-        ticket_assign(ticket=first.ticket, agent=other_agent, actor=agent)
+        ticket_assign(ticket=first.ticket, agent=other_agent, actor=lead)
     link = mail.outbox[0].body.split("Open it: ", 1)[1].split()[0]
     client.force_login(other_agent)
 

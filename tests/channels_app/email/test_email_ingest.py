@@ -289,14 +289,14 @@ def test_it_sends_one_notification_for_a_burst_of_replies_and_none_for_chat(
 
 
 def test_it_notifies_an_agent_of_an_assignment_by_someone_else(
-    deliver, mailbox, agent, other_agent, django_capture_on_commit_callbacks
+    deliver, mailbox, lead, other_agent, django_capture_on_commit_callbacks
 ):
     first, _ = deliver(b"From: dana@example.com\r\nSubject: Help\r\n\r\nhelp\r\n", mailbox)
 
     with django_capture_on_commit_callbacks(execute=True):
-        ticket_assign(ticket=first.ticket, agent=other_agent, actor=agent)
+        ticket_assign(ticket=first.ticket, agent=other_agent, actor=lead)
     with django_capture_on_commit_callbacks(execute=True):
-        ticket_assign(ticket=first.ticket, agent=agent, actor=agent)  # took it: no mail
+        ticket_assign(ticket=first.ticket, agent=lead, actor=lead)  # took it: no mail
 
     (sent,) = mail.outbox
     assert sent.to == [other_agent.email] and "Assigned to you" in sent.subject

@@ -95,13 +95,13 @@ def test_it_queues_an_acknowledgement_while_the_broker_is_down_and_the_relay_sen
 
 
 def test_it_notifies_an_agent_through_the_outbox(
-    agent, other_agent, make_inbound, django_capture_on_commit_callbacks
+    lead, other_agent, make_inbound, django_capture_on_commit_callbacks
 ):
     from tickets.services import ticket_assign
 
     ticket = inbound_message_ingest(message=make_inbound(external_id="n2")).ticket
     with django_capture_on_commit_callbacks(execute=True):
-        ticket_assign(ticket=ticket, agent=other_agent, actor=agent)
+        ticket_assign(ticket=ticket, agent=other_agent, actor=lead)
 
     delivery = Delivery.objects.get(purpose=DeliveryPurpose.AGENT_NOTIFICATION)
     assert delivery.recipient == other_agent.email and delivery.status == DeliveryStatus.SENT

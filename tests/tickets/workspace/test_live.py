@@ -69,7 +69,7 @@ def test_it_sends_nothing_before_the_commit(
 
 
 def test_it_tells_the_queues_a_ticket_left_and_joined(
-    ticket, agent, other_agent, hints, django_capture_on_commit_callbacks
+    ticket, agent, other_agent, lead, hints, django_capture_on_commit_callbacks
 ):
     old, new = TeamFactory(), TeamFactory()
     ticket_set_team(ticket=ticket, team=old, actor=agent)
@@ -78,7 +78,7 @@ def test_it_tells_the_queues_a_ticket_left_and_joined(
 
     with django_capture_on_commit_callbacks(execute=True):
         ticket_set_team(ticket=ticket, team=new, actor=agent)
-        ticket_assign(ticket=ticket, agent=other_agent, actor=agent)
+        ticket_assign(ticket=ticket, agent=other_agent, actor=lead)  # a lead reassigns
 
     page = f"ticket.{ticket.pk}"
     assert hints == [

@@ -122,7 +122,7 @@ def test_it_lets_an_agent_keep_personal_macros(agent_client: Any, agent: Any) ->
     assert refused.status_code == 400
     assert "not template tags" in refused.content.decode()
     shared = agent_client.post("/agent/macros/", {"name": "All", "body": "x", "shared": "on"})
-    assert "Only admins can create shared macros." in shared.content.decode()
+    assert "Your role cannot create shared macros" in shared.content.decode()
     assert Macro.objects.count() == 1
     agent_client.post(f"/agent/macros/{macro.pk}/delete/")
     assert not Macro.objects.exists()
@@ -131,5 +131,5 @@ def test_it_lets_an_agent_keep_personal_macros(agent_client: Any, agent: Any) ->
 def test_it_keeps_agents_from_deleting_shared_macros(agent_client: Any) -> None:
     macro = Macro.objects.create(name="Shared", body="x")
     response = agent_client.post(f"/agent/macros/{macro.pk}/delete/", follow=True)
-    assert "You can only delete your own macros." in response.content.decode()
+    assert "Your role cannot delete shared macros." in response.content.decode()
     assert Macro.objects.filter(pk=macro.pk).exists()

@@ -193,12 +193,12 @@ def test_it_marks_tickets_unread_until_the_agent_opens_them(
     agent_client: Client, make_ticket: Any
 ) -> None:
     ticket = make_ticket(status="open")
-    row = agent_client.get("/agent/").context["page"].items[0]
+    row = agent_client.get("/agent/").context["rows"][0]
     assert row.unread is True
     agent_client.get(f"/agent/tickets/{ticket.number}/")
-    assert agent_client.get("/agent/").context["page"].items[0].unread is False
+    assert agent_client.get("/agent/").context["rows"][0].unread is False
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now() + timedelta(seconds=1))
-    assert agent_client.get("/agent/").context["page"].items[0].unread is True
+    assert agent_client.get("/agent/").context["rows"][0].unread is True
 
 
 def test_it_shows_row_details(agent_client: Client, make_ticket: Any, agent: Any) -> None:

@@ -173,8 +173,9 @@ def test_it_leaves_assignment_alone_when_assign_on_reply_is_off(
 
 
 def test_it_applies_a_macros_status_team_tags_and_assignee_with_the_reply(
-    make_ticket: Any, agent: Any, other_agent: Any
+    make_ticket: Any, lead: Any, other_agent: Any
 ) -> None:
+    agent = lead  # the macro gives the ticket to someone else: a lead's permission
     billing = TeamFactory(name="Billing")
     macro = Macro.objects.create(
         name="Escalate",

@@ -11,7 +11,8 @@ from tickets.demo import DemoRefused, demo_is_loaded, demo_reset, demo_seed
 
 class Command(BaseCommand):
     help = (
-        "Load a demo help desk: admin/admin, agent/agent and agent2/agent2, two teams, "
+        "Load a demo help desk: admin/admin, agent/agent, agent2/agent2, lead/lead (a "
+        "Lead) and light/light (a Light agent), two teams, "
         "~40 customers and ~150 tickets over the past month. Runs only with DEBUG on."
     )
 
@@ -61,6 +62,7 @@ class Command(BaseCommand):
                 f"Demo loaded in {time.monotonic() - started:.1f} s: {summary.tickets} tickets, "
                 f"{summary.messages} messages, {summary.customers} customers in "
                 f"{summary.organizations} organizations, {summary.teams} teams.\n"
-                "Log in at /admin/ as admin/admin; agents: agent/agent and agent2/agent2."
+                "Log in at /admin/ as admin/admin; agents: agent/agent and agent2/agent2; "
+                "a lead: lead/lead; a light agent: light/light."
             )
         )

@@ -10,15 +10,19 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.utils.timezone import localtime
 
+from tickets.models import Channel, SlaTargetKind
+from tickets.sla.selectors import SlaState
+from tickets.workspace.selectors import QueueRow
+
 register = template.Library()
 
-CHANNEL_ICONS = {
-    "email": "✉",
-    "sms": "📱",
-    "chat": "💬",
-    "web": "🌐",
-    "api": "⚙",
-    "phone": "☎",
+CHANNEL_ICONS: dict[str, str] = {
+    Channel.EMAIL: "✉",
+    Channel.SMS: "📱",
+    Channel.CHAT: "💬",
+    Channel.WEB: "🌐",
+    Channel.API: "⚙",
+    Channel.PHONE: "☎",
 }
 
 
@@ -31,10 +35,10 @@ def channel_icon(channel: str) -> str:
     )
 
 
-SLA_TARGETS = {
-    "first_response": "First reply",
-    "next_response": "Next reply",
-    "resolution": "Resolution",
+SLA_TARGETS: dict[str, str] = {
+    SlaTargetKind.FIRST_RESPONSE: "First reply",
+    SlaTargetKind.NEXT_RESPONSE: "Next reply",
+    SlaTargetKind.RESOLUTION: "Resolution",
 }
 
 
@@ -50,7 +54,7 @@ def _duration(minutes: int) -> str:
 
 
 @register.simple_tag
-def sla_badge(state: Any, compact: bool = False) -> str:
+def sla_badge(state: SlaState | None, compact: bool = False) -> str:
     """The next SLA target, its state and the business time left (or over). `compact`
     (queue rows) leaves the target's name to the tooltip."""
     if state is None:
@@ -115,28 +119,29 @@ def _from_query(context: Any) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def queue_row(context: Any, t: Any, agent_root: str) -> str:
-    """A ticket from tickets.selectors.ticket_list (preview, unread and sla set) as a row.
+def queue_row(context: Any, row: QueueRow, agent_root: str) -> str:
+    """A row of tickets.workspace.selectors.queue_page as the queue's table row.
 
     Every value is escaped with html.escape, which is what django.utils.html.escape does
     without its lazy-string wrapper (a thousand calls a page), or is HTML built here.
     """
+    t = row.ticket
     assignee = t.assignee
     created = localtime(t.created_at)
-    unread = getattr(t, "unread", False)
+    unread = row.unread
     name = (assignee.get_full_name() or assignee.username) if assignee else ""
-    preview = getattr(t, "preview", "")
+    preview = row.preview
     team_name = t.team.name if t.team else ""
-    row = _ROW.format(
+    html = _ROW.format(
         unread_class=" unread" if unread else "",
         unread_dot=_UNREAD_DOT if unread else "",
         pk=int(t.pk),
-        number=int(t.number),
+        number=int(t.number or 0),
         url=_escape(f"{agent_root}tickets/{t.number}/{_from_query(context)}"),
         subject=_escape(t.subject),
         # Rows are one line, cut with an ellipsis: the tooltip holds the whole text.
         subject_title=_escape(f"{t.subject} — {preview}" if preview else t.subject),
-        arrow="↩ " if getattr(t, "last_message_direction", None) == "outbound" else "",
+        arrow="↩ " if row.outbound else "",
         preview=_escape(preview),
         tags="".join(f' <span class="tag">{_escape(tag.name)}</span>' for tag in t.tags.all()),
         customer=_escape(str(t.customer)),
@@ -145,14 +150,14 @@ def queue_row(context: Any, t: Any, agent_root: str) -> str:
         status_label=_escape(str(t.get_status_display())),
         priority=_escape(t.priority),
         priority_label=_escape(str(t.get_priority_display())),
-        sla=sla_badge(getattr(t, "sla", None), compact=True),
+        sla=sla_badge(row.sla, compact=True),
         assignee=_escape(name) if assignee else _NOBODY,
         assignee_title=_escape(" · ".join(part for part in (name, team_name) if part)),
         team=f' <span class="team muted">{_escape(team_name)}</span>' if team_name else "",
         created=_escape(created.isoformat()),
         age=_escape(timesince(created, depth=1)),
     )
-    return mark_safe(row)  # noqa: S308 (each value above is escaped or built here)
+    return mark_safe(html)  # noqa: S308 (each value above is escaped or built here)
 
 
 @register.simple_tag

@@ -32,12 +32,12 @@ def _ticket(customer, agent, subject="Lamp"):
 
 
 def test_ticket_updated_shows_people_and_teams_as_they_are_after_the_change(
-    hook, customer, agent, other_agent
+    hook, customer, agent, other_agent, lead
 ):
     ticket = _ticket(customer, agent)
     team = TeamFactory(name="Billing")
 
-    ticket_assign(ticket=ticket, agent=other_agent, actor=agent)
+    ticket_assign(ticket=ticket, agent=other_agent, actor=lead)  # a lead assigns others
     ticket_set_team(ticket=ticket, team=team, actor=agent)
 
     assign, move = _payloads("ticket.updated")[-2:]

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversized webhook body is refused before anything reads it.
+    "helpdesk.lib.http.HookBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "helpdesk.lib.headers.PermissionsPolicyMiddleware",

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from helpdesk.lib.cursors import pk_cursor, pk_from_cursor
+from helpdesk.lib.dates import date_in_range
 from tickets import search_trigram
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -87,6 +88,17 @@ class InvalidCursor(ValueError):
     pass
 
 
+def _cursor_time(text: str) -> datetime:
+    """A page link's time: aware and within helpdesk.lib.dates' range, else ValueError.
+    A link is the client's to edit; year 1 at +05:00 overflows when the database adapter
+    moves it to UTC (a 500 on SQLite), so out of range is an invalid link like any other."""
+    when = parse_datetime(text)
+    if when is None or when.tzinfo is None:
+        raise ValueError(text)
+    date_in_range(when)
+    return when
+
+
 def encode_cursor(ticket: Ticket) -> str:
     raw = f"{ticket.updated_at.isoformat()}|{ticket.pk}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -96,9 +108,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, pk = raw.split("|", 1)
-        when = parse_datetime(stamp)
-        if when is None or when.tzinfo is None:
-            raise ValueError(stamp)
+        when = _cursor_time(stamp)
         number = int(pk)
         if not 0 < number < 2**63:
             raise ValueError(pk)
@@ -194,9 +204,7 @@ def _keyset(qs: QuerySet[Ticket], cursor: str, sort: str) -> QuerySet[Ticket]:
         if sort == "sla":
             return _sla_keyset(qs, parts[1], pk)
         rank = int(parts[1]) if sort == "priority" else 0
-        when = parse_datetime(parts[2] if sort == "priority" else parts[1])
-        if when is None:
-            raise ValueError(raw)
+        when = _cursor_time(parts[2] if sort == "priority" else parts[1])
     except (ValueError, IndexError, UnicodeDecodeError, binascii.Error) as exc:
         raise InvalidCursor(
             "That page link is no longer valid. Start from the first page."
@@ -214,9 +222,7 @@ def _sla_keyset(qs: QuerySet[Ticket], due_text: str, pk: int) -> QuerySet[Ticket
     # Ascending due time, then id; tickets without a clock come after all others.
     if due_text == "none":
         return qs.filter(sla_next_due_at__isnull=True, pk__gt=pk)
-    due = parse_datetime(due_text)
-    if due is None:
-        raise ValueError(due_text)
+    due = _cursor_time(due_text)
     return qs.filter(
         Q(sla_next_due_at__gt=due)
         | Q(sla_next_due_at=due, pk__gt=pk)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from channels_app.inbound import Identity, InboundMessage, ParseError
+from helpdesk.lib.dates import date_in_range
 from tickets.models import Channel, IdentityKind, Priority
 
 MAX_SUBJECT = 255
@@ -22,6 +23,20 @@ def _field(data: dict[str, object], name: str, *, required: bool = True) -> str:
     if required and not value.strip():
         raise ParseError(f"“{name}” is required.")
     return value
+
+
+def _received_at(text: str) -> datetime:
+    # Kept within helpdesk.lib.dates' range: a year-9999 or year-1 time would be stored
+    # as the message's and overflow the SLA and report arithmetic done on it later.
+    try:
+        parsed = parse_datetime(text)
+        if parsed is not None:
+            date_in_range(parsed)
+    except ValueError as exc:  # 2026-02-30, or out of range
+        raise ParseError(f"“received_at” is not a usable time: {exc}") from exc
+    if parsed is None or parsed.tzinfo is None:
+        raise ParseError("“received_at” must be an ISO 8601 time with a timezone.")
+    return parsed
 
 
 # The RawInbound.adapter of this provider's payloads (the channel registry's key).
@@ -60,10 +75,7 @@ def parse(payload: bytes, meta: dict[str, str]) -> InboundMessage:
         raise ParseError(f"“priority” must be one of {', '.join(Priority.values)}.")
     received_at: datetime = timezone.now()
     if data.get("received_at"):
-        parsed = parse_datetime(_field(data, "received_at"))
-        if parsed is None or parsed.tzinfo is None:
-            raise ParseError("“received_at” must be an ISO 8601 time with a timezone.")
-        received_at = parsed
+        received_at = _received_at(_field(data, "received_at"))
     ticket = data.get("ticket")
     if ticket is not None and (isinstance(ticket, bool) or not isinstance(ticket, int | str)):
         raise ParseError("“ticket” must be a ticket number.")

@@ -5,17 +5,20 @@ import http.client
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import HttpRequest
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from helpdesk.lib.ssrf import VettedUrl
 
 
 class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
-        super().__init__(f"The body is over the {limit / 1_048_576:.0f} MB limit.")
+        super().__init__(f"The body is over the {limit / 1_048_576:.3g} MB limit.")
         self.limit = limit
 
 
@@ -33,6 +36,41 @@ def body_read_bounded(request: HttpRequest, *, limit: int) -> bytes:
     if len(body) > limit:
         raise BodyTooLarge(limit)
     return body
+
+
+# Where providers and our own processes post to us unauthenticated by a session.
+HOOK_PATH_PREFIXES = ("/hooks/", "/internal/")
+
+
+class HookBodyLimitMiddleware:
+    """Bounded bodies on every webhook: a declared Content-Length over
+    HELPDESK_INBOUND_MAX_BYTES is refused with 413 before the view (or anything else)
+    reads a byte, and a form body over Django's in-memory limit (DATA_UPLOAD_MAX_MEMORY_SIZE,
+    checked against what actually arrived when no length or a false one was declared) is a
+    413 too, not the generic 400. Nothing is stored either way; the sender is told why."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(HOOK_PATH_PREFIXES):
+            try:
+                declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                declared = 0
+            limit = settings.HELPDESK_INBOUND_MAX_BYTES
+            if declared > limit:
+                return _too_large(BodyTooLarge(limit))
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig) and request.path.startswith(HOOK_PATH_PREFIXES):
+            return _too_large(BodyTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0))
+        return None
+
+
+def _too_large(exc: BodyTooLarge) -> HttpResponse:
+    return JsonResponse({"error": f"{exc} Nothing was stored; send less."}, status=413)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 form: everything is stored once, every way in answers 2xx (the pipe 0 or 75), the worker
 lives through it, and the replies go out, once each, after Redis is back.
 
-Redis is down for OUTAGE seconds, not the 20 s of a real restart: what each path does is
-the same from the first refused connection on (no path waits out the outage), so a
-shorter window only makes fewer requests, and keeps the suite within its time budget.
+Redis is down for 20 s, as long as a real restart takes: long enough for every client
+timeout, reconnect backoff and retry loop on these paths (2 s connect timeouts, the
+worker's reconnects) to run out several times over while traffic keeps arriving.
 """
 
 import json
@@ -12,6 +12,7 @@ import re
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from tickets.models import Channel, IdentityKind, Message, Status, Ticket
 
 pytestmark = pytest.mark.timeout(150)
 
-OUTAGE = 8.0
+OUTAGE = 20.0
 SMS_TOKEN = "fault-suite-sms-token"
 OUR_NUMBER = "+14155550100"
 ONGOING_PHONE = "+14155550142"
@@ -248,9 +249,10 @@ def test_it_loses_and_duplicates_nothing_while_redis_is_down(stack, private_redi
     # Redis is back: the worker lived through it, the MTA retries what it kept, and the
     # outbox relay (the beat runs it every minute) enqueues the replies left queued.
     assert worker.poll() is None, stack.log("worker")
-    for message_id, codes in traffic.mail_codes.items():
-        if codes[-1] == 75:
-            assert traffic.deliver(message_id) == 0
+    # Redelivered side by side, as an MTA's queue runner does: each is a Django start-up.
+    deferred = [m for m, codes in traffic.mail_codes.items() if codes[-1] == 75]
+    with ThreadPoolExecutor(max_workers=2) as mta:
+        assert set(mta.map(traffic.deliver, deferred)) <= {0}
     stack.run(
         "from channels_app.delivery import delivery_relay; delivery_relay()",
         HELPDESK_DELIVERY_RELAY_AFTER="0",

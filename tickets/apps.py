@@ -12,11 +12,12 @@ class TicketsConfig(AppConfig):
         from tickets.domain_events import Phase, SlaBreached, subscribe
         from tickets.models import BusinessHours, BusinessInterval, Holiday, SlaPolicy, SlaTarget
         from tickets.sla.escalation import sla_escalate_on_breach
-        from tickets.sla.services import active_policies_cache
+        from tickets.sla.services import active_policies_cache, policy_calendars_cache
 
         active_policies_cache.watch(
             [SlaPolicy, SlaTarget, BusinessHours, BusinessInterval, Holiday]
         )
+        policy_calendars_cache.watch([SlaPolicy, BusinessHours, BusinessInterval, Holiday])
         # In the tick's transaction: the escalation commits with the breach mark.
         subscribe(SlaBreached, sla_escalate_on_breach, phase=Phase.IN_TRANSACTION)
         post_migrate.connect(_search_tables_repair, sender=self)

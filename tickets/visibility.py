@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
+from helpdesk.lib import fastsql
 from helpdesk.roles import is_admin, is_agent
 from tickets.models import AgentPreference, Customer, Team, Ticket, TicketScope
 
@@ -26,9 +27,25 @@ def _has_perm_q(codename: str) -> Exists:
     return Exists(perms.filter(Q(user=OuterRef("pk")) | Q(group__user=OuterRef("pk"))))
 
 
+def _scope_row(user_id: int) -> QuerySet[Any]:
+    return (
+        get_user_model()
+        .objects.filter(pk=user_id)
+        .annotate(
+            own=Subquery(
+                AgentPreference.objects.filter(user=OuterRef("pk")).values("ticket_scope")[:1]
+            ),
+            all_perm=_has_perm_q("view_all_tickets"),
+            team_perm=_has_perm_q("view_team_tickets"),
+        )
+        .values_list("own", "all_perm", "team_perm")
+    )
+
+
 def ticket_scope(user: Any) -> str:
     """The user's scope (a TicketScope value, never ROLE); one query, then cached on the
-    user object for the request."""
+    user object for the request. Every page and API read asks, so the query's SQL is
+    compiled once per process (fastsql), not rebuilt from its subqueries each time."""
     cached = getattr(user, _CACHE, None)
     if cached is not None:
         return cached
@@ -37,24 +54,13 @@ def ticket_scope(user: Any) -> str:
     elif is_admin(user):
         scope = TicketScope.ALL.value
     else:
-        row = (
-            get_user_model()
-            .objects.filter(pk=user.pk)
-            .annotate(
-                own=Subquery(
-                    AgentPreference.objects.filter(user=OuterRef("pk")).values("ticket_scope")[:1]
-                ),
-                all_perm=_has_perm_q("view_all_tickets"),
-                team_perm=_has_perm_q("view_team_tickets"),
-            )
-            .values("own", "all_perm", "team_perm")
-            .first()
-        ) or {}
-        if row.get("own"):
-            scope = row["own"]
-        elif row.get("all_perm"):
+        row = fastsql.values_first(get_user_model(), "ticket-scope", _scope_row, user.pk)
+        own, all_perm, team_perm = row if row is not None else (None, False, False)
+        if own:
+            scope = own
+        elif all_perm:
             scope = TicketScope.ALL.value
-        elif row.get("team_perm"):
+        elif team_perm:
             scope = TicketScope.TEAMS.value
         else:
             scope = TicketScope.ASSIGNED.value

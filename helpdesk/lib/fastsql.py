@@ -23,10 +23,11 @@ of the gap between the ORM's 127-149 messages/s on one ingest thread and today's
 three (docs/email.md), where Python CPU per message is the limit.
 """
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import connections, router
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
 from django.db.models.sql import InsertQuery
 
 M = TypeVar("M", bound=Model)
@@ -210,3 +211,33 @@ def _select(
             rel_fk.set_cached_value(obj, rel_model.from_db(using, rel_names, values[width:]))
         objs.append(obj)
     return objs
+
+
+# Stands for the one argument of a values_first() statement while it is compiled.
+_ARG = -7_340_041
+_values: dict[tuple[str, str], tuple[str, list[Any]]] = {}
+
+
+def values_first(
+    model: type[Model], name: str, build: Callable[[int], QuerySet[Any]], arg: int
+) -> tuple[Any, ...] | None:
+    """The first row of build(arg), a values_list() queryset over `model` of plain
+    columns (no conversions) taking one integer argument (a user's id): its SQL is built
+    and compiled once per process and database under `name`, not on every call. None
+    when there is no row."""
+    using = router.db_for_read(model)
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return build(arg).first()
+    key = (name, using)
+    built = _values.get(key)
+    if built is None:
+        compiled, compiled_params = build(_ARG)[:1].query.sql_with_params()
+        if list(compiled_params).count(_ARG) != 1:
+            raise ValueError(f"{name}: the argument must appear once in the statement")
+        built = _values[key] = (compiled, list(compiled_params))
+    sql, params = built
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [arg if p == _ARG else p for p in params])
+        row = cursor.fetchone()
+    return tuple(row) if row is not None else None

@@ -122,3 +122,26 @@ def test_insert_many_inserts_every_object_in_order_with_its_key():
     stored = {e.pk: (e.kind, e.data) for e in TicketEvent.objects.filter(ticket=ticket)}
     assert stored == {e.pk: (e.kind, {"n": n}) for n, e in enumerate(events)}
     assert fastsql.insert_many([]) == []
+
+
+def _customer_row(customer_id: int):
+    return Customer.objects.filter(pk=customer_id).values_list("name", "pk")
+
+
+def test_values_first_reads_each_argument_s_row_as_the_orm_would(django_assert_num_queries):
+    ann, bob = Customer.objects.create(name="Ann"), Customer.objects.create(name="Bob")
+
+    with django_assert_num_queries(3):
+        rows = [fastsql.values_first(Customer, "test-customer", _customer_row, c) for c in
+                (ann.pk, bob.pk, bob.pk + 1000)]  # fmt: skip
+
+    assert rows == [("Ann", ann.pk), ("Bob", bob.pk), None]
+    assert rows[:2] == [_customer_row(ann.pk).first(), _customer_row(bob.pk).first()]
+
+
+def test_values_first_refuses_a_statement_that_repeats_its_argument(pg):
+    def twice(customer_id: int):
+        return Customer.objects.filter(pk=customer_id, id__gte=customer_id).values_list("pk")
+
+    with pytest.raises(ValueError, match="must appear once"):
+        fastsql.values_first(Customer, "test-twice", twice, 1)

@@ -11,8 +11,6 @@ from django.utils import timezone
 
 from tickets.models import (
     OPEN_SLA_STATES,
-    BusinessInterval,
-    Holiday,
     Priority,
     SlaPolicy,
     SlaRecord,
@@ -27,7 +25,7 @@ from tickets.sla.calendar import (
     add_business_minutes,
     business_minutes_between,
 )
-from tickets.sla.services import calendar_build
+from tickets.sla.services import calendar_build, policy_calendars
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,8 @@ class SlaState:
 def sla_state(*, ticket: Ticket, now: datetime | None = None) -> SlaState | None:
     """The ticket's most urgent open clock, or None when no SLA applies.
 
-    For lists, use sla_states(): it reads a whole page in at most four queries.
+    For lists, use sla_states(): it reads a whole page in one query. The calendars come
+    from the per-process copy (policy_calendars_cache): three queries when it is loaded.
     """
     records = [
         r
@@ -50,18 +49,18 @@ def sla_state(*, ticket: Ticket, now: datetime | None = None) -> SlaState | None
     ]
     if not records:
         return None
-    policy = ticket.sla_policy
-    calendar = calendar_build(business_hours=policy.business_hours if policy else None)
+    calendar = policy_calendars().get(ticket.sla_policy_id or 0, ALWAYS_OPEN)
     return _state_of(records, calendar, now or timezone.now())
 
 
 def sla_states(
     *, tickets: Sequence[Ticket], now: datetime | None = None
 ) -> dict[int, SlaState | None]:
-    """sla_state for every ticket of a list, by ticket id, in at most four queries.
+    """sla_state for every ticket of a list, by ticket id, in one query.
 
-    The open clocks of all the tickets are read in one query; the policies' calendars in
-    three more when any ticket has a clock, each built once rather than once per row.
+    The open clocks of all the tickets are read in one query; the policies' calendars
+    come from the per-process copy (three more queries when it is loaded), each built
+    once rather than once per row.
     """
     now = now or timezone.now()
     records: dict[int, list[SlaRecord]] = defaultdict(list)
@@ -70,8 +69,7 @@ def sla_states(
             ticket_id__in=[t.pk for t in tickets], state__in=OPEN_SLA_STATES
         ).only(*_STATE_FIELDS):
             records[record.ticket_id].append(record)
-    policy_ids = {t.sla_policy_id for t in tickets if t.pk in records and t.sla_policy_id}
-    calendars = _policy_calendars(policy_ids) if policy_ids else {}
+    calendars = policy_calendars() if records else {}
     states: dict[int, SlaState | None] = {}
     for ticket in tickets:
         open_records = records.get(ticket.pk)
@@ -81,31 +79,6 @@ def sla_states(
         calendar = calendars.get(ticket.sla_policy_id or 0, ALWAYS_OPEN)
         states[ticket.pk] = _state_of(open_records, calendar, now)
     return states
-
-
-def _policy_calendars(policy_ids: set[int]) -> dict[int, Calendar]:
-    """Each policy's calendar, by policy id: three plain queries for any number of them."""
-    policies = list(
-        SlaPolicy.objects.filter(pk__in=policy_ids)
-        .select_related("business_hours")
-        .only("business_hours__timezone", "business_hours__always_open")
-    )
-    hours_ids = {p.business_hours_id for p in policies if p.business_hours_id}
-    intervals: dict[int, list[BusinessInterval]] = defaultdict(list)
-    holidays: dict[int, list[Holiday]] = defaultdict(list)
-    if hours_ids:
-        for interval in BusinessInterval.objects.filter(calendar_id__in=hours_ids):
-            intervals[interval.calendar_id].append(interval)
-        for holiday in Holiday.objects.filter(calendar_id__in=hours_ids):
-            holidays[holiday.calendar_id].append(holiday)
-    return {
-        p.pk: calendar_build(
-            business_hours=p.business_hours,
-            intervals=intervals[p.business_hours_id or 0],
-            holidays=holidays[p.business_hours_id or 0],
-        )
-        for p in policies
-    }
 
 
 # What _state_of reads from a record.

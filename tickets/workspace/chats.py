@@ -1,7 +1,7 @@
 """Live chats waiting for an agent: the workspace header's counter.
 
 A chat waits from the visitor's first message that no public agent reply has answered
-yet, while its ticket is new or open. Two queries whatever the number of chats, over the
+yet, while its ticket is new or open. One query whatever the number of chats, over the
 partial index `ticket_chat_working` (only active chat tickets) and each ticket's messages
 by `message_timeline`.
 """
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, DateTimeField, F, OuterRef, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce
 
 from tickets.models import WORKING_STATUSES, Channel, Direction, Message, Ticket
@@ -64,13 +64,16 @@ def chats_waiting_queryset(user: Any = None) -> QuerySet[Ticket]:
 
 def chats_waiting(user: Any = None) -> ChatsWaiting:
     """How many chats wait for a reply, and the one waiting longest (of those `user` may
-    see, when given)."""
-    waiting = chats_waiting_queryset(user)
-    count = waiting.count()
-    if not count:
-        return ChatsWaiting(count=0, oldest_since=None, oldest_number=None)
+    see, when given). One query: the count is a window over the same rows, so the number
+    and the oldest wait are read together (every agent page shows them)."""
     waited = F("waiting_since")  # an annotation: F() keeps the stubs from looking it up
-    oldest = waiting.order_by(waited.asc(), "pk").values_list("number", waited).first()
-    if oldest is None:  # answered between the two queries
+    oldest = (
+        chats_waiting_queryset(user)
+        .annotate(total=Window(Count("pk")))
+        .order_by(waited.asc(), "pk")
+        .values_list("number", waited, "total")
+        .first()
+    )
+    if oldest is None:
         return ChatsWaiting(count=0, oldest_since=None, oldest_number=None)
-    return ChatsWaiting(count=count, oldest_since=oldest[1], oldest_number=oldest[0])
+    return ChatsWaiting(count=oldest[2], oldest_since=oldest[1], oldest_number=oldest[0])

@@ -174,3 +174,28 @@ def test_another_thread_reading_meanwhile_does_not_hide_an_open_transactions_own
         assert seen_by_other_thread == ["Standard"]  # committed rows only
         assert [p.name for p in _active_policies()] == ["Mine"]  # its own edit
     assert [p.name for p in _active_policies()] == ["Mine"]
+
+
+def test_the_badges_calendars_are_read_once_and_reloaded_after_an_edit(
+    make_policy: Callable[..., SlaPolicy], django_assert_num_queries: Any
+) -> None:
+    """Every policy's calendar, active or not (a clock keeps the policy it started
+    under), from the process copy; a new holiday or a deactivation is seen at once."""
+    from tickets.sla.calendar import ALWAYS_OPEN
+    from tickets.sla.services import policy_calendars
+
+    policy = make_policy(priorities=("normal",))
+    first = policy_calendars()
+    with django_assert_num_queries(0):
+        assert policy_calendars() is first
+    assert first[policy.pk].holidays == frozenset()
+
+    assert policy.business_hours is not None
+    Holiday.objects.create(calendar=policy.business_hours, date=date(2026, 12, 24))
+    assert policy_calendars()[policy.pk].holidays == frozenset({date(2026, 12, 24)})
+
+    policy.active = False
+    policy.save()
+    assert policy.pk in policy_calendars()
+    policy.delete()
+    assert policy_calendars().get(policy.pk, ALWAYS_OPEN) is ALWAYS_OPEN

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "tickets.portal",
     "tickets.workspace",
     "tickets.integrations",
+    "tickets.reports",
     "helpdesk.audit",
     "helpdesk",  # last: its post_migrate setup needs the others' permissions
 ]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -257,13 +258,18 @@ SUBSCRIBERS: tuple[tuple[type[DomainEvent], Callable[[Any], None]], ...] = (
 
 
 def facts_rebuild_batch(*, after_id: int, limit: int, created_from: datetime | None) -> int | None:
-    """Recompute the facts of the next `limit` tickets by id; the last id done, or None
-    when there are no more."""
+    """Recompute the facts of the next `limit` tickets by id, in one transaction; the last
+    id done, or None when there are no more.
+
+    The batch's tickets are locked first: a change committing meanwhile either finishes
+    before the read (and is counted) or waits for this batch and then writes its own
+    facts, so a rebuild never overwrites a newer row with an older one."""
     tickets = Ticket.objects.filter(pk__gt=after_id)
     if created_from is not None:
         tickets = tickets.filter(created_at__gte=created_from)
-    ids = list(tickets.order_by("pk").values_list("pk", flat=True)[:limit])
-    if not ids:
-        return None
-    facts_refresh(ids)
+    with transaction.atomic():
+        ids = list(tickets.select_for_update().order_by("pk").values_list("pk", flat=True)[:limit])
+        if not ids:
+            return None
+        facts_refresh(ids)
     return ids[-1]

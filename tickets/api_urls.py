@@ -44,5 +44,6 @@ urlpatterns = [
         name="api-attachment-download",
     ),
     path("kb/", include(kb_urlpatterns)),
+    path("reports/", include("tickets.api.reports")),
     path("webhooks/", include("tickets.integrations.webhooks.urls")),
 ]

@@ -57,3 +57,34 @@ def test_it_has_every_edge_case_in_the_history(history):
     assert any(t.score is not None for t in truths)
     assert any(t.status == "closed" for t in truths)
     assert any(t.solves and len(t.replies) == 1 and not t.reopens for t in truths)
+
+
+def test_an_erased_customers_tickets_keep_counting_anonymously(history):
+    from tickets.models import Ticket
+    from tickets.privacy import customer_erase
+
+    truth = next(t for t in history.truths.values() if t.replies and not t.merged)
+    before = TicketFacts.objects.get(ticket_id=truth.ticket_id)
+    customer_erase(Ticket.objects.get(pk=truth.ticket_id).customer, actor=None)
+    after = TicketFacts.objects.get(ticket_id=truth.ticket_id)
+    assert after.public_agent_replies == before.public_agent_replies == len(truth.replies)
+    assert after.first_public_reply_at == before.first_public_reply_at
+    assert after.satisfaction_score == before.satisfaction_score
+
+
+def test_a_failing_change_leaves_the_facts_as_they_were(ticket, agent):
+    """The facts are written in the change's transaction: a change that rolls back takes
+    its facts with it."""
+    from django.db import transaction
+
+    from tickets.models import Status
+    from tickets.services import message_reply, ticket_set_status
+
+    message_reply(ticket=ticket, author=agent, body_text="On it.")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ticket_set_status(ticket=ticket, status=Status.SOLVED, actor=agent)
+        assert TicketFacts.objects.get(ticket=ticket).solved_at is not None
+        raise RuntimeError("the request failed after the solve")
+    facts = TicketFacts.objects.get(ticket=ticket)
+    assert facts.solved_at is None and facts.solved_count == 0
+    assert facts.public_agent_replies == 1

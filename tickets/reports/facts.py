@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -210,7 +210,25 @@ def facts_refresh(
 
 
 def facts_on_ticket_created(event: TicketCreated) -> None:
-    facts_refresh([event.ticket_id])
+    facts_insert_new(event.ticket_id)
+
+
+def facts_insert_new(ticket_id: int) -> None:
+    """A new ticket's facts in one INSERT ... SELECT: it has no agent message, status
+    history or rating yet, so its row is its own columns and nothing measured (what
+    facts_compute gives for it). Runs on every ingested message that opens a ticket."""
+    facts, ticket = TicketFacts._meta, Ticket._meta
+    copied = ["created_at", "channel", "team_id", "assignee_id", "priority", "merged_into_id"]
+    zeros = ["solved_count", "reopened_count", "public_agent_replies", "agent_touches"]
+    columns = ["ticket_id", *copied, *zeros, "computed_at"]
+    select = ["id", *copied, *(["0"] * len(zeros)), "%s"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {facts.db_table} ({', '.join(columns)}) "  # noqa: S608 (names only)
+            f"SELECT {', '.join(select)} FROM {ticket.db_table} WHERE id = %s "
+            "ON CONFLICT (ticket_id) DO NOTHING",
+            [timezone.now(), ticket_id],
+        )
 
 
 def facts_on_ticket_changed(event: TicketChanged) -> None:

@@ -371,6 +371,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.Status",
         "TicketPriorityEnum": "tickets.models.Priority",
+        "TicketChannelEnum": "tickets.models.Channel",
         "ArticleStatusEnum": "knowledge_base.models.ArticleStatus",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

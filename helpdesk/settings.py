@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "tickets.workspace",
     "tickets.integrations",
     "tickets.automation",
+    "tickets.reports",
     "helpdesk.audit",
     "helpdesk",  # last: its post_migrate setup needs the others' permissions
 ]
@@ -377,8 +378,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.Status",
         "TicketPriorityEnum": "tickets.models.Priority",
-        "ArticleStatusEnum": "knowledge_base.models.ArticleStatus",
         "TicketChannelEnum": "tickets.models.Channel",
+        "ArticleStatusEnum": "knowledge_base.models.ArticleStatus",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }

@@ -91,6 +91,7 @@ urlpatterns = [
         name="api-attachment-download",
     ),
     path("kb/", include(kb_urlpatterns)),
+    path("reports/", include("tickets.api.reports")),
     path("webhooks/", include("tickets.integrations.webhooks.urls")),
     path("triggers/", automation.TriggerListApi.as_view(), name="api-trigger-list"),
     path("triggers/reorder/", automation.TriggerReorderApi.as_view(), name="api-trigger-reorder"),

@@ -73,7 +73,9 @@ def test_the_list_pages_and_costs_the_same_queries_for_2_or_30(writer, agent):
     rest = writer.get("/api/v1/macros/", {"limit": 20, "cursor": first["next_cursor"]}).json()
 
     assert len(body["results"]) == 30 + shipped and len(many) == len(few)
-    assert len(first["results"]) + len(rest["results"]) == 30 + shipped and rest["next_cursor"] is None
+    assert (
+        len(first["results"]) + len(rest["results"]) == 30 + shipped and rest["next_cursor"] is None
+    )
     assert writer.get("/api/v1/macros/", {"sort": "name"}).status_code == 400
 
 

@@ -21,13 +21,13 @@ def test_an_agent_cannot_create_a_shared_macro(agent: Any) -> None:
     response = _client(agent).post("/agent/macros/", {"name": "All", "body": "x", "shared": "on"})
     assert response.status_code == 400
     assert "Your role cannot create shared macros" in response.content.decode()
-    assert not Macro.objects.exists()
+    assert not Macro.objects.filter(name="All").exists()
 
 
 def test_a_lead_creates_a_shared_macro(lead: Any) -> None:
     response = _client(lead).post("/agent/macros/", {"name": "All", "body": "x", "shared": "on"})
     assert response.status_code == 302
-    assert Macro.objects.get().owner_id is None
+    assert Macro.objects.get(name="All").owner_id is None
 
 
 def test_the_shared_box_is_offered_only_to_roles_that_manage_shared_macros(

@@ -24,16 +24,14 @@ from tickets.models import Tag
 
 
 @pytest.fixture(autouse=True)
-def _only_these_handlers() -> Any:
+def _only_these_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
     # The dispatcher's own behaviour: the apps' subscribers (automation rules, mail)
-    # would read the database for events these tests make up.
-    saved = dict(de._subscriptions)
-    de._subscriptions.clear()
-    de._by_type.clear()
-    yield
-    de._subscriptions.clear()
-    de._subscriptions.update(saved)
-    de._by_type.clear()
+    # would read the database for events these tests make up. Set aside with monkeypatch,
+    # whose undo runs in order with the `calls` fixture's: clearing and refilling the
+    # dicts by hand restored them into the wrong object and lost every app subscriber
+    # for the rest of the run.
+    monkeypatch.setattr(de, "_subscriptions", {})
+    monkeypatch.setattr(de, "_by_type", {})
 
 
 @pytest.fixture

@@ -10,6 +10,10 @@ from playwright.sync_api import expect
 from tests.factories import CustomerFactory, IdentityFactory, TicketFactory
 from tests.live_server import login
 from tickets.models import Channel, Direction, IdentityKind, Macro, Message, Ticket
+from tickets.workspace.presence import PRESENCE_HEARTBEAT
+
+# Milliseconds: one heartbeat and a margin.
+PRESENCE_WAIT = (PRESENCE_HEARTBEAT + 5) * 1000
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded, pytest.mark.timeout(180)]
 
@@ -71,14 +75,17 @@ def test_it_works_a_ticket_live_from_queue_to_pending_reply(
     sam = login(browser, live_url, "sam")
     sam.goto(f"{live_url}/agent/tickets/{lamp.number}/")
     expect(sam.locator("#live-status")).to_have_text("live")
-    expect(sam.locator("#presence")).to_contain_text("Alex is viewing")
+    # Presence is a hint kept in the cache: an update lost to a concurrent write is
+    # restored by the next heartbeat (tickets/workspace/presence.py), so it converges
+    # within one heartbeat, not at once.
+    expect(sam.locator("#presence")).to_contain_text("Alex is viewing", timeout=PRESENCE_WAIT)
 
     alex.fill("#macro-search", "apology")
     alex.click(".macro-option:has-text('Shipping apology')")
     expect(alex.locator("#composer-body")).to_have_value("Hi Dana, sorry about the damage.")
     alex.locator("#composer-body").press("End")
     alex.locator("#composer-body").type(" A new one ships today.")
-    expect(sam.locator("#presence")).to_contain_text("Alex is replying")
+    expect(sam.locator("#presence")).to_contain_text("Alex is replying", timeout=PRESENCE_WAIT)
 
     alex.select_option("#after-send", "stay")  # rather than the view's next ticket
     alex.click("#send-pending")

@@ -75,9 +75,9 @@ def test_it_works_a_ticket_live_from_queue_to_pending_reply(
     sam = login(browser, live_url, "sam")
     sam.goto(f"{live_url}/agent/tickets/{lamp.number}/")
     expect(sam.locator("#live-status")).to_have_text("live")
-    # Presence is a hint kept in the cache: an update lost to a concurrent write is
-    # restored by the next heartbeat (tickets/workspace/presence.py), so it converges
-    # within one heartbeat, not at once.
+    # Presence is promised within one heartbeat, not at once (tickets/workspace/presence.py):
+    # the next beat restores a lost write or a missed broadcast. Late in the full embedded
+    # run one goes missing for a cause not yet found; this waits for the beat, not for it.
     expect(sam.locator("#presence")).to_contain_text("Alex is viewing", timeout=PRESENCE_WAIT)
 
     alex.fill("#macro-search", "apology")
